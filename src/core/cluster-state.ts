@@ -1,0 +1,117 @@
+// ClusterState: one read of the cluster (Kubernetes API) plus what each node reports over its transport.
+// A plain data value: the plan is a pure function of it and the settings.
+
+export type Role = 'control-plane' | 'worker';
+
+export interface Quantity {
+  cpuMilli: number;
+  memoryBytes: number;
+}
+
+/** A Node object as the API shows it. */
+export interface NodeObservation {
+  name: string;
+  role: Role;
+  ready: boolean;
+  unschedulable: boolean;
+  /** kubelet version without the leading "v", e.g. "1.30.5" */
+  kubeletVersion: string;
+  internalIP?: string;
+  labels: Record<string, string>;
+  taints: { key: string; value?: string; effect: string }[];
+  allocatable: Quantity & { pods: number };
+}
+
+export type ControlPlaneComponent = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
+
+/** A control-plane static pod (its mirror pod in kube-system). */
+export interface ControlPlanePod {
+  node: string;
+  component: ControlPlaneComponent;
+  image: string;
+  /** the image tag without "v": "1.30.5" for kube-*, "3.5.15-0" for etcd */
+  version: string;
+  running: boolean;
+  ready: boolean;
+}
+
+/** A pod as the drain forecast needs it. */
+export interface PodObservation {
+  namespace: string;
+  name: string;
+  uid: string;
+  node: string;
+  phase: string;
+  ready: boolean;
+  terminating: boolean;
+  labels: Record<string, string>;
+  /** kind of the controlling owner (ReplicaSet, DaemonSet, StatefulSet, Job, Node for mirror pods), if any */
+  controllerKind?: string;
+  controllerName?: string;
+  mirror: boolean;
+  emptyDir: boolean;
+  requests: Quantity;
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface BudgetObservation {
+  namespace: string;
+  name: string;
+  selector: LabelSelector;
+  minAvailable?: number | string;
+  maxUnavailable?: number | string;
+  disruptionsAllowed: number;
+  currentHealthy: number;
+  desiredHealthy: number;
+  expectedPods: number;
+}
+
+/** What one node reports over SSH or the local transport (read-only commands). */
+export interface NodeReport {
+  name: string;
+  reachable: boolean;
+  /** why the node could not be read, when it could not */
+  error?: string;
+  packageManager?: 'apt' | 'yum' | 'dnf';
+  os?: string;
+  kubeadmVersion?: string;
+  kubeletVersion?: string;
+  kubectlVersion?: string;
+  /** installed package versions with revision, e.g. { kubeadm: "1.30.5-1.1" } */
+  packages: Record<string, string>;
+  holds: string[];
+  /** minor of the configured pkgs.k8s.io repository, e.g. "1.30"; undefined when none is configured */
+  repoMinor?: string;
+  /** versions ("1.30.7") published in the configured repository */
+  publishedInRepo: string[];
+  /** versions published in the target minor's repository, read without changing the node; undefined when not readable */
+  publishedInTargetMinor?: string[];
+  swapOn: boolean;
+  /** free bytes under /var/lib/etcd and /etc/kubernetes */
+  freeBytes: { etcd?: number; kubernetes?: number };
+}
+
+export interface KubeadmClusterConfig {
+  kubernetesVersion: string;
+  clusterName?: string;
+  controlPlaneEndpoint?: string;
+  etcdLocal: boolean;
+}
+
+export interface ClusterState {
+  /** API server version without "v" */
+  serverVersion: string;
+  apiReachable: boolean;
+  readyz: boolean;
+  nodes: NodeObservation[];
+  controlPlanePods: ControlPlanePod[];
+  kubeadmConfig?: KubeadmClusterConfig;
+  addons: { coreDNSImage?: string; kubeProxyImage?: string };
+  pods: PodObservation[];
+  budgets: BudgetObservation[];
+  nodeReports: NodeReport[];
+}
