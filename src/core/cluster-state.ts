@@ -106,6 +106,8 @@ export interface ClusterState {
   /** API server version without "v" */
   serverVersion: string;
   apiReachable: boolean;
+  /** why the API could not be reached, when apiReachable is false */
+  apiError?: string;
   readyz: boolean;
   nodes: NodeObservation[];
   controlPlanePods: ControlPlanePod[];

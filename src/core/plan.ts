@@ -1,0 +1,173 @@
+// buildPlan: the pure function behind `command: plan`. ClusterState + Settings + Inventory → Plan.
+import type { ClusterState } from './cluster-state.ts';
+import { estimateDuration } from './estimate.ts';
+import { forecastDrains, type DrainBatch } from './forecast.ts';
+import type { Inventory } from './inventory.ts';
+import { planOrder } from './order.ts';
+import type { Blocker, BatchForecast, ComponentRow, Hop, Plan, PlannedNode, PreflightVerdict, SkewVerdict, Step, TargetResolution } from './plan-types.ts';
+import { preflightVerdicts } from './preflight.ts';
+import type { Settings } from './settings.ts';
+import { skewVerdicts } from './skew.ts';
+import { buildProcedure, procedureKey } from './steps.ts';
+import { currentControlPlaneVersion, planHops, resolveTarget } from './target.ts';
+import { listText, plural } from './util.ts';
+import { imageTag, minorKey, parseVersion, type KubeVersion, type TargetSpec } from './versions.ts';
+
+export type * from './plan-types.ts';
+
+/** GitHub Actions: a matrix may generate at most 256 jobs per workflow run. */
+export const MAX_MATRIX_JOBS = 256;
+
+/** The version the skew rules evaluate: the resolved one, else the requested minor at patch 0. */
+function skewTarget(spec: TargetSpec, resolution: TargetResolution): KubeVersion {
+  return parseVersion(resolution.version) ?? { text: `${spec.major}.${spec.minor}.${spec.patch ?? 0}${spec.prerelease ? `-${spec.prerelease}` : ''}`, major: spec.major, minor: spec.minor, patch: spec.patch ?? 0, prerelease: spec.prerelease !== undefined };
+}
+
+export function buildPlan(state: ClusterState, settings: Settings, inventory: Inventory): Plan {
+  const spec = settings.target;
+  const current = currentControlPlaneVersion(state);
+  const target = resolveTarget(spec, state, inventory);
+  const hops = planHops(current, spec, target, state);
+  const skew = skewVerdicts({ state, current, target: skewTarget(spec, target), multiHop: hops.length > 1, force: settings.force });
+
+  const ordered = planOrder({ state, inventory, targetVersion: target.version, maxUnavailable: settings.maxUnavailable, ...(settings.batchByLabel ? { batchByLabel: settings.batchByLabel } : {}) });
+  const { order } = ordered;
+  const { nodes, procedures } = plannedNodes(state, inventory, ordered, target, spec, skew.some((v) => v.forced));
+
+  const drainBatches: DrainBatch[] = [
+    ...order.controlPlanes.map((node, index) => ({ stage: 'control-plane' as const, index, nodes: [node] })),
+    ...order.workerBatches.map((b) => ({ stage: 'workers' as const, index: b.index, nodes: b.nodes })),
+  ];
+  const forecast = forecastDrains(state, drainBatches);
+  const preflight = [...preflightVerdicts(state, inventory, target), ...ordered.notes];
+  if (order.workerBatches.length > MAX_MATRIX_JOBS) {
+    preflight.push({ id: 'matrix-limit', severity: 'warning', message: `${order.workerBatches.length} worker batches: a GitHub matrix runs at most ${MAX_MATRIX_JOBS} jobs, so worker-matrix cannot drive one job per batch; raise max-unavailable or use command: workers in one job`, nodes: [], nodeCount: 0 });
+  }
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const switchesRepo = (name: string) => procedures[byName.get(name)?.procedure ?? '']?.some((s) => s.id === 'repo-switch') ?? false;
+  const estimate = estimateDuration({
+    controlPlanes: order.controlPlanes.map((node) => ({ node, first: order.firstControlPlane?.node === node, repoSwitch: switchesRepo(node) })),
+    workerBatches: order.workerBatches.map((b) => ({ nodes: b.nodes.map((node) => ({ node, repoSwitch: switchesRepo(node) })) })),
+    forecast: forecast.batches,
+  });
+
+  const pendingCount = nodes.filter((n) => !n.skipped).length;
+  const upToDate = target.version !== undefined && current?.text === target.version && pendingCount === 0;
+  const blockers = upToDate ? [] : collectBlockers(target, hops, skew, preflight, forecast.batches);
+  const verdict = upToDate ? 'up-to-date' : blockers.length > 0 ? 'blocked' : 'ready';
+  const verdictReason =
+    verdict === 'up-to-date'
+      ? `every node already runs ${target.version}: nothing to do`
+      : verdict === 'blocked'
+        ? `${blockers[0]!.message}${blockers.length > 1 ? ` (and ${plural(blockers.length - 1, 'more blocker')})` : ''}`
+        : `upgrade ${current?.text ?? '?'} → ${target.version}: ${plural(order.controlPlanes.length, 'control plane')}, ${plural(order.workerBatches.reduce((s, b) => s + b.nodes.length, 0), 'worker')} in ${plural(order.workerBatches.length, 'batch', 'batches')}, about ${estimate.totalMinutes} min`;
+
+  return {
+    schemaVersion: 1,
+    ...(inventory.cluster ? { cluster: inventory.cluster } : {}),
+    verdict,
+    verdictReason,
+    currentVersion: current?.text ?? '',
+    target,
+    hops,
+    force: settings.force,
+    skew,
+    preflight,
+    components: componentRows(state, order.controlPlanes, target.version),
+    order,
+    nodes,
+    procedures,
+    forecast,
+    estimate,
+    blockers,
+    omitted: omittedNotes(forecast.batches),
+  };
+}
+
+function plannedNodes(state: ClusterState, inventory: Inventory, ordered: ReturnType<typeof planOrder>, target: TargetResolution, spec: TargetSpec, forced: boolean) {
+  const reports = new Map(state.nodeReports.map((r) => [r.name, r]));
+  const kubelets = new Map(state.nodes.map((n) => [n.name, n.kubeletVersion]));
+  const position = new Map<string, { position: number; batch?: number }>();
+  ordered.order.controlPlanes.forEach((n, i) => position.set(n, { position: i }));
+  let next = ordered.order.controlPlanes.length;
+  for (const b of ordered.order.workerBatches) for (const n of b.nodes) position.set(n, { position: next++, batch: b.index });
+
+  const procedures: Record<string, Step[]> = {};
+  const nodes = inventory.nodes.map((inv): PlannedNode => {
+    const report = reports.get(inv.name);
+    const base: PlannedNode = { name: inv.name, role: inv.role, kubelet: kubelets.get(inv.name) ?? '', ...(report?.packageManager ? { packageManager: report.packageManager } : {}) };
+    const skipped = ordered.skipped.get(inv.name);
+    if (skipped) return { ...base, skipped };
+    const place = position.get(inv.name)!;
+    const action = ordered.kubeadmAction.get(inv.name) ?? 'node';
+    if (!target.version) return { ...base, ...place, kubeadmAction: action };
+    const shape = { action, ...(report?.packageManager ? { packageManager: report.packageManager } : {}), ...(report?.repoMinor ? { repoMinor: report.repoMinor } : {}) };
+    const key = procedureKey(shape, minorKey(spec));
+    procedures[key] ??= buildProcedure(shape, { target: target.version, packageVersions: target.packageVersions, forced });
+    return { ...base, ...place, kubeadmAction: action, procedure: key };
+  });
+  return { nodes, procedures };
+}
+
+function collectBlockers(target: TargetResolution, hops: Hop[], skew: SkewVerdict[], preflight: PreflightVerdict[], batches: BatchForecast[]): Blocker[] {
+  const blockers: Blocker[] = [];
+  if (!target.version) blockers.push({ source: 'target', id: 'target-unresolved', message: target.reason ?? 'the target version could not be resolved' });
+  if (hops.length > 1) {
+    const first = hops[0]!;
+    const minor = first.to.split('.').slice(0, 2).join('.');
+    blockers.push({ source: 'hops', id: 'hop-by-hop', message: `upgrade hop by hop: first target ${minor}${first.resolved ? ` (${first.to})` : ''}; then ${hops.slice(1).map((h) => h.to).join(' → ')} (running several hops in one run is not supported yet)` });
+  }
+  for (const v of skew) if (v.severity === 'mandatory' || (v.severity === 'forceable' && !v.forced)) blockers.push({ source: 'skew', id: v.id, message: v.severity === 'forceable' ? `${v.message} (forceable: force: true accepts it)` : v.message });
+  for (const v of preflight) if (v.severity === 'mandatory' && v.id !== 'packages-published') blockers.push({ source: 'preflight', id: v.id, message: v.message });
+  blockers.push(...forecastBlockers(batches));
+  return blockers;
+}
+
+const batchName = (b: BatchForecast) => (b.stage === 'control-plane' ? `control plane ${b.nodes[0]?.node}` : `worker batch ${b.index}`);
+
+/** Forecast findings folded into a handful of blockers (not one per node, for 3,000-node clusters). */
+function forecastBlockers(batches: BatchForecast[]): Blocker[] {
+  const out: Blocker[] = [];
+  const unmanaged = batches.flatMap((b) => b.nodes.filter((n) => n.unmanaged > 0));
+  if (unmanaged.length > 0) {
+    const pods = unmanaged.flatMap((n) => n.unmanagedPods);
+    out.push({ source: 'forecast', id: 'unmanaged-pods', message: `${unmanaged.reduce((s, n) => s + n.unmanaged, 0)} pod(s) without a controller on ${listText(unmanaged.map((n) => n.node))} (${listText(pods, 3)}): a drain would delete them for good, so it refuses; move them into a Deployment or delete them` });
+  }
+  const seen = new Set<string>();
+  for (const b of batches) {
+    for (const budget of b.budgets) {
+      const key = `${budget.namespace}/${budget.name}`;
+      if (budget.effect !== 'blocks' || seen.has(key)) continue;
+      seen.add(key);
+      out.push({ source: 'forecast', id: 'pdb-blocks', message: `${budget.message} (${batchName(b)})` });
+    }
+  }
+  const multi = batches.flatMap((b) => b.multiBudgetPods);
+  if (multi.length > 0) out.push({ source: 'forecast', id: 'pod-with-several-pdbs', message: `pods covered by more than one PodDisruptionBudget cannot be evicted (the Eviction API refuses them): ${listText(multi, 3)}` });
+  const full = batches.filter((b) => !b.capacity.fits);
+  if (full.length > 0) out.push({ source: 'forecast', id: 'capacity', message: `no room for the evicted pods while draining ${listText(full.map(batchName), 3)}: ${full[0]!.capacity.message}` });
+  return out;
+}
+
+function componentRows(state: ClusterState, orderedControlPlanes: string[], target: string | undefined): ComponentRow[] {
+  const t = target ? `v${target}` : '?';
+  const cps = [...new Set([...orderedControlPlanes, ...state.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name)])];
+  const rows: ComponentRow[] = [];
+  for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const) {
+    for (const node of cps) {
+      const pod = state.controlPlanePods.find((p) => p.node === node && p.component === component);
+      if (!pod && component === 'etcd' && state.kubeadmConfig?.etcdLocal === false) continue;
+      const current = pod ? (component === 'etcd' ? pod.version : `v${pod.version}`) : 'not found';
+      rows.push({ component, node, current, target: component === 'etcd' ? 'chosen by kubeadm' : t });
+    }
+  }
+  rows.push({ component: 'kube-proxy', current: imageTag(state.addons.kubeProxyImage) ?? 'not found', target: t });
+  rows.push({ component: 'CoreDNS', current: imageTag(state.addons.coreDNSImage) ?? 'not found', target: 'chosen by kubeadm' });
+  return rows;
+}
+
+function omittedNotes(batches: BatchForecast[]): string[] {
+  const notes: string[] = [];
+  if (batches.some((b) => b.nodes.some((n) => n.unmanaged > n.unmanagedPods.length))) notes.push('unmanaged pod names are listed up to 10 per node');
+  return notes;
+}
