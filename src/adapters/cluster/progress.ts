@@ -1,0 +1,162 @@
+// Upgrade progress recorded on each Node as annotations, so a re-run skips nodes already at the target
+// and resumes a node from the first stage not done. Also home of the small helpers the other
+// cluster-effect adapters share (the API client bundle, merge-patch options, API error parsing).
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  PolicyV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+
+/** The API clients the cluster-effect adapters use; each function takes only the ones it needs. */
+export interface ClusterApis {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  policy: PolicyV1Api;
+  coordination: CoordinationV1Api;
+}
+
+export function makeClusterApis(kc: KubeConfig): ClusterApis {
+  return {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+  };
+}
+
+/** client-node picks json-patch+json by default for PATCH; object bodies need merge-patch said explicitly. */
+export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** What an API error says: HTTP code, the Status message and causes (client-node 2 keeps the body as text). */
+export interface ApiFailure {
+  code?: number;
+  reason?: string;
+  message: string;
+  causes: { reason?: string; message?: string }[];
+}
+
+export function apiFailure(error: unknown): ApiFailure {
+  if (error instanceof ApiException) {
+    const raw: unknown = error.body;
+    let status: { message?: string; reason?: string; details?: { causes?: ApiFailure['causes'] } } | undefined;
+    if (typeof raw === 'string') {
+      try {
+        status = JSON.parse(raw) as typeof status;
+      } catch {
+        status = { message: raw.slice(0, 300) };
+      }
+    } else if (raw && typeof raw === 'object') {
+      status = raw as typeof status;
+    }
+    return {
+      code: error.code,
+      ...(status?.reason ? { reason: status.reason } : {}),
+      message: status?.message || `HTTP ${error.code}`,
+      causes: status?.details?.causes ?? [],
+    };
+  }
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  return { message: `${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}`, causes: [] };
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 409;
+}
+
+export const PROGRESS_PREFIX = 'upgrade.kubeadm-upgrade-action.io/';
+const KEY = {
+  target: `${PROGRESS_PREFIX}target`,
+  stage: `${PROGRESS_PREFIX}stage`,
+  stageStatus: `${PROGRESS_PREFIX}stage-status`,
+  stageTime: `${PROGRESS_PREFIX}stage-time`,
+  run: `${PROGRESS_PREFIX}run`,
+  doneStages: `${PROGRESS_PREFIX}done-stages`,
+} as const;
+
+export type StageStatus = 'started' | 'done' | 'failed';
+
+/** What a node's annotations say about its upgrade. */
+export interface NodeProgress {
+  /** the version this progress is for, "1.31.2" */
+  target: string;
+  /** the last stage recorded */
+  stage?: string;
+  stageStatus?: StageStatus;
+  /** when the last stage was recorded (ISO 8601) */
+  stageTime?: string;
+  /** the run that recorded it, e.g. "owner/repo run 123 attempt 1" */
+  run?: string;
+  /** stages finished for this target, in the order they finished */
+  doneStages: string[];
+}
+
+export interface StageRecord {
+  target: string;
+  stage: string;
+  run: string;
+  status: StageStatus;
+}
+
+type Core = Pick<ClusterApis, 'core'>;
+
+function progressFrom(annotations: Record<string, string>): NodeProgress | undefined {
+  const target = annotations[KEY.target];
+  if (!target) return undefined;
+  const status = annotations[KEY.stageStatus];
+  return {
+    target,
+    ...(annotations[KEY.stage] ? { stage: annotations[KEY.stage] } : {}),
+    ...(status === 'started' || status === 'done' || status === 'failed' ? { stageStatus: status } : {}),
+    ...(annotations[KEY.stageTime] ? { stageTime: annotations[KEY.stageTime] } : {}),
+    ...(annotations[KEY.run] ? { run: annotations[KEY.run] } : {}),
+    doneStages: (annotations[KEY.doneStages] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}
+
+/** The progress recorded on a node; undefined when none is (or the node has no target annotation). */
+export async function readProgress(api: Core, node: string): Promise<NodeProgress | undefined> {
+  const object = await api.core.readNode({ name: node });
+  return progressFrom(object.metadata?.annotations ?? {});
+}
+
+/**
+ * Records one stage on a node. A different target than the one recorded starts the list of done
+ * stages afresh: stages done for 1.30 say nothing about 1.31.
+ */
+export async function recordStage(api: Core, node: string, record: StageRecord): Promise<NodeProgress> {
+  if (record.stage.includes(',')) throw new Error(`stage name "${record.stage}" must not contain a comma`);
+  const previous = await readProgress(api, node);
+  const done = previous?.target === record.target ? previous.doneStages.filter((s) => s !== record.stage) : [];
+  if (record.status === 'done') done.push(record.stage);
+  const annotations: Record<string, string> = {
+    [KEY.target]: record.target,
+    [KEY.stage]: record.stage,
+    [KEY.stageStatus]: record.status,
+    [KEY.stageTime]: new Date().toISOString(),
+    [KEY.run]: record.run,
+    [KEY.doneStages]: done.join(','),
+  };
+  const patched = await api.core.patchNode({ name: node, body: { metadata: { annotations } } }, MERGE_PATCH);
+  return progressFrom(patched.metadata?.annotations ?? {})!;
+}
+
+/** Removes every progress annotation from a node (merge patch: null deletes a key). */
+export async function clearProgress(api: Core, node: string): Promise<void> {
+  const annotations = Object.fromEntries(Object.values(KEY).map((key) => [key, null]));
+  await api.core.patchNode({ name: node, body: { metadata: { annotations } } }, MERGE_PATCH);
+}
+
+/** The first of `stages` not yet done for `target`; undefined when all are done. */
+export function firstStageNotDone(progress: NodeProgress | undefined, target: string, stages: readonly string[]): string | undefined {
+  const done = progress?.target === target ? new Set(progress.doneStages) : new Set<string>();
+  return stages.find((stage) => !done.has(stage));
+}
