@@ -1,0 +1,230 @@
+// The simulator's Kubernetes API server: HTTPS, client-certificate or bearer-token authentication,
+// discovery, the resources of resources.ts with the real server's semantics, the controllers that
+// make a cluster move (controllers/), faults, and /sim/status.
+//
+//   const server = await startApiServer({ host: '127.0.0.1', port: 0, tls: { cert, key, ca } });
+//   … server.url …
+//   await server.close();
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { bootstrap, createApiOnlyWorkers } from './bootstrap.ts';
+import { ControllerLoop, type Delays } from './controllers/loop.ts';
+import { BudgetTracker, disruptionController } from './controllers/disruption.ts';
+import { daemonSetController } from './controllers/daemonset.ts';
+import { deploymentController } from './controllers/deployment.ts';
+import { garbageCollector, namespaceController } from './controllers/gc.ts';
+import { jobController } from './controllers/job.ts';
+import { kubeletController } from './controllers/kubelet.ts';
+import { nodeLifecycleController } from './controllers/nodes.ts';
+import { replicaSetController } from './controllers/replicaset.ts';
+import { schedulerController } from './controllers/scheduler.ts';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.ts';
+import { ApiError, pageNotFound, serviceUnavailable, unauthorized } from './errors.ts';
+import { faultsFromFile, type ApiFaults } from './faults.ts';
+import { ObjectApi } from './objects.ts';
+import { openApiGroupVersion, openApiRoot } from './openapi.ts';
+import { resources, resourceKey } from './resources.ts';
+import { handleResource, parseResourcePath, type Reply } from './routes.ts';
+import { Store } from './store.ts';
+
+export interface ApiServerOptions {
+  /** listen address, default 127.0.0.1 (loopback only) */
+  host?: string;
+  /** 0 = any free port */
+  port?: number;
+  /** PEM text or file paths: serving certificate and key, and the CA that signs client certificates */
+  tls: { cert: string; key: string; ca: string };
+  /** bearer tokens accepted besides client certificates */
+  tokens?: string[];
+  /** faults file (FaultSpec[] as JSON or YAML), re-read when its mtime changes */
+  faultsFile?: string;
+  delays?: Partial<Delays>;
+  /** "1.30.5": /version answers v1.30.5 */
+  clusterVersion?: string;
+  /** Node objects api-worker-00001… (Ready, no machine behind them) with podsPerNode Running pods each */
+  apiOnlyWorkers?: number;
+  podsPerNode?: number;
+  /** kubelet version of the api-only workers, default clusterVersion */
+  apiOnlyWorkerVersion?: string;
+  /** log sink, default console.log with a timestamp */
+  log?: (line: string) => void;
+}
+
+export interface RunningApiServer {
+  /** "https://127.0.0.1:PORT" */
+  url: string;
+  port: number;
+  store: Store;
+  objects: ObjectApi;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 3 * 1024 * 1024;
+
+function pem(value: string): string {
+  return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) reject(new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large', reason: 'RequestEntityTooLarge', code: 413 }));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+  res.writeHead(reply.code, { 'Content-Type': reply.contentType ?? 'application/json', 'Cache-Control': 'no-cache, private' });
+  res.end(text);
+}
+
+function authenticated(req: IncomingMessage, tokens: Set<string>): boolean {
+  const socket = req.socket as TLSSocket;
+  if (socket.authorized) return true;
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m !== null && tokens.has(m[1]!);
+}
+
+const publicPaths = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const log = options.log ?? ((line: string) => console.log(`${new Date().toISOString()} ${line}`));
+  const clusterVersion = options.clusterVersion ?? '1.30.5';
+  const tls = { cert: pem(options.tls.cert), key: pem(options.tls.key), ca: pem(options.tls.ca) };
+  const tokens = new Set(options.tokens ?? []);
+  const faults: ApiFaults = faultsFromFile(options.faultsFile);
+  const store = new Store();
+  const objects = new ObjectApi(store, tls.ca);
+  const tracker = new BudgetTracker();
+  const loop = new ControllerLoop(objects, { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs }, log);
+  const ctx = loop.context;
+  for (const c of [
+    nodeLifecycleController(ctx), schedulerController(ctx), kubeletController(ctx), replicaSetController(ctx),
+    deploymentController(ctx), daemonSetController(ctx), disruptionController(ctx, tracker), jobController(ctx),
+    garbageCollector(ctx), namespaceController(ctx),
+  ]) loop.add(c);
+  loop.start();
+  bootstrap(objects);
+  if (options.apiOnlyWorkers) {
+    const started = Date.now();
+    createApiOnlyWorkers(objects, {
+      count: options.apiOnlyWorkers,
+      podsPerNode: options.podsPerNode ?? 0,
+      version: options.apiOnlyWorkerVersion ?? clusterVersion,
+    });
+    log(`created ${options.apiOnlyWorkers} api-only workers with ${options.podsPerNode ?? 0} pods each in ${Date.now() - started} ms`);
+  }
+
+  const watchClosers = new Set<() => void>();
+  let serverAddress = '';
+
+  function simStatus(): Reply {
+    const counts: Record<string, number> = {};
+    for (const def of resources) counts[resourceKey(def.group, def.plural)] = store.count(def);
+    return { code: 200, body: { clusterVersion, resourceVersion: String(store.currentRv()), counts, budgets: [...tracker.records.values()] } };
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Reply | undefined {
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/version') return { code: 200, body: versionInfo(clusterVersion) };
+    if (publicPaths.has(path)) return { code: 200, body: 'ok', contentType: 'text/plain; charset=utf-8' };
+    if (path === '/api') return { code: 200, body: coreVersions(serverAddress) };
+    if (path === '/apis') return { code: 200, body: groupList() };
+    if (path === '/openapi/v3') return { code: 200, body: openApiRoot() };
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiGroupVersion(path.slice('/openapi/v3/'.length), clusterVersion);
+      if (doc) return { code: 200, body: doc };
+    }
+    const segments = path.split('/').filter(Boolean);
+    let request;
+    if (segments[0] === 'api' && segments[1] === 'v1') {
+      if (segments.length === 2) return { code: 200, body: resourceList('', 'v1') };
+      request = parseResourcePath('', 'v1', segments.slice(2));
+    } else if (segments[0] === 'apis' && segments.length >= 2) {
+      if (segments.length === 2) {
+        const g = group(segments[1]!);
+        if (g) return { code: 200, body: g };
+        throw pageNotFound();
+      }
+      if (segments.length === 3) {
+        const list = resourceList(segments[1]!, segments[2]!);
+        if (list) return { code: 200, body: list };
+        throw pageNotFound();
+      }
+      request = parseResourcePath(segments[1]!, segments[2]!, segments.slice(3));
+    }
+    if (!request) {
+      if (segments[0] === 'api' || segments[0] === 'apis' || segments[0] === 'openapi') throw pageNotFound();
+      return { code: 404, body: '404 page not found\n', contentType: 'text/plain; charset=utf-8' };
+    }
+    return handleResource(
+      { api: objects, eviction: { blockedByFault: (ns, name) => faults.pdbBlocked(ns, name) }, onWatchClose: (fn) => {
+        watchClosers.add(fn);
+        return () => watchClosers.delete(fn);
+      } },
+      request, req, res, url, raw,
+    );
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://apiserver');
+    try {
+      const isSim = url.pathname.startsWith('/sim/');
+      if (!isSim && faults.apiUnavailable()) throw serviceUnavailable();
+      const path = url.pathname.replace(/\/+$/, '');
+      if (!publicPaths.has(path) && !authenticated(req, tokens)) throw unauthorized();
+      const raw = await readBody(req);
+      if (isSim) {
+        if (url.pathname === '/sim/status') return send(res, simStatus());
+        throw pageNotFound();
+      }
+      const reply = route(req, res, url, raw);
+      if (reply) send(res, reply);
+    } catch (error) {
+      if (error instanceof ApiError) return send(res, { code: error.status.code, body: error.status });
+      log(`${req.method} ${req.url}: ${(error as Error).stack ?? error}`);
+      send(res, { code: 500, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: String((error as Error).message), reason: 'InternalError', code: 500 } });
+    }
+  }
+
+  const server: Server = createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = options.host ?? '127.0.0.1';
+  serverAddress = `${host}:${port}`;
+  const url = `https://${host}:${port}`;
+  log(`API server v${clusterVersion} listening on ${url}`);
+
+  return {
+    url,
+    port,
+    store,
+    objects,
+    close: async () => {
+      loop.close();
+      for (const close of [...watchClosers]) close();
+      watchClosers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
