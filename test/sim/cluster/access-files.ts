@@ -1,0 +1,69 @@
+// What a user of the cluster needs to reach it: DIR/kubeconfig, DIR/ssh/* and DIR/inventory.yaml.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { nodePaths, type ClusterSpec, type SimNodeSpec } from '../node/spec.ts';
+import { clientKubeconfig } from './node-files.ts';
+import type { ClusterPki } from './pki.ts';
+
+const execFileAsync = promisify(execFile);
+
+export interface AccessPaths {
+  kubeconfig: string;
+  inventory: string;
+  sshKey: string;
+  knownHosts: string;
+  authorizedKeys: string;
+}
+
+export function accessPaths(dir: string): AccessPaths {
+  return {
+    kubeconfig: join(dir, 'kubeconfig'),
+    inventory: join(dir, 'inventory.yaml'),
+    sshKey: join(dir, 'ssh', 'id_ed25519'),
+    knownHosts: join(dir, 'ssh', 'known_hosts'),
+    authorizedKeys: join(dir, 'ssh', 'authorized_keys'),
+  };
+}
+
+/** The client key pair and authorized_keys (sshd's AuthorizedKeysFile for every node). */
+export async function writeClientKey(dir: string): Promise<void> {
+  const paths = accessPaths(dir);
+  await mkdir(join(dir, 'ssh'), { recursive: true, mode: 0o700 });
+  await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sim-client', '-f', paths.sshKey]);
+  await copyFile(`${paths.sshKey}.pub`, paths.authorizedKeys);
+}
+
+function hostPattern(node: SimNodeSpec): string {
+  return node.sshPort === 22 ? node.address : `[${node.address}]:${node.sshPort}`;
+}
+
+/** known_hosts with every node's real host key, as plain (unhashed) entries. */
+export async function writeKnownHosts(spec: ClusterSpec): Promise<void> {
+  const lines = await Promise.all(spec.nodes.map(async (node) => {
+    const pub = (await readFile(`${nodePaths(spec.dir, node.name).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
+    return `${hostPattern(node)} ${pub[0]} ${pub[1]}`;
+  }));
+  await writeFile(accessPaths(spec.dir).knownHosts, `${lines.join('\n')}\n`);
+}
+
+export async function writeAdminKubeconfig(spec: ClusterSpec, pki: ClusterPki): Promise<void> {
+  const text = clientKubeconfig(spec, pki, 'kubernetes-admin', pki.admin);
+  await writeFile(accessPaths(spec.dir).kubeconfig, text, { mode: 0o600 });
+}
+
+/** The Action's inventory for the SSH nodes, one flow mapping per node (easy to read and to diff). */
+export function inventoryYaml(spec: ClusterSpec): string {
+  const lines = [`cluster: ${spec.name}`, 'defaults: { user: root, port: 22, transport: ssh }', 'nodes:'];
+  for (const node of spec.nodes) {
+    const port = node.sshPort === 22 ? '' : `, port: ${node.sshPort}`;
+    const labels = node.role === 'worker' ? `, labels: { topology.kubernetes.io/zone: ${node.zone} }` : '';
+    lines.push(`  - { name: ${node.name}, address: ${node.address}, role: ${node.role}${port}${labels} }`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function writeInventory(spec: ClusterSpec): Promise<void> {
+  await writeFile(accessPaths(spec.dir).inventory, inventoryYaml(spec));
+}
