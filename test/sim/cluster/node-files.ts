@@ -5,7 +5,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { nodePaths, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
+import { compileCacheDir, nodePaths, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
 import type { KeyPairPaths as KeyFiles } from '../lib/pki.ts';
 import { renderKubeconfig } from '../lib/kube-rest.ts';
 import { aptListsFiles } from '../standins/pkg/apt-config.ts';
@@ -43,7 +43,7 @@ export function initialNodeState(node: SimNodeSpec): NodeState {
 export function shimText(spec: ClusterSpec, node: SimNodeSpec, tool: string): string {
   const main = join(spec.repoRoot, 'test/sim/standins/main.ts');
   const nodeDir = nodePaths(spec.dir, node.name).nodeDir;
-  return `#!/bin/sh\nexec ${spec.node24} ${main} --node-dir ${nodeDir} ${tool} "$@"\n`;
+  return `#!/bin/sh\nNODE_COMPILE_CACHE=${compileCacheDir(spec)} exec ${spec.node24} ${main} --node-dir ${nodeDir} ${tool} "$@"\n`;
 }
 
 /** Shared kubeconfig texts: rendered once, written on every control plane. */

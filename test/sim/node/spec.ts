@@ -105,3 +105,11 @@ export function findNodeSpec(cluster: ClusterSpec, node: string): SimNodeSpec {
 export function readNodeState(paths: NodePaths): NodeState {
   return readJsonFile<NodeState>(paths.stateFile, 'NodeState');
 }
+
+/**
+ * Node's compile cache for the simulator's many short-lived processes (every SSH command starts the forced
+ * command and usually a stand-in): it cuts their start-up from ~180 ms to ~50 ms.
+ */
+export function compileCacheDir(spec: Pick<ClusterSpec, 'repoRoot'>): string {
+  return `${spec.repoRoot}/node_modules/.cache/sim-compile-cache`;
+}

@@ -3,7 +3,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keepChildRunning, type KeptChild } from './child.ts';
-import type { ClusterSpec, NodePaths, SimNodeSpec } from './spec.ts';
+import { compileCacheDir, type ClusterSpec, type NodePaths, type SimNodeSpec } from './spec.ts';
 
 export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: NodePaths): string {
   const forced = join(cluster.repoRoot, 'test/sim/node/forced-command.ts');
@@ -27,7 +27,7 @@ export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: N
     'LogLevel INFO',
     'PrintMotd no',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
-    `ForceCommand ${cluster.node24} ${forced} --node-dir ${paths.nodeDir}`,
+    `ForceCommand /usr/bin/env NODE_COMPILE_CACHE=${compileCacheDir(cluster)} ${cluster.node24} ${forced} --node-dir ${paths.nodeDir}`,
     '',
   ].join('\n');
 }
