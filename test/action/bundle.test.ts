@@ -59,3 +59,25 @@ describe('action metadata and workflows', () => {
     expect(result.ok, result.output).toBe(true);
   });
 });
+
+describe('README.md', () => {
+  it('has the inputs and outputs tables of action.yml', async () => {
+    const { updateReadme } = await import('../../scripts/gen-readme.ts');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const current = updateReadme(readme, readFileSync(join(root, 'action.yml'), 'utf8'));
+    expect(current === readme, 'README.md tables are out of date: run node scripts/gen-readme.ts').toBe(true);
+  });
+
+  it('example workflows pass action-validator', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const workflows = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((y) => /^jobs:/m.test(y));
+    expect(workflows.length).toBeGreaterThanOrEqual(3);
+    const dir = mkdtempSync(join(tmpdir(), 'kua-readme-'));
+    workflows.forEach((text, i) => {
+      const file = join(dir, `example-${i}.yml`);
+      writeFileSync(file, text);
+      const result = validate(file);
+      expect(result.ok, `README example workflow ${i + 1}: ${result.output}`).toBe(true);
+    });
+  });
+});
