@@ -1,5 +1,6 @@
 // The local transport: the runner is the node (self-hosted runner). Commands run with execFile, no shell.
 import { execFile } from 'node:child_process';
+import { chmod, copyFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { quoteCommand } from './quote.ts';
 import {
@@ -45,6 +46,12 @@ export class LocalShell implements NodeShell {
       if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
       else child.stdin?.end();
     });
+  }
+
+  /** The runner is the node: a plain copy, readable only by its owner. */
+  async fetchFile(remotePath: string, localPath: string): Promise<void> {
+    await copyFile(remotePath, localPath);
+    await chmod(localPath, 0o600);
   }
 
   async close(): Promise<void> {

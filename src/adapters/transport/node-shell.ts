@@ -20,6 +20,11 @@ export interface NodeShell {
   /** the node's name, for messages */
   readonly node: string;
   run(argv: readonly string[], opts?: RunOptions): Promise<CommandResult>;
+  /**
+   * Copies a file from the node to the runner as the login user (SFTP over the SSH connection; a plain copy
+   * for the local transport). Optional: without it, src/adapters/transport/fetch.ts copies through commands.
+   */
+  fetchFile?(remotePath: string, localPath: string): Promise<void>;
   close(): Promise<void>;
 }
 

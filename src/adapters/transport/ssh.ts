@@ -176,6 +176,20 @@ export class SshShell implements NodeShell {
     });
   }
 
+  /** SFTP download over the existing connection; the file is created 0600 on the runner. */
+  fetchFile(remotePath: string, localPath: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.sftp((error, sftp) => {
+        if (error) return reject(new Error(`cannot open SFTP to ${this.node}: ${error.message}`));
+        sftp.fastGet(remotePath, localPath, { mode: 0o600 }, (copyError) => {
+          sftp.end();
+          if (copyError) reject(new Error(`cannot copy ${remotePath} from ${this.node} over SFTP: ${copyError.message}`));
+          else resolve();
+        });
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.#client.end();
     this.#jump?.end();

@@ -1,0 +1,174 @@
+// The backup, start to end: every node's backup on the node, retention there, then (when it may leave the
+// node) copies on the runner checked by size and SHA-256, packed into one tar, encrypted with age to the
+// configured recipients, and uploaded with the unencrypted manifest. Without recipients nothing secret
+// leaves the node.
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { InventoryNode } from '../core/inventory.ts';
+import type { NodeShell } from '../adapters/transport/node-shell.ts';
+import { fetchFromNode, localFileFacts } from '../adapters/transport/fetch.ts';
+import { ArtifactServiceUnavailable, backupArtifactName, type ArtifactUploader } from './artifact.ts';
+import { encryptToFile } from './encrypt.ts';
+import { backupNode, type ExternalEtcd } from './node-backup.ts';
+import { applyRetention, backupId } from './retention.ts';
+import { tarStream, type TarEntrySource } from './tar.ts';
+import type { BackupManifest, BackupOutcome, NodeBackup } from './types.ts';
+
+export type UploadMode = 'encrypted' | 'unencrypted' | 'none';
+
+export interface BackupOptions {
+  cluster: string;
+  runId: string;
+  runAttempt?: string;
+  /** the nodes to back up; the first control plane takes the etcd snapshot */
+  nodes: InventoryNode[];
+  keep: number;
+  recipients: string[];
+  upload: UploadMode;
+  retentionDays?: number;
+  /** a folder on the runner (under RUNNER_TEMP) for the copies; created, and emptied of plaintext */
+  runnerDir: string;
+  externalEtcd?: ExternalEtcd;
+  parallelism?: number;
+}
+
+export interface BackupDeps {
+  openShell: (node: InventoryNode) => Promise<NodeShell>;
+  uploader: ArtifactUploader;
+  log: (message: string) => void;
+  warn: (message: string) => void;
+  now?: () => Date;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+async function withShell<T>(deps: BackupDeps, node: InventoryNode, work: (shell: NodeShell) => Promise<T>): Promise<T> {
+  const shell = await deps.openShell(node);
+  try {
+    return await work(shell);
+  } finally {
+    await shell.close();
+  }
+}
+
+function mayLeaveNode(options: BackupOptions): boolean {
+  return options.upload === 'unencrypted' || (options.upload === 'encrypted' && options.recipients.length > 0);
+}
+
+async function backupOneNode(options: BackupOptions, deps: BackupDeps, id: string, node: InventoryNode, snapshot: boolean): Promise<NodeBackup> {
+  return withShell(deps, node, async (shell) => {
+    const record = await backupNode(shell, { id, cluster: options.cluster, runId: options.runId, role: node.role, snapshot, ...(options.externalEtcd ? { externalEtcd: options.externalEtcd } : {}) });
+    const deleted = await applyRetention(shell, options.keep);
+    if (deleted.length > 0) deps.log(`${node.name}: deleted ${deleted.length} older backup(s) this action made: ${deleted.join(', ')}`);
+    if (record.etcd) {
+      const s = record.etcd.status;
+      deps.log(`${node.name}: etcd snapshot verified (revision ${s.revision}, ${s.totalKey} keys, hash ${s.hash}, sha256 ${record.etcd.file.sha256})`);
+    }
+    if (!mayLeaveNode(options)) return record;
+    const localDir = join(options.runnerDir, 'files', node.name);
+    await mkdir(localDir, { recursive: true, mode: 0o700 });
+    for (const file of [record.files, ...(record.etcd ? [record.etcd.file] : [])]) {
+      await fetchFromNode(shell, `${record.nodeDir}/${file.name}`, join(localDir, file.name), file);
+    }
+    deps.log(`${node.name}: copied ${record.etcd ? 'the snapshot and ' : ''}files.tar to the runner; sizes and SHA-256 match`);
+    return { ...record, fetched: true };
+  });
+}
+
+/** Backs up every node (control planes first) and puts the result where the options allow. */
+export async function runBackup(options: BackupOptions, deps: BackupDeps): Promise<BackupOutcome> {
+  const now = (deps.now ?? (() => new Date()))();
+  const id = backupId(now, options.runAttempt && options.runAttempt !== '1' ? `${options.runId}.${options.runAttempt}` : options.runId);
+  const controlPlanes = options.nodes.filter((n) => n.role === 'control-plane');
+  const workers = options.nodes.filter((n) => n.role === 'worker');
+  if (controlPlanes.length === 0) throw new Error('the backup needs at least one control-plane node in the inventory (for the etcd snapshot)');
+  await mkdir(options.runnerDir, { recursive: true, mode: 0o700 });
+  const nodes: NodeBackup[] = [];
+  // control planes one at a time: only the first takes the snapshot, and a failure there should stop early
+  for (const [i, node] of controlPlanes.entries()) nodes.push(await backupOneNode(options, deps, id, node, i === 0));
+  const limit = pLimit(options.parallelism ?? 10);
+  nodes.push(...(await Promise.all(workers.map((node) => limit(() => backupOneNode(options, deps, id, node, false))))));
+  const manifest: BackupManifest = { format: 'kubeadm-upgrade-action/backup@1', id, cluster: options.cluster, runId: options.runId, createdAt: now.toISOString(), nodes };
+  return placeBackup(manifest, options, deps);
+}
+
+async function writeManifest(dir: string, manifest: BackupManifest): Promise<string> {
+  const path = join(dir, MANIFEST_FILE);
+  await writeFile(path, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
+  return path;
+}
+
+function archiveEntries(options: BackupOptions, manifest: BackupManifest, manifestPath: string): TarEntrySource[] {
+  const entries: TarEntrySource[] = [{ name: MANIFEST_FILE, file: manifestPath }];
+  for (const node of manifest.nodes) {
+    for (const file of [node.files, ...(node.etcd ? [node.etcd.file] : [])]) {
+      entries.push({ name: `${node.node}/${file.name}`, file: join(options.runnerDir, 'files', node.node, file.name) });
+    }
+  }
+  return entries;
+}
+
+async function placeBackup(manifest: BackupManifest, options: BackupOptions, deps: BackupDeps): Promise<BackupOutcome> {
+  const warnings: string[] = [];
+  const where = manifest.nodes.map((n) => `${n.node}:${n.nodeDir}`).join(', ');
+  const outDir = join(options.runnerDir, 'artifact');
+  await mkdir(outDir, { recursive: true, mode: 0o700 });
+  const name = backupArtifactName(options.cluster, options.runId, options.runAttempt);
+  if (!mayLeaveNode(options)) {
+    const reason =
+      options.upload === 'none'
+        ? `backup-upload is none: the backup stays on the nodes (${where})`
+        : `no backup-encryption-recipients are set, so nothing secret leaves the nodes: the backup stays on the nodes (${where}); only its manifest is uploaded`;
+    const manifestPath = await writeManifest(outDir, manifest);
+    if (options.upload === 'none') return { manifest, location: 'node', reason, warnings };
+    const uploaded = await upload(name, [manifestPath], outDir, options, deps, warnings);
+    return { manifest, location: 'node', reason, ...(uploaded.id !== undefined ? { artifactName: name, artifactId: uploaded.id } : {}), warnings };
+  }
+  const encrypted = options.upload === 'encrypted';
+  if (!encrypted) {
+    const message = 'backup-upload is unencrypted: the artifact holds every secret of the cluster (CA keys, etcd data) in the clear. Use it only for private test clusters.';
+    warnings.push(message);
+    deps.warn(message);
+  }
+  // the archive holds its own copy of the manifest so a decrypted archive is self-describing
+  const innerManifest = await writeManifest(options.runnerDir, manifest);
+  const archiveName = `${name}.tar${encrypted ? '.age' : ''}`;
+  const archivePath = join(outDir, archiveName);
+  const stream = tarStream(archiveEntries(options, manifest, innerManifest));
+  if (encrypted) await encryptToFile(stream, options.recipients, archivePath);
+  else await writeStream(stream, archivePath);
+  // the plaintext copies are no longer needed on the runner
+  await rm(join(options.runnerDir, 'files'), { recursive: true, force: true });
+  await rm(innerManifest, { force: true });
+  const facts = await localFileFacts(archivePath);
+  const sealed: BackupManifest = { ...manifest, archive: { name: archiveName, ...facts, encrypted, recipients: encrypted ? options.recipients.length : 0 } };
+  const manifestPath = await writeManifest(outDir, sealed);
+  deps.log(`backup archive ${archiveName}: ${facts.size} bytes, sha256 ${facts.sha256}${encrypted ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`);
+  const uploaded = await upload(name, [archivePath, manifestPath], outDir, options, deps, warnings);
+  if (uploaded.id === undefined) {
+    return { manifest: sealed, location: 'runner', reason: uploaded.reason ?? 'the artifact service is not available', backupPath: outDir, warnings };
+  }
+  return { manifest: sealed, location: 'artifact', reason: `uploaded as artifact ${name}`, artifactName: name, artifactId: uploaded.id, backupPath: outDir, warnings };
+}
+
+async function writeStream(stream: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+  await pipeline(Readable.from(stream), createWriteStream(path, { mode: 0o600 }));
+}
+
+async function upload(name: string, files: string[], root: string, options: BackupOptions, deps: BackupDeps, warnings: string[]): Promise<{ id?: number; reason?: string }> {
+  try {
+    const result = await deps.uploader.upload(name, files, root, options.retentionDays);
+    deps.log(`uploaded artifact ${name}${result.id !== undefined ? ` (id ${result.id})` : ''}`);
+    return { id: result.id ?? 0 };
+  } catch (error) {
+    if (!(error instanceof ArtifactServiceUnavailable)) throw error;
+    const reason = `${error.message}: the backup is kept on the runner at ${root} (output backup-path) for the workflow to store itself`;
+    warnings.push(reason);
+    deps.warn(reason);
+    return { reason };
+  }
+}
