@@ -14,6 +14,7 @@ import { probeNodes } from './adapters/node/probe.ts';
 import { shellOpener } from './adapters/transport/open.ts';
 import { privateKeyProblem } from './adapters/transport/ssh.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
+import { isRunCommand, realDeps, runCommand, runPostStep } from './commands/dispatch.ts';
 import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from './adapters/github/pr-comment.ts';
 
 const POST_STATE = 'isPost';
@@ -28,8 +29,13 @@ export async function run(): Promise<void> {
     maskSecrets();
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
     for (const warning of settings.warnings) core.warning(warning);
+    if (isRunCommand(settings.command)) {
+      const result = await runCommand(settings, realDeps(settings));
+      if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`);
+      return;
+    }
     if (settings.command !== 'plan') {
-      core.setFailed(`command ${settings.command} is not implemented yet; this version supports command: plan`);
+      core.setFailed(`command ${settings.command} is not implemented yet; this version supports plan, upgrade, control-plane, workers, node and verify`);
       return;
     }
     await planCommand(settings);
@@ -38,8 +44,18 @@ export async function run(): Promise<void> {
   }
 }
 
-/** The post step: nothing to clean up for plan yet. */
-async function post(): Promise<void> {}
+/**
+ * The post step: releases this job's share of the cluster lock, also after a failure or cancellation. No key
+ * file to remove: the SSH key is handed to ssh2 in memory and never written to disk.
+ */
+async function post(): Promise<void> {
+  try {
+    const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
+    await runPostStep(settings);
+  } catch (error) {
+    core.warning(`post step: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 function maskSecrets(): void {
   for (const name of SECRET_INPUTS) {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
+import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from '../commands/options.ts';
 
 export type { TargetSpec } from './versions.ts';
 
@@ -50,6 +51,8 @@ export interface Settings {
   parallelism: number;
   /** non-fatal notes for the log (for instance: host-key checking is off) */
   warnings: string[];
+  /** drain, lock, kubeadm and verify options of the commands that change the cluster */
+  upgrade: UpgradeOptions;
 }
 
 export interface SettingsEnv {
@@ -175,27 +178,43 @@ const inputSchema = z.object({
   parallelism: input(integer(10, 1, 256)),
 });
 
+const BASE_INPUTS = Object.keys(inputSchema.shape) as (keyof typeof inputSchema.shape)[];
+
 /** Names of every input parseSettings reads (action.yml must declare them). */
-export const SETTINGS_INPUTS = Object.keys(inputSchema.shape) as (keyof typeof inputSchema.shape)[];
+export const SETTINGS_INPUTS: string[] = [...BASE_INPUTS, ...UPGRADE_INPUTS];
+
+/** The upgrade options, or their problems (collected with the others so one error lists them all). */
+function upgradeOptions(read: InputReader, command: string, problems: InputProblem[]): UpgradeOptions | undefined {
+  try {
+    return parseUpgradeOptions(read, command);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
 
 /** Reads and validates every input; throws InputError listing every problem. */
 export function parseSettings(read: InputReader, env: SettingsEnv = {}): Settings {
-  const raw = Object.fromEntries(SETTINGS_INPUTS.map((name) => [name, read(name) ?? '']));
+  const raw = Object.fromEntries(BASE_INPUTS.map((name) => [name, read(name) ?? '']));
   const parsed = inputSchema.safeParse(raw);
   const problems: InputProblem[] = [];
+  const commandText = (read('command') ?? '').trim() || 'plan';
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'see the input description in action.yml';
       problems.push({ input: String(issue.path[0] ?? 'inputs'), problem: issue.message, fix });
     }
+    upgradeOptions(read, commandText, problems);
     throw new InputError(problems);
   }
+  const upgrade = upgradeOptions(read, commandText, problems);
   const v = parsed.data;
   if (v['target-version'] === undefined && COMMANDS_WITH_TARGET.includes(v.command)) {
     problems.push({ input: 'target-version', problem: `is empty, and command ${v.command} needs a Kubernetes version`, fix: 'set target-version: 1.31 (newest published 1.31 patch) or an exact version such as 1.31.4' });
   }
   const inventory = v.inventory === undefined ? undefined : loadInventoryInput(v.inventory, env, problems);
-  if (problems.length > 0) throw new InputError(problems);
+  if (problems.length > 0 || !upgrade) throw new InputError(problems);
 
   const warnings: string[] = [];
   if (v['ssh-insecure-skip-host-key-check']) {
@@ -223,6 +242,7 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
     prComment: v['pr-comment'],
     parallelism: v.parallelism,
     warnings,
+    upgrade,
   };
 }
 

@@ -1,0 +1,33 @@
+// ClusterOps over the real cluster-effect adapters (drain, progress annotations, Node reads).
+import { drainNode, uncordonNode } from '../adapters/cluster/drain.ts';
+import { mapNode } from '../adapters/cluster/map.ts';
+import { isNotFound, readProgress, recordStage, type ClusterApis } from '../adapters/cluster/progress.ts';
+import type { ClusterOps } from './types.ts';
+
+export function clusterOps(apis: ClusterApis): ClusterOps {
+  return {
+    readProgress: (node) => readProgress(apis, node),
+    recordStage: async (node, record) => void (await recordStage(apis, node, record)),
+    drain: (node, options, onEvent) => drainNode(apis, node, options, onEvent),
+    uncordon: (node) => uncordonNode(apis, node),
+    async nodeStatus(node) {
+      try {
+        const observed = mapNode(await apis.core.readNode({ name: node }));
+        return { ready: observed.ready, kubeletVersion: observed.kubeletVersion, unschedulable: observed.unschedulable };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async addonImages() {
+      const image = (containers: { name: string; image?: string }[] | undefined, name: string) => (containers?.find((c) => c.name === name) ?? containers?.[0])?.image;
+      const [dns, proxy] = await Promise.all([
+        apis.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' }).catch(() => undefined),
+        apis.apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' }).catch(() => undefined),
+      ]);
+      const coreDNS = image(dns?.spec?.template.spec?.containers, 'coredns');
+      const kubeProxy = image(proxy?.spec?.template.spec?.containers, 'kube-proxy');
+      return { ...(coreDNS ? { coreDNS } : {}), ...(kubeProxy ? { kubeProxy } : {}) };
+    },
+  };
+}

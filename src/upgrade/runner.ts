@@ -1,0 +1,140 @@
+// Applies the node pipelines in the plan's order: control planes strictly one at a time, then worker batches
+// (the nodes of a batch in parallel). Progress is recorded on the Node after every stage. After a failure (or
+// a cancellation) no new node starts; the nodes already running finish or fail.
+import type { DrainOptions } from '../adapters/cluster/drain.ts';
+import type { NodeShell } from '../adapters/transport/node-shell.ts';
+import type { RunEvent } from '../core/run-record.ts';
+import { CommandFailedError, NodeSession } from './session.ts';
+import type { Schedule, ScheduledNode } from './schedule.ts';
+import { STAGES } from './stages.ts';
+import type { Clock, ClusterOps, RunFacts, StageContext, UpgradeLog, UpgradeTarget } from './types.ts';
+
+type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
+
+export interface RunnerDeps {
+  cluster: ClusterOps;
+  openShell: (node: string) => Promise<NodeShell>;
+  clock: Clock;
+  log: UpgradeLog;
+  emit: (event: EventBody) => void;
+  target: UpgradeTarget;
+  drain: DrainOptions;
+  readyTimeoutMs: number;
+  /** written into the progress annotations: which run recorded a stage */
+  runIdentity: string;
+  /** a reason when no new node may start (cancelled, the lock was lost) */
+  stopRequested: () => string | undefined;
+}
+
+export interface RunnerResult {
+  ok: boolean;
+  /** why scheduling stopped early (a node failed, cancelled, …) */
+  stoppedBecause?: string;
+}
+
+function seconds(ms: number): string {
+  return ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+async function record(deps: RunnerDeps, node: string, stage: string, status: 'started' | 'done' | 'failed'): Promise<void> {
+  await deps.cluster.recordStage(node, { target: deps.target.version, stage, run: deps.runIdentity, status });
+}
+
+/** Runs one node's remaining stages; resolves false when a stage failed (the failure is in the events). */
+export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunFacts): Promise<boolean> {
+  const { name } = node.job;
+  const session = new NodeSession(name, () => deps.openShell(name), deps.clock);
+  if (node.doneBefore.includes('drain') && !node.doneBefore.includes('uncordon')) {
+    deps.emit({ type: 'cordon', node: name, cordoned: true, reason: 'cordoned by an earlier run\'s drain; uncordoned once the new kubelet is Ready' });
+  }
+  if (node.doneBefore.length > 0) deps.log.info(`${name}: resuming at ${node.stages.find((s) => !node.doneBefore.includes(s))} (done by an earlier run: ${node.doneBefore.join(', ')})`);
+  try {
+    for (const stageName of node.stages) {
+      if (node.doneBefore.includes(stageName)) continue;
+      const stage = STAGES[stageName];
+      const lines: string[] = [];
+      const say = (line: string) => lines.push(line);
+      const started = deps.clock.now();
+      deps.log.info(`▶ ${name}: ${stage.name} (${stage.title})`);
+      deps.emit({ type: 'stage-started', node: name, stage: stage.name });
+      const ctx: StageContext = {
+        job: node.job, target: deps.target, shell: session.runner(say), cluster: deps.cluster, clock: deps.clock, drain: deps.drain,
+        readyTimeoutMs: deps.readyTimeoutMs, say, facts,
+        note: (level, text, detail) => deps.emit({ type: 'note', level, text, node: name, ...(detail ? { detail } : {}) }),
+        cordon: (cordoned, reason) => deps.emit({ type: 'cordon', node: name, cordoned, reason }),
+      };
+      try {
+        await record(deps, name, stage.name, 'started');
+        await stage.run(ctx);
+        await record(deps, name, stage.name, 'done');
+      } catch (error) {
+        const message = (error as Error).message;
+        const tail = error instanceof CommandFailedError && error.tail ? error.tail : undefined;
+        lines.push(`✖ ${message}`);
+        deps.log.group(`${name} · ${stage.name} · failed after ${seconds(deps.clock.now() - started)}`, lines);
+        deps.log.warning(`${name}: ${stage.name} failed: ${message}`);
+        await record(deps, name, stage.name, 'failed').catch(() => undefined);
+        deps.emit({ type: 'stage-failed', node: name, stage: stage.name, message, ...(tail ? { tail } : {}) });
+        return false;
+      }
+      deps.log.group(`${name} · ${stage.name} · ${seconds(deps.clock.now() - started)}`, lines);
+      deps.emit({ type: 'stage-finished', node: name, stage: stage.name });
+    }
+    deps.emit({ type: 'node-finished', node: name });
+    deps.log.info(`✔ ${name} upgraded to ${deps.target.version}`);
+    return true;
+  } finally {
+    await session.close();
+  }
+}
+
+/** Reports whether CoreDNS and kube-proxy run the target's images (kubeadm upgrades them after the last control plane). */
+export async function checkAddons(deps: Pick<RunnerDeps, 'cluster' | 'emit' | 'target'>, facts: RunFacts): Promise<void> {
+  const tag = (image?: string) => image?.split('@')[0]?.split(':').at(-1);
+  let images: { coreDNS?: string; kubeProxy?: string };
+  try {
+    images = await deps.cluster.addonImages();
+  } catch (error) {
+    deps.emit({ type: 'note', level: 'warning', text: `could not read the CoreDNS and kube-proxy images: ${(error as Error).message}` });
+    return;
+  }
+  const proxyOk = tag(images.kubeProxy) === `v${deps.target.version}`;
+  deps.emit({ type: 'note', level: proxyOk ? 'info' : 'warning', text: proxyOk ? `kube-proxy runs ${images.kubeProxy}` : `kube-proxy runs ${images.kubeProxy ?? '(not found)'}, not v${deps.target.version}: kubeadm upgrades it after the last control plane; check \`kubeadm upgrade node\` output on the last control plane` });
+  if (facts.coreDNSTarget) {
+    const dnsOk = tag(images.coreDNS) === facts.coreDNSTarget;
+    deps.emit({ type: 'note', level: dnsOk ? 'info' : 'warning', text: dnsOk ? `CoreDNS runs ${images.coreDNS}` : `CoreDNS runs ${images.coreDNS ?? '(not found)'}, not ${facts.coreDNSTarget} as kubeadm upgrade plan announced` });
+  } else {
+    deps.emit({ type: 'note', level: 'info', text: `CoreDNS runs ${images.coreDNS ?? '(not found)'} (the version kubeadm chooses for ${deps.target.version} was not read in this run)` });
+  }
+}
+
+export interface RunPhases {
+  controlPlanes: boolean;
+  workers: boolean;
+}
+
+/** Runs the schedule; stops starting new nodes after the first failure or when a stop is requested. */
+export async function runSchedule(schedule: Schedule, deps: RunnerDeps, phases: RunPhases, facts: RunFacts = {}): Promise<RunnerResult> {
+  let stoppedBecause: string | undefined;
+  const mayStart = (): boolean => {
+    stoppedBecause ??= deps.stopRequested();
+    return stoppedBecause === undefined;
+  };
+  if (phases.controlPlanes) {
+    for (const node of schedule.controlPlanes) {
+      if (!mayStart()) break;
+      if (!(await runNode(node, deps, facts))) stoppedBecause = `${node.job.name} failed`;
+    }
+    if (stoppedBecause === undefined) await checkAddons(deps, facts);
+  }
+  if (phases.workers) {
+    for (const batch of schedule.workerBatches) {
+      if (!mayStart()) break;
+      deps.log.info(`Worker batch ${batch.index}: ${batch.nodes.map((n) => n.job.name).join(', ')}`);
+      const results = await Promise.all(batch.nodes.map((node) => runNode(node, deps, facts)));
+      const failed = batch.nodes.filter((_, i) => !results[i]).map((n) => n.job.name);
+      if (failed.length > 0) stoppedBecause ??= `${failed.join(', ')} failed`;
+    }
+  }
+  return stoppedBecause === undefined ? { ok: true } : { ok: false, stoppedBecause };
+}

@@ -1,0 +1,135 @@
+// Which nodes this run works on, in which order, from which stage: the plan's order and procedures, corrected by
+// the progress recorded on the nodes. A node the plan counts as upgraded (its kubelet runs the target) may still
+// have stages left (wait-ready, uncordon): it is resumed first. Pure.
+import type { NodeProgress } from '../adapters/cluster/progress.ts';
+import type { Plan, PlannedNode, WorkerBatch } from '../core/plan-types.ts';
+import { STAGE_ORDER, type NodeJob, type StageName } from './types.ts';
+
+export interface ScheduledNode {
+  job: NodeJob;
+  /** the node's stages in order */
+  stages: StageName[];
+  /** stages an earlier run recorded as done (skipped now) */
+  doneBefore: StageName[];
+}
+
+export interface SkippedNode {
+  name: string;
+  role: 'control-plane' | 'worker';
+  batch?: number;
+  reason: string;
+}
+
+export interface Schedule {
+  target: string;
+  controlPlanes: ScheduledNode[];
+  workerBatches: { index: number; nodes: ScheduledNode[] }[];
+  skipped: SkippedNode[];
+  /** reasons a node cannot be upgraded by this action (no package manager found, …): the run refuses */
+  problems: string[];
+}
+
+const isStage = (id: string): id is StageName => (STAGE_ORDER as readonly string[]).includes(id);
+
+type Classified = { kind: 'run'; stages: StageName[]; doneBefore: StageName[] } | { kind: 'skip'; reason: string } | { kind: 'problem'; message: string };
+
+function doneFor(progress: NodeProgress | undefined, target: string): Set<string> {
+  return new Set(progress?.target === target ? progress.doneStages : []);
+}
+
+/** The stages left for a node the plan skipped: everything after the last stage recorded done. */
+function stagesAfterLastDone(done: Set<string>): StageName[] {
+  const last = Math.max(-1, ...STAGE_ORDER.map((s, i) => (done.has(s) ? i : -1)));
+  return STAGE_ORDER.filter((s, i) => done.has(s) || i > last);
+}
+
+export function classifyNode(node: PlannedNode, plan: Plan, progress: NodeProgress | undefined): Classified {
+  const target = plan.target.version ?? '';
+  const done = doneFor(progress, target);
+  if (node.skipped) {
+    if (done.size === 0) return { kind: 'skip', reason: node.skipped };
+    const stages = stagesAfterLastDone(done);
+    if (stages.every((s) => done.has(s))) return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
+    return { kind: 'run', stages, doneBefore: stages.filter((s) => done.has(s)) };
+  }
+  const steps = node.procedure ? plan.procedures[node.procedure] : undefined;
+  const stages = steps ? steps.map((s) => s.id).filter(isStage) : [...STAGE_ORDER];
+  if (stages.every((s) => done.has(s))) return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
+  if (!node.packageManager) return { kind: 'problem', message: `${node.name}: no package manager (apt, yum or dnf) was found on the node, so its packages cannot be upgraded` };
+  return { kind: 'run', stages, doneBefore: stages.filter((s) => done.has(s)) };
+}
+
+export interface ScheduleOptions {
+  /** worker batches to use instead of the plan's (the `workers` command keeps indexes stable across matrix legs) */
+  workerBatches?: WorkerBatch[];
+  /** kubernetesVersion in kubeadm-config: while it is not the target, the first control plane runs `kubeadm upgrade apply` */
+  kubeadmConfigVersion?: string;
+  /** only these nodes (the `node` command) */
+  only?: string[];
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
+  return out;
+}
+
+export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProgress | undefined>, options: ScheduleOptions = {}): Schedule {
+  const target = plan.target.version ?? '';
+  const byName = new Map(plan.nodes.map((n) => [n.name, n]));
+  const wanted = (name: string) => !options.only || options.only.includes(name);
+  const schedule: Schedule = { target, controlPlanes: [], workerBatches: [], skipped: [], problems: [] };
+  const classified = new Map(plan.nodes.filter((n) => wanted(n.name)).map((n) => [n.name, classifyNode(n, plan, progress.get(n.name))]));
+  const resumedSkipped = (role: 'control-plane' | 'worker') => plan.nodes.filter((n) => n.role === role && n.skipped && classified.get(n.name)?.kind === 'run').map((n) => n.name);
+
+  const place = (name: string, batch?: number): ScheduledNode | undefined => {
+    const node = byName.get(name);
+    const verdict = classified.get(name);
+    if (!node || !verdict) return undefined;
+    if (verdict.kind === 'skip') {
+      schedule.skipped.push({ name, role: node.role, ...(batch !== undefined ? { batch } : {}), reason: verdict.reason });
+      return undefined;
+    }
+    if (verdict.kind === 'problem') {
+      schedule.problems.push(verdict.message);
+      return undefined;
+    }
+    const job: NodeJob = { name, role: node.role, packageManager: node.packageManager ?? 'apt', kubeadmAction: node.kubeadmAction ?? 'node', ...(batch !== undefined ? { batch } : {}) };
+    return { job, stages: verdict.stages, doneBefore: verdict.doneBefore };
+  };
+
+  for (const name of [...resumedSkipped('control-plane'), ...plan.order.controlPlanes]) {
+    const scheduled = place(name);
+    if (scheduled) schedule.controlPlanes.push(scheduled);
+  }
+  // An apply cut short leaves kubeadm-config behind; the plan then sees an upgraded kube-apiserver and says
+  // `node`. The first control plane to run kubeadm must be `apply` until kubeadm-config holds the target.
+  const firstToUpgrade = schedule.controlPlanes.find((c) => !c.doneBefore.includes('kubeadm-upgrade') && c.stages.includes('kubeadm-upgrade'));
+  if (firstToUpgrade && options.kubeadmConfigVersion !== undefined && options.kubeadmConfigVersion.replace(/^v/, '') !== target && !schedule.controlPlanes.some((c) => c.job.kubeadmAction === 'apply')) {
+    firstToUpgrade.job.kubeadmAction = 'apply';
+  }
+
+  const batches = options.workerBatches ?? [
+    ...chunk(resumedSkipped('worker'), plan.order.batchSize).map((nodes) => ({ index: -1, nodes })),
+    ...plan.order.workerBatches,
+  ];
+  let index = 0;
+  for (const batch of batches) {
+    const number = options.workerBatches ? batch.index : index++;
+    const nodes = batch.nodes.map((name) => place(name, number)).filter((n): n is ScheduledNode => n !== undefined);
+    if (nodes.length > 0) schedule.workerBatches.push({ index: number, nodes });
+  }
+  for (const name of plan.nodes.map((n) => n.name).filter(wanted)) {
+    const node = byName.get(name)!;
+    const listed = node.role === 'control-plane' ? [...resumedSkipped('control-plane'), ...plan.order.controlPlanes] : batches.flatMap((b) => b.nodes);
+    if (!listed.includes(name) && classified.get(name)?.kind === 'skip' && !options.workerBatches) {
+      schedule.skipped.push({ name, role: node.role, reason: (classified.get(name) as { reason: string }).reason });
+    }
+  }
+  return schedule;
+}
+
+/** Every stage name of the schedule's nodes, for the `node-scheduled` event. */
+export function scheduledNodes(schedule: Schedule): ScheduledNode[] {
+  return [...schedule.controlPlanes, ...schedule.workerBatches.flatMap((b) => b.nodes)];
+}
