@@ -49,7 +49,7 @@ function lastEtcdPid(): number {
 }
 
 beforeAll(async () => {
-  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: HEARTBEAT_MS, kubeletRestartMs: RESTART_MS, podStartMs: 100 });
+  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: HEARTBEAT_MS, kubeletRestartMs: RESTART_MS, podStartMs: 100, podStopMs: 100 });
   api = await startFakeApi(f.cluster.apiServer.address, f.cluster.apiServer.port, f.apiPki);
   supervisor = startSupervisor(f);
   await waitReady('True');

@@ -22,7 +22,7 @@ function setFaults(faults: unknown[]): void {
 }
 
 beforeAll(async () => {
-  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: 500, kubeletRestartMs: 500, podStartMs: 100 });
+  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: 500, kubeletRestartMs: 500, podStartMs: 100, podStopMs: 100 });
   api = await startFakeApi(f.cluster.apiServer.address, f.cluster.apiServer.port, f.apiPki);
   supervisor = startSupervisor(f);
   await waitFor('sshd on the node', async () => ((await ssh(f, 'true')).code === 0 ? true : undefined));

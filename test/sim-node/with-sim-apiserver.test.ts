@@ -36,7 +36,7 @@ const manifestHash = (name: string) =>
   createHash('sha256').update(readFileSync(join(f.nodeDir, 'upper/etc/kubernetes/manifests', name))).digest('hex');
 
 beforeAll(async () => {
-  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: 500, kubeletRestartMs: 1000, podStartMs: 100 });
+  f = await buildNodeFixture(randomSubnet(), { heartbeatMs: 500, kubeletRestartMs: 1000, podStartMs: 100, podStopMs: 100 });
   const pki = join(f.dir, 'pki');
   apiServer = await startApiServer({
     host: f.cluster.apiServer.address, port: f.cluster.apiServer.port, clusterVersion: '1.30.5', log: () => undefined,

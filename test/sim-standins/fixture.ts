@@ -83,7 +83,7 @@ export async function makeCluster(options: { nodes: NodeDef[]; version?: string;
   const published = options.published ?? ['1.29.9', '1.30.0', '1.30.5', '1.30.6', '1.31.0', '1.31.2', '1.32.0', '1.32.1'];
   const spec: ClusterSpec = { name: 'sim', dir, subnet: '127.9.9', apiServer: { address: '127.9.9.1', port: 6443, url: 'https://127.9.9.1:6443' },
     version, published, nodes, apiOnlyWorkers: 0, podsPerNode: 0, workload: 'none',
-    delays: { kubeletRestartMs: 10, podStartMs: 10, heartbeatMs: 100 }, node24: process.execPath, repoRoot: join(import.meta.dirname, '../..') };
+    delays: { kubeletRestartMs: 10, podStartMs: 10, podStopMs: 10, heartbeatMs: 100 }, node24: process.execPath, repoRoot: join(import.meta.dirname, '../..') };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(spec, null, 2));
   const api = options.withApi ? await startFakeApi(mkdtempSync(join(tmpdir(), 'standins-pki-'))) : undefined;
   const fx: SimFixture = {

@@ -24,7 +24,12 @@ export interface ClusterSpec {
   apiOnlyWorkers: number;
   podsPerNode: number;
   workload: 'none' | 'demo';
-  delays: { kubeletRestartMs: number; podStartMs: number; heartbeatMs: number };
+  /**
+   * kubeletRestartMs: NotReady time after `systemctl restart kubelet`; podStartMs: bound pod → Running/Ready;
+   * podStopMs: how long a deleted pod's containers take to exit (the grace period is only the upper bound,
+   * as with a real kubelet whose containers stop on SIGTERM); heartbeatMs: node status interval.
+   */
+  delays: { kubeletRestartMs: number; podStartMs: number; podStopMs: number; heartbeatMs: number };
   node24: string;
   repoRoot: string;
 }
