@@ -84,7 +84,7 @@ describe('cluster layout', () => {
 
   it('writes one stand-in shim per tool, exactly as the README shows', () => {
     const shim = readFileSync(join(node('cp-1'), 'bin/apt-mark'), 'utf8');
-    expect(shim).toBe(`#!/bin/sh\nexec ${process.execPath} ${spec.repoRoot}/test/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`);
+    expect(shim).toBe(`#!/bin/sh\nNODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/test/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`);
     expect(statSync(join(node('cp-1'), 'bin/kubeadm')).mode & 0o111).toBe(0o111);
   });
 
