@@ -14,7 +14,8 @@ import { probeNodes } from './adapters/node/probe.ts';
 import { shellOpener } from './adapters/transport/open.ts';
 import { privateKeyProblem } from './adapters/transport/ssh.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
-import { isRunCommand, realDeps, runCommand, runPostStep } from './commands/dispatch.ts';
+import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { LOCK_STATE } from './commands/run-upgrade.ts';
 import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from './adapters/github/pr-comment.ts';
 
 const POST_STATE = 'isPost';
@@ -34,8 +35,9 @@ export async function run(): Promise<void> {
       if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`);
       return;
     }
-    if (settings.command !== 'plan') {
-      core.setFailed(`command ${settings.command} is not implemented yet; this version supports plan, upgrade, control-plane, workers, node and verify`);
+    if (settings.command === 'backup' || settings.command === 'rollback') {
+      const result = await runRecoveryCommand(settings);
+      if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.message ?? 'failed'} (see the job summary)`);
       return;
     }
     await planCommand(settings);
@@ -50,6 +52,8 @@ export async function run(): Promise<void> {
  */
 async function post(): Promise<void> {
   try {
+    // nothing to release (plan, backup, rollback, or a run that never took the lock): do not re-check inputs
+    if (!core.getState(LOCK_STATE)) return;
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
     await runPostStep(settings);
   } catch (error) {

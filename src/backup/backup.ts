@@ -125,7 +125,7 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
         : `no backup-encryption-recipients are set, so nothing secret leaves the nodes: the backup stays on the nodes (${where}); only its manifest is uploaded`;
     const manifestPath = await writeManifest(outDir, manifest);
     if (options.upload === 'none') return { manifest, location: 'node', reason, warnings };
-    const uploaded = await upload(name, [manifestPath], outDir, options, deps, warnings);
+    const uploaded = await upload(name, [manifestPath], outDir, options, deps, warnings, 'its manifest was not uploaded either (the backup itself stays on the nodes)');
     return { manifest, location: 'node', reason, ...(uploaded.id !== undefined ? { artifactName: name, artifactId: uploaded.id } : {}), warnings };
   }
   const encrypted = options.upload === 'encrypted';
@@ -148,7 +148,7 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
   const sealed: BackupManifest = { ...manifest, archive: { name: archiveName, ...facts, encrypted, recipients: encrypted ? options.recipients.length : 0 } };
   const manifestPath = await writeManifest(outDir, sealed);
   deps.log(`backup archive ${archiveName}: ${facts.size} bytes, sha256 ${facts.sha256}${encrypted ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`);
-  const uploaded = await upload(name, [archivePath, manifestPath], outDir, options, deps, warnings);
+  const uploaded = await upload(name, [archivePath, manifestPath], outDir, options, deps, warnings, `the backup is kept on the runner at ${outDir} (output backup-path) for the workflow to store itself`);
   if (uploaded.id === undefined) {
     return { manifest: sealed, location: 'runner', reason: uploaded.reason ?? 'the artifact service is not available', backupPath: outDir, warnings };
   }
@@ -159,14 +159,14 @@ async function writeStream(stream: AsyncIterable<Uint8Array>, path: string): Pro
   await pipeline(Readable.from(stream), createWriteStream(path, { mode: 0o600 }));
 }
 
-async function upload(name: string, files: string[], root: string, options: BackupOptions, deps: BackupDeps, warnings: string[]): Promise<{ id?: number; reason?: string }> {
+async function upload(name: string, files: string[], root: string, options: BackupOptions, deps: BackupDeps, warnings: string[], whenUnavailable: string): Promise<{ id?: number; reason?: string }> {
   try {
     const result = await deps.uploader.upload(name, files, root, options.retentionDays);
     deps.log(`uploaded artifact ${name}${result.id !== undefined ? ` (id ${result.id})` : ''}`);
     return { id: result.id ?? 0 };
   } catch (error) {
     if (!(error instanceof ArtifactServiceUnavailable)) throw error;
-    const reason = `${error.message}: the backup is kept on the runner at ${root} (output backup-path) for the workflow to store itself`;
+    const reason = `${error.message}: ${whenUnavailable}`;
     warnings.push(reason);
     deps.warn(reason);
     return { reason };

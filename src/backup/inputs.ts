@@ -1,82 +1,60 @@
-// The backup and rollback inputs, parsed once into one typed object (the lead merges this into settings.ts).
-// Every problem names the input and the fix; nothing here connects anywhere.
-import { InputError, quoteValue, type InputProblem } from '../core/errors.ts';
-import type { UploadMode } from './backup.ts';
+// Pure checks of the backup inputs, used by parseSettings (src/core/settings.ts parses every input; this file
+// only says what is wrong with a value). Nothing here connects anywhere.
+import { quoteValue, type InputProblem } from '../core/errors.ts';
 import { parseRecipients, recipientProblem } from './encrypt.ts';
 import type { ExternalEtcd } from './node-backup.ts';
+import { isBackupId } from './retention.ts';
+import type { RollbackSource } from './rollback-source.ts';
 
-export interface BackupSettings {
-  /** input `backup` (default true): the backup stage runs before the first control plane's upgrade apply */
-  enabled: boolean;
-  keep: number;
-  recipients: string[];
-  upload: UploadMode;
-  retentionDays?: number;
-  collectKubeadmBackups: boolean;
-  externalEtcd?: ExternalEtcd;
-  confirmRollback: string;
+export type { BackupSettings } from '../core/settings.ts';
+
+type Fail = { problem: string; fix: string };
+
+/** backup-encryption-recipients: age public keys, one per line or comma-separated, `#` comments. */
+export function parseRecipientsInput(text: string): string[] | Fail {
+  const recipients = parseRecipients(text);
+  const problems = recipients.map(recipientProblem).filter((p): p is string => p !== undefined);
+  if (problems.length > 0) return { problem: problems.join('; '), fix: 'give age public keys (age1…), one per line; `age-keygen -y key.txt` prints one' };
+  return recipients;
 }
 
-type Reader = (name: string) => string;
-
-function parseBool(read: Reader, name: string, fallback: boolean, problems: InputProblem[]): boolean {
-  const raw = read(name).trim().toLowerCase();
-  if (raw === '') return fallback;
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  problems.push({ input: name, problem: `${quoteValue(raw)} is not a boolean`, fix: 'write true or false' });
-  return fallback;
+/** etcd-endpoints: external etcd client URLs, comma- or space-separated. */
+export function parseEtcdEndpoints(text: string): string[] | Fail {
+  const endpoints = text.split(/[\s,]+/).filter(Boolean);
+  const bad = endpoints.find((url) => !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(url));
+  if (bad !== undefined) return { problem: `${quoteValue(bad)} is not an etcd client URL`, fix: 'write URLs such as https://10.0.0.5:2379, comma-separated' };
+  return endpoints;
 }
 
-function parseWhole(read: Reader, name: string, min: number, max: number, problems: InputProblem[]): number | undefined {
-  const raw = read(name).trim();
-  if (raw === '') return undefined;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    problems.push({ input: name, problem: `${quoteValue(raw)} is not a whole number from ${min} to ${max}`, fix: `write a number such as ${min}` });
-    return undefined;
-  }
-  return value;
+/** etcd-ca / etcd-cert / etcd-key: paths on the control-plane nodes, never PEM text. */
+export function parseNodePath(text: string): string | undefined | Fail {
+  if (text === '') return undefined;
+  if (text.includes('-----BEGIN')) return { problem: 'holds PEM text, not a path (the value is not shown)', fix: 'give the file\'s path on the control-plane nodes, as in ClusterConfiguration etcd.external; no key material passes through the action' };
+  if (!text.startsWith('/') || /[\0\n\r]/.test(text)) return { problem: `${quoteValue(text)} is not an absolute path`, fix: 'give the file\'s path on the control-plane nodes, as in ClusterConfiguration etcd.external' };
+  return text;
 }
 
-function parseExternalEtcd(read: Reader, problems: InputProblem[]): ExternalEtcd | undefined {
-  const endpoints = read('etcd-endpoints').split(/[\s,]+/).filter(Boolean);
-  const files = { caFile: read('etcd-ca').trim(), certFile: read('etcd-cert').trim(), keyFile: read('etcd-key').trim() };
-  if (endpoints.length === 0 && !files.caFile && !files.certFile && !files.keyFile) return undefined;
-  for (const url of endpoints) {
-    if (!/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(url)) problems.push({ input: 'etcd-endpoints', problem: `${quoteValue(url)} is not an etcd client URL`, fix: 'write URLs such as https://10.0.0.5:2379, comma-separated' });
-  }
-  if (endpoints.length === 0) problems.push({ input: 'etcd-endpoints', problem: 'is empty while etcd-ca/etcd-cert/etcd-key are set', fix: 'list the external etcd client URLs' });
+/** The external etcd settings from the four inputs, or the problems when they are set only in part. */
+export function externalEtcdFrom(endpoints: string[], files: { caFile?: string; certFile?: string; keyFile?: string }, problems: InputProblem[]): ExternalEtcd | undefined {
+  const given = [files.caFile, files.certFile, files.keyFile].filter(Boolean).length;
+  if (endpoints.length === 0 && given === 0) return undefined;
+  if (endpoints.length === 0) problems.push({ input: 'etcd-endpoints', problem: 'is empty while etcd-ca/etcd-cert/etcd-key are set', fix: 'list the external etcd client URLs, or leave all four empty for stacked etcd' });
   for (const [input, value] of [['etcd-ca', files.caFile], ['etcd-cert', files.certFile], ['etcd-key', files.keyFile]] as const) {
-    if (!value.startsWith('/')) problems.push({ input, problem: value ? `${quoteValue(value)} is not an absolute path` : 'is empty while etcd-endpoints is set', fix: 'give the file\'s path on the control-plane nodes, as in ClusterConfiguration etcd.external' });
+    if (!value) problems.push({ input, problem: 'is empty while etcd-endpoints is set', fix: 'give the file\'s path on the control-plane nodes, as in ClusterConfiguration etcd.external' });
   }
-  return { endpoints, ...files };
+  return { endpoints, caFile: files.caFile ?? '', certFile: files.certFile ?? '', keyFile: files.keyFile ?? '' };
 }
 
-export function parseBackupSettings(read: Reader): BackupSettings {
-  const problems: InputProblem[] = [];
-  const uploadRaw = read('backup-upload').trim() || 'encrypted';
-  if (!['encrypted', 'unencrypted', 'none'].includes(uploadRaw)) {
-    problems.push({ input: 'backup-upload', problem: `${quoteValue(uploadRaw)} is not a choice`, fix: 'write encrypted (default), unencrypted (private test clusters only) or none' });
-  }
-  const recipients = parseRecipients(read('backup-encryption-recipients'));
-  for (const r of recipients) {
-    const problem = recipientProblem(r);
-    if (problem) problems.push({ input: 'backup-encryption-recipients', problem, fix: 'give age public keys (age1…), one per line; `age-keygen -y key.txt` prints one' });
-  }
-  const keep = parseWhole(read, 'backup-keep', 1, 1000, problems) ?? 3;
-  const retentionDays = parseWhole(read, 'artifact-retention-days', 1, 400, problems);
-  const settings: BackupSettings = {
-    enabled: parseBool(read, 'backup', true, problems),
-    keep,
-    recipients,
-    upload: uploadRaw as UploadMode,
-    ...(retentionDays !== undefined ? { retentionDays } : {}),
-    collectKubeadmBackups: parseBool(read, 'collect-kubeadm-backups', false, problems),
-    confirmRollback: read('confirm-rollback').trim(),
-  };
-  const external = parseExternalEtcd(read, problems);
-  if (external) settings.externalEtcd = external;
-  if (problems.length > 0) throw new InputError(problems);
-  return settings;
+/**
+ * rollback-source: empty = the newest backup this action made on the nodes; a backup id (the failed run's
+ * `backup-id` output) = that backup on the nodes; anything else = a folder on the runner holding a decrypted,
+ * unpacked backup artifact (absolute, or relative to the workspace).
+ */
+export function parseRollbackSource(text: string, workspace: string | undefined): RollbackSource | Fail {
+  if (text === '' || text === 'node') return { kind: 'node' };
+  if (isBackupId(text)) return { kind: 'node', id: text };
+  if (/[\0\n\r]/.test(text) || text.startsWith('-')) return { problem: `${quoteValue(text)} is neither a backup id nor a folder`, fix: 'leave it empty (newest backup on the nodes), give a backup id such as 20250101T120000Z-4242 (the backup-id output), or a folder holding a decrypted backup (docs/restore.md)' };
+  if (text.startsWith('/')) return { kind: 'runner', dir: text };
+  if (!workspace) return { problem: `${quoteValue(text)} is a relative folder, but GITHUB_WORKSPACE is not set`, fix: 'give an absolute path on the runner' };
+  return { kind: 'runner', dir: `${workspace.replace(/\/+$/, '')}/${text}` };
 }

@@ -2,10 +2,11 @@
 // (kubeadm-backup-etcd-*, kubeadm-backup-manifests-*): listed for the report, and with
 // collect-kubeadm-backups packed into this run's backup folder on the node (and, when the backup may leave
 // the node, copied, encrypted and uploaded like the backup itself).
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { fetchFromNode } from '../adapters/transport/fetch.ts';
-import type { ArtifactUploader } from './artifact.ts';
+import { ArtifactServiceUnavailable, type ArtifactUploader } from './artifact.ts';
 import { encryptToFile } from './encrypt.ts';
 import { remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
 import { nodeBackupDir } from './retention.ts';
@@ -34,6 +35,8 @@ export interface CollectedKubeadmBackups {
   /** kubeadm-backups.tar in the node's backup folder */
   onNode?: { path: string; size: number; sha256: string };
   artifactName?: string;
+  /** the encrypted copy on the runner, when the artifact service was not available (GHES) */
+  keptOnRunner?: string;
 }
 
 /** Packs kubeadm's folders into this run's backup folder on the node; uploads them encrypted when recipients are given. */
@@ -49,12 +52,21 @@ export async function collectKubeadmBackups(
   const facts = await remoteFileFacts(shell, path);
   const result: CollectedKubeadmBackups = { node: shell.node, folders, onNode: { path, ...facts } };
   if (!upload || upload.recipients.length === 0) return result;
+  await mkdir(upload.runnerDir, { recursive: true, mode: 0o700 });
   const local = join(upload.runnerDir, `${shell.node}-kubeadm-backups.tar`);
-  await fetchFromNode(shell, path, local, facts);
   const sealed = join(upload.runnerDir, `${upload.artifactName}.tar.age`);
-  await encryptToFile(tarStream([{ name: `${shell.node}/kubeadm-backups.tar`, file: local }]), upload.recipients, sealed);
-  const { rm } = await import('node:fs/promises');
-  await rm(local, { force: true });
-  await upload.uploader.upload(upload.artifactName, [sealed], upload.runnerDir, upload.retentionDays);
+  try {
+    await fetchFromNode(shell, path, local, facts);
+    await encryptToFile(tarStream([{ name: `${shell.node}/kubeadm-backups.tar`, file: local }]), upload.recipients, sealed);
+  } finally {
+    // the plaintext copy holds etcd data: never leave it on the runner
+    await rm(local, { force: true });
+  }
+  try {
+    await upload.uploader.upload(upload.artifactName, [sealed], upload.runnerDir, upload.retentionDays);
+  } catch (error) {
+    if (!(error instanceof ArtifactServiceUnavailable)) throw error;
+    return { ...result, keptOnRunner: sealed };
+  }
   return { ...result, artifactName: upload.artifactName };
 }

@@ -4,7 +4,7 @@ import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { actionsArtifactUploader, type ArtifactUploader } from '../backup/artifact.ts';
 import { runBackup, type BackupOptions } from '../backup/backup.ts';
-import type { BackupSettings } from '../backup/inputs.ts';
+import type { BackupSettings } from '../core/settings.ts';
 import { backupOutputs, backupSummaryMarkdown } from '../backup/report.ts';
 import type { BackupOutcome } from '../backup/types.ts';
 

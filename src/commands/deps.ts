@@ -1,5 +1,6 @@
 // What a command needs from the outside world, passed in (real adapters in dispatch.ts, fakes in tests).
 import type { LockHolder, LockOutcome, LockRenewal, ReleaseOutcome } from '../adapters/cluster/lease.ts';
+import type { ArtifactUploader } from '../backup/artifact.ts';
 import type { VerifyExpectation, VerifyResult } from '../adapters/cluster/verify-api.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import type { ClusterState } from '../core/cluster-state.ts';
@@ -54,6 +55,8 @@ export interface CommandDeps {
   identity: RunIdentity;
   /** a reason once the run is cancelled (SIGTERM/SIGINT) */
   cancelled(): string | undefined;
+  /** where backups go: the artifact client and RUNNER_TEMP (copies and GHES archives) */
+  artifacts: { uploader: ArtifactUploader; runnerTemp: string };
 }
 
 export interface CommandResult {

@@ -2,7 +2,7 @@
 // for every command but plan; runPostStep from the post step.
 import * as core from '@actions/core';
 import { context } from '@actions/github';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireClusterLock, releaseClusterLock, startLockRenewal, type LockHolder } from '../adapters/cluster/lease.ts';
 import { makeClusterApis } from '../adapters/cluster/progress.ts';
@@ -20,6 +20,8 @@ import { checkInputs, preparePlan } from './prepare.ts';
 import { LOCK_STATE } from './run-upgrade.ts';
 import { upgradeCommand } from './upgrade.ts';
 import { verifyCommand } from './verify.ts';
+import { actionsArtifactUploader } from '../backup/artifact.ts';
+import { runBackupStep, runRollbackStep, type RecoveryIo, type RecoveryResult } from './recovery.ts';
 import { workersCommand } from './workers.ts';
 
 export const COMMANDS = { upgrade: upgradeCommand, 'control-plane': controlPlaneCommand, workers: workersCommand, node: nodeCommand, verify: verifyCommand } as const;
@@ -124,7 +126,27 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
     clock: { now: () => Date.now(), sleep: (ms) => sleep(ms).then(() => undefined) },
     identity: identity(),
     cancelled: cancellation(),
+    artifacts: { uploader: actionsArtifactUploader(), runnerTemp: runnerTemp() },
   };
+}
+
+function runnerTemp(): string {
+  return process.env.RUNNER_TEMP || tmpdir();
+}
+
+/** command: backup and command: rollback, with the runner's summary, outputs and artifact client. */
+export function runRecoveryCommand(settings: Settings): Promise<RecoveryResult> {
+  const io: RecoveryIo = {
+    info: (line) => core.info(line),
+    warning: (line) => core.warning(line),
+    setOutputs,
+    writeSummary,
+    identity: identity(),
+    runnerTemp: runnerTemp(),
+  };
+  if (settings.command === 'backup') return runBackupStep(settings, io);
+  if (settings.command === 'rollback') return runRollbackStep(settings, io);
+  throw new Error(`command ${settings.command} is not a backup or rollback command`);
 }
 
 /** The post step: releases this job's share of the cluster lock (also after a failure or cancellation). */

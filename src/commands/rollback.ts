@@ -4,7 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { apiWaiters } from '../backup/api-wait.ts';
-import type { BackupSettings } from '../backup/inputs.ts';
+import type { BackupSettings } from '../core/settings.ts';
 import { runRollback, type RollbackReport } from '../backup/rollback.ts';
 import type { RollbackSource } from '../backup/rollback-source.ts';
 

@@ -11,6 +11,7 @@ import { STAGES } from '../upgrade/stages.ts';
 import type { UpgradeTarget } from '../upgrade/types.ts';
 import type { CommandDeps, CommandResult, PreparedPlan } from './deps.ts';
 import { runVerify } from './verify.ts';
+import { applyPending, backupDryRun, kubeadmBackupsHook, runBackupStage, upgradeStartedBecause, type UpgradeBackup } from './upgrade-backup.ts';
 
 export interface UpgradeScope {
   command: Exclude<RunCommand, 'verify'>;
@@ -58,13 +59,14 @@ export async function runUpgradeScope(scope: UpgradeScope, deps: CommandDeps): P
   const { reporter } = deps;
   emit({ type: 'run-started', command: scope.command, target: deps.settings.target.raw });
   let release: () => Promise<void> = async () => {};
+  let backup: UpgradeBackup = { outputs: {} };
 
   const finish = async (outcome: RunOutcome, reason?: string): Promise<CommandResult> => {
     await release();
     emit({ type: 'run-finished', outcome, ...(reason ? { reason } : {}) });
     const record = foldRun(events);
-    const markdown = runSummaryMarkdown(record);
-    reporter.setOutputs(runOutputs(record));
+    const markdown = runSummaryMarkdown(record) + (backup.summary ? `\n${backup.summary}` : '');
+    reporter.setOutputs({ ...runOutputs(record), ...backup.outputs });
     const notice = await reporter.prComment(record, markdown);
     await reporter.writeSummary(markdown + (notice ? `\n> [!NOTE]\n> ${notice}\n` : ''));
     return { record, exitCode: outcome === 'succeeded' || outcome === 'nothing-to-do' ? 0 : 1 };
@@ -117,16 +119,29 @@ export async function runUpgradeScope(scope: UpgradeScope, deps: CommandDeps): P
       emit({ type: 'node-scheduled', node: node.job.name, role: node.job.role, ...(node.job.batch !== undefined ? { batch: node.job.batch } : {}), stages: node.stages, doneBefore: node.doneBefore });
     }
     const target = upgradeTarget(prepared, deps);
+    const backupStage = { deps, prepared, emit, startedBecause: upgradeStartedBecause(target.version, prepared.state.kubeadmConfig?.kubernetesVersion, progress) };
+    const backupNeeded = applyPending(schedule, phases.controlPlanes);
     if (deps.options.dryRun) {
+      if (backupNeeded) reporter.group('backup (dry run)', [backupDryRun(backupStage)]);
       for (const node of nodes) {
         reporter.group(`${node.job.name} (dry run)`, node.stages.filter((s) => !node.doneBefore.includes(s)).flatMap((s) => [`# ${s}`, ...STAGES[s].dryRun({ job: node.job, target })]));
       }
       return await finish('succeeded', 'Dry run: the commands are in the log; nothing was changed.');
     }
+    if (backupNeeded) {
+      try {
+        backup = await runBackupStage(backupStage);
+      } catch (error) {
+        const message = (error as Error).message;
+        emit({ type: 'note', level: 'warning', text: `backup failed: ${message}` });
+        return await finish('failed', `The backup failed, so the upgrade stopped before kubeadm upgrade apply and no node was changed: ${message}. Fix the cause and run again, or set backup: false to upgrade without a backup.`);
+      }
+    }
     const runner: RunnerDeps = {
       cluster: deps.cluster, openShell: deps.openShell, clock: deps.clock, log: reporter, emit, target,
       drain: deps.options.drain, readyTimeoutMs: deps.options.nodeReadyTimeoutMs, runIdentity: holderIdentity(holder),
       stopRequested: () => deps.cancelled() ?? (lostTo !== undefined ? `the cluster lock was taken over by ${lostTo}` : undefined),
+      afterKubeadmUpgrade: kubeadmBackupsHook(deps, prepared, emit, () => backup),
     };
     const result = await runSchedule(schedule, runner, phases);
     if (!result.ok) {

@@ -8,6 +8,9 @@ import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from '../commands/options.ts';
+import { externalEtcdFrom, parseEtcdEndpoints, parseNodePath, parseRecipientsInput, parseRollbackSource } from '../backup/inputs.ts';
+import type { ExternalEtcd } from '../backup/node-backup.ts';
+import type { RollbackSource } from '../backup/rollback-source.ts';
 
 export type { TargetSpec } from './versions.ts';
 
@@ -33,6 +36,24 @@ export interface SshSettings {
   insecureSkipHostKeyCheck: boolean;
 }
 
+/** The backup, rollback and artifact inputs. */
+export interface BackupSettings {
+  /** input `backup` (default true): the backup stage runs before the first control plane's upgrade apply */
+  enabled: boolean;
+  /** backups this action made to keep on each node */
+  keep: number;
+  /** age public keys; without them nothing secret leaves the nodes */
+  recipients: string[];
+  upload: 'encrypted' | 'unencrypted' | 'none';
+  retentionDays?: number;
+  collectKubeadmBackups: boolean;
+  externalEtcd?: ExternalEtcd;
+  /** must equal the cluster's name for command: rollback */
+  confirmRollback: string;
+  /** where rollback takes the recorded state from */
+  rollbackSource: RollbackSource;
+}
+
 export interface Settings {
   command: Command;
   /** parsed target-version; `raw: ''` (major/minor 0) only for commands that need no version */
@@ -53,6 +74,7 @@ export interface Settings {
   warnings: string[];
   /** drain, lock, kubeadm and verify options of the commands that change the cluster */
   upgrade: UpgradeOptions;
+  backup: BackupSettings;
 }
 
 export interface SettingsEnv {
@@ -176,6 +198,19 @@ const inputSchema = z.object({
   'github-token': input(optionalText),
   'pr-comment': input(oneOf(['auto', 'always', 'never'] as const, 'auto')),
   parallelism: input(integer(10, 1, 256)),
+  backup: input(bool(true)),
+  'backup-keep': input(integer(3, 1, 1000)),
+  'backup-encryption-recipients': input(parseRecipientsInput),
+  'backup-upload': input(oneOf(['encrypted', 'unencrypted', 'none'] as const, 'encrypted')),
+  'artifact-retention-days': input((v): number | undefined | Fail => (v === '' ? undefined : integer(90, 1, 400)(v))),
+  'collect-kubeadm-backups': input(bool(false)),
+  'etcd-endpoints': input(parseEtcdEndpoints),
+  'etcd-ca': input(parseNodePath),
+  'etcd-cert': input(parseNodePath),
+  'etcd-key': input(parseNodePath),
+  'confirm-rollback': input((v) => v),
+  // resolved against the workspace after the schema (it needs env)
+  'rollback-source': input((v) => v),
 });
 
 const BASE_INPUTS = Object.keys(inputSchema.shape) as (keyof typeof inputSchema.shape)[];
@@ -214,6 +249,7 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
     problems.push({ input: 'target-version', problem: `is empty, and command ${v.command} needs a Kubernetes version`, fix: 'set target-version: 1.31 (newest published 1.31 patch) or an exact version such as 1.31.4' });
   }
   const inventory = v.inventory === undefined ? undefined : loadInventoryInput(v.inventory, env, problems);
+  const backup = backupSettings(v, env, problems);
   if (problems.length > 0 || !upgrade) throw new InputError(problems);
 
   const warnings: string[] = [];
@@ -243,6 +279,30 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
     parallelism: v.parallelism,
     warnings,
     upgrade,
+    backup,
+  };
+}
+
+type ParsedInputs = z.output<typeof inputSchema>;
+
+/** The backup inputs that depend on each other (external etcd, rollback confirmation and source). */
+function backupSettings(v: ParsedInputs, env: SettingsEnv, problems: InputProblem[]): BackupSettings {
+  const externalEtcd = externalEtcdFrom(v['etcd-endpoints'], { caFile: v['etcd-ca'], certFile: v['etcd-cert'], keyFile: v['etcd-key'] }, problems);
+  const source = parseRollbackSource(v['rollback-source'], env.workspace);
+  if (isFail(source)) problems.push({ input: 'rollback-source', ...source });
+  if (v.command === 'rollback' && v['confirm-rollback'] === '') {
+    problems.push({ input: 'confirm-rollback', problem: 'is empty, and command rollback rewinds the whole cluster to the backup (every change since then is lost)', fix: 'set confirm-rollback to the cluster\'s name (the inventory\'s `cluster`) to confirm' });
+  }
+  return {
+    enabled: v.backup,
+    keep: v['backup-keep'],
+    recipients: v['backup-encryption-recipients'],
+    upload: v['backup-upload'],
+    ...(v['artifact-retention-days'] !== undefined ? { retentionDays: v['artifact-retention-days'] } : {}),
+    collectKubeadmBackups: v['collect-kubeadm-backups'],
+    ...(externalEtcd ? { externalEtcd } : {}),
+    confirmRollback: v['confirm-rollback'],
+    rollbackSource: isFail(source) ? { kind: 'node' } : source,
   };
 }
 

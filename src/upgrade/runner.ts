@@ -24,6 +24,11 @@ export interface RunnerDeps {
   runIdentity: string;
   /** a reason when no new node may start (cancelled, the lock was lost) */
   stopRequested: () => string | undefined;
+  /**
+   * After this run's `kubeadm upgrade apply/node` on a node: report (and collect) the backup folders kubeadm
+   * left there. Never fails the node; it reports its own problems as notes.
+   */
+  afterKubeadmUpgrade?: (job: ScheduledNode['job']) => Promise<void>;
 }
 
 export interface RunnerResult {
@@ -79,6 +84,7 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
       }
       deps.log.group(`${name} · ${stage.name} · ${seconds(deps.clock.now() - started)}`, lines);
       deps.emit({ type: 'stage-finished', node: name, stage: stage.name });
+      if (stage.name === 'kubeadm-upgrade' && deps.afterKubeadmUpgrade) await deps.afterKubeadmUpgrade(node.job).catch((error: Error) => deps.emit({ type: 'note', level: 'warning', node: name, text: `${name}: kubeadm's backup folders could not be listed: ${error.message}` }));
     }
     deps.emit({ type: 'node-finished', node: name });
     deps.log.info(`✔ ${name} upgraded to ${deps.target.version}`);

@@ -1,7 +1,7 @@
 // The backup as a stage of the upgrade runner: runs once, not after the run has already upgraded a node,
 // and its dry run says what it would do and where the files would go.
 import { describe, expect, test } from 'vitest';
-import { parseBackupSettings } from '../../src/backup/inputs.ts';
+import { parseBackupSettings } from './settings.ts';
 import { createBackupStage, type BackupCommandContext } from '../../src/commands/backup.ts';
 import type { InventoryNode } from '../../src/core/inventory.ts';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { kubeConfigFromText } from '../../src/adapters/cluster/read-cluster.ts';
-import { parseBackupSettings } from '../../src/backup/inputs.ts';
+import { parseBackupSettings } from '../backup/settings.ts';
 import { collectKubeadmBackups, listKubeadmBackups } from '../../src/backup/kubeadm-backups.ts';
 import { decryptBackup } from '../../src/backup/unpack.ts';
 import { backupCommand, type BackupCommandResult } from '../../src/commands/backup.ts';

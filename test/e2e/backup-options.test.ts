@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { kubeConfigFromText } from '../../src/adapters/cluster/read-cluster.ts';
 import type { NodeShell } from '../../src/adapters/transport/node-shell.ts';
 import type { InventoryNode } from '../../src/core/inventory.ts';
-import { parseBackupSettings } from '../../src/backup/inputs.ts';
+import { parseBackupSettings } from '../backup/settings.ts';
 import { NODE_BACKUP_ROOT } from '../../src/backup/retention.ts';
 import { backupCommand } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';

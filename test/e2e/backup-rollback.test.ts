@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { kubeConfigFromText } from '../../src/adapters/cluster/read-cluster.ts';
 import { decryptFile } from '../../src/backup/encrypt.ts';
-import { parseBackupSettings } from '../../src/backup/inputs.ts';
+import { parseBackupSettings } from '../backup/settings.ts';
 import { readTar } from '../../src/backup/tar.ts';
 import type { BackupManifest } from '../../src/backup/types.ts';
 import { backupCommand, type BackupCommandResult } from '../../src/commands/backup.ts';
