@@ -58,10 +58,14 @@ describe('the bundle as the runner runs it', () => {
     expect(result.stdout).not.toContain('Reading the cluster');
   });
 
-  it('fails commands that are not implemented yet with a clear message', async () => {
-    const result = await runAction({ command: 'upgrade', 'target-version': '1.31', kubeconfig }, { bundle });
+  it('refuses an upgrade over SSH without a key or known hosts, before contacting any node', async () => {
+    const inventory = 'nodes:\n  - { name: cp-1, address: 127.0.0.1, role: control-plane, port: 1 }\n';
+    const result = await runAction({ command: 'upgrade', 'target-version': '1.31', kubeconfig, inventory }, { bundle });
     expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain('::error::command upgrade is not implemented yet');
+    const error = result.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
+    expect(error).toContain('no node was contacted');
+    expect(error).toContain('%0Assh-private-key: is empty');
+    expect(error).toContain('%0Assh-known-hosts: is empty');
   });
 
   it('reports an unreachable API in the summary and outputs, exits 1, and the post step exits 0', async () => {
