@@ -9,7 +9,7 @@ import type { Plan } from '../core/plan-types.ts';
 import type { RunRecord } from '../core/run-record.ts';
 import type { Settings } from '../core/settings.ts';
 import type { Clock, ClusterOps, UpgradeLog } from '../upgrade/types.ts';
-import type { UpgradeOptions } from './options.ts';
+import type { UpgradeOptions } from '../core/upgrade-options.ts';
 
 /** The plan command's result, made by the plan command's code (read cluster, probe nodes, buildPlan). */
 export interface PreparedPlan {

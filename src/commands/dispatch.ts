@@ -15,7 +15,7 @@ import { clusterOps } from '../upgrade/cluster-ops.ts';
 import { controlPlaneCommand } from './control-plane.ts';
 import type { CommandDeps, CommandResult, LockApi, Reporter } from './deps.ts';
 import { nodeCommand } from './node.ts';
-import type { UpgradeOptions } from './options.ts';
+import type { UpgradeOptions } from '../core/upgrade-options.ts';
 import { checkInputs, preparePlan } from './prepare.ts';
 import { LOCK_STATE } from './run-upgrade.ts';
 import { upgradeCommand } from './upgrade.ts';

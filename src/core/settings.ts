@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
-import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from '../commands/options.ts';
+import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
 import { externalEtcdFrom, parseEtcdEndpoints, parseNodePath, parseRecipientsInput, parseRollbackSource } from '../backup/inputs.ts';
 import type { ExternalEtcd } from '../backup/node-backup.ts';
 import type { RollbackSource } from '../backup/rollback-source.ts';

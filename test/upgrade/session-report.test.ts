@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { foldRun, type RunEvent } from '../../src/core/run-record.ts';
 import { runOutputs, runSummaryMarkdown } from '../../src/report/run-report.ts';
 import { CommandFailedError, NodeSession } from '../../src/upgrade/session.ts';
-import { parseUpgradeOptions } from '../../src/commands/options.ts';
+import { parseUpgradeOptions } from '../../src/core/upgrade-options.ts';
 import { InputError } from '../../src/core/errors.ts';
 import { Recorder, fakeClock } from './fakes.ts';
 

@@ -1,8 +1,8 @@
 // The inputs of the commands that change the cluster (upgrade, control-plane, workers, node, verify), parsed
 // once with zod; every problem names its input and the fix, like the core settings.
 import { z } from 'zod';
-import { InputError, type InputProblem, quoteValue } from '../core/errors.ts';
-import type { InputReader } from '../core/settings.ts';
+import { InputError, type InputProblem, quoteValue } from './errors.ts';
+import type { InputReader } from './settings.ts';
 
 export interface UpgradeOptions {
   drain: {
