@@ -90,6 +90,12 @@ export interface NodeReport {
   publishedInRepo: string[];
   /** versions published in the target minor's repository, read without changing the node; undefined when not readable */
   publishedInTargetMinor?: string[];
+  /**
+   * The exact package version (with the repository's packaging revision) of each version listed in
+   * publishedInRepo and publishedInTargetMinor: { "1.31.13": "1.31.13-1.1" } (apt), "1.31.13-150500.1.1" (yum/dnf).
+   * Absent when the node's listings gave none.
+   */
+  publishedPackageVersions?: Record<string, string>;
   swapOn: boolean;
   /** free bytes under /var/lib/etcd and /etc/kubernetes */
   freeBytes: { etcd?: number; kubernetes?: number };

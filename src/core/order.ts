@@ -1,6 +1,8 @@
 // Node order: the first control plane (kubeadm upgrade apply), the other control planes one at a time, then
 // workers in batches of max-unavailable, honouring batch pins and batch-by-label. Deterministic: ties are
-// broken by inventory order.
+// broken by inventory order. Worker batches are a function of the inventory alone (every worker, upgraded or
+// not), so a batch index names the same nodes in a plan made before the upgrade, one made half-way, and the
+// `workers` command; nodes already at the target stay in their batch and are skipped there.
 import type { ClusterState, NodeObservation } from './cluster-state.ts';
 import type { Inventory, InventoryNode } from './inventory.ts';
 import type { NodeOrder, PreflightVerdict, WorkerBatch } from './plan-types.ts';
@@ -18,6 +20,7 @@ export interface OrderInput {
 }
 
 export interface OrderResult {
+  /** workerBatches list every inventory worker; the ones in `skipped` are already at the target */
   order: NodeOrder;
   /** inventory nodes already at the target, with the reason */
   skipped: Map<string, string>;
@@ -59,7 +62,7 @@ export function planOrder(input: OrderInput): OrderResult {
   const { size, reason } = batchSize(input.maxUnavailable, allWorkers.length);
   const notes: PreflightVerdict[] = [];
   const labelsOf = mergedLabels(state.nodes);
-  const workerBatches = batchWorkers(pending.filter((n) => n.role === 'worker'), size, input.batchByLabel, labelsOf, notes);
+  const workerBatches = batchWorkers(allWorkers, size, input.batchByLabel, labelsOf, notes);
 
   const inInventory = new Set(inventory.nodes.map((n) => n.name));
   const notInInventory = state.nodes.filter((n) => !inInventory.has(n.name)).map((n) => n.name);

@@ -33,10 +33,14 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
   const ordered = planOrder({ state, inventory, targetVersion: target.version, maxUnavailable: settings.maxUnavailable, ...(settings.batchByLabel ? { batchByLabel: settings.batchByLabel } : {}) });
   const { order } = ordered;
   const { nodes, procedures } = plannedNodes(state, inventory, ordered, target, spec, skew.some((v) => v.forced));
+  // Batches keep the workers already at the target (stable indexes); only the others are drained and timed.
+  const pendingBatches = order.workerBatches
+    .map((b) => ({ index: b.index, nodes: b.nodes.filter((n) => !ordered.skipped.has(n)) }))
+    .filter((b) => b.nodes.length > 0);
 
   const drainBatches: DrainBatch[] = [
     ...order.controlPlanes.map((node, index) => ({ stage: 'control-plane' as const, index, nodes: [node] })),
-    ...order.workerBatches.map((b) => ({ stage: 'workers' as const, index: b.index, nodes: b.nodes })),
+    ...pendingBatches.map((b) => ({ stage: 'workers' as const, index: b.index, nodes: b.nodes })),
   ];
   const forecast = forecastDrains(state, drainBatches);
   const preflight = [...preflightVerdicts(state, inventory, target), ...ordered.notes];
@@ -47,7 +51,7 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
   const switchesRepo = (name: string) => procedures[byName.get(name)?.procedure ?? '']?.some((s) => s.id === 'repo-switch') ?? false;
   const estimate = estimateDuration({
     controlPlanes: order.controlPlanes.map((node) => ({ node, first: order.firstControlPlane?.node === node, repoSwitch: switchesRepo(node) })),
-    workerBatches: order.workerBatches.map((b) => ({ nodes: b.nodes.map((node) => ({ node, repoSwitch: switchesRepo(node) })) })),
+    workerBatches: pendingBatches.map((b) => ({ nodes: b.nodes.map((node) => ({ node, repoSwitch: switchesRepo(node) })) })),
     forecast: forecast.batches,
   });
 
@@ -60,7 +64,7 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
       ? `every node already runs ${target.version}: nothing to do`
       : verdict === 'blocked'
         ? `${blockers[0]!.message}${blockers.length > 1 ? ` (and ${plural(blockers.length - 1, 'more blocker')})` : ''}`
-        : `upgrade ${current?.text ?? '?'} → ${target.version}: ${plural(order.controlPlanes.length, 'control plane')}, ${plural(order.workerBatches.reduce((s, b) => s + b.nodes.length, 0), 'worker')} in ${plural(order.workerBatches.length, 'batch', 'batches')}, about ${estimate.totalMinutes} min`;
+        : `upgrade ${current?.text ?? '?'} → ${target.version}: ${plural(order.controlPlanes.length, 'control plane')}, ${plural(pendingBatches.reduce((s, b) => s + b.nodes.length, 0), 'worker')} in ${plural(pendingBatches.length, 'batch', 'batches')}${pendingBatches.length < order.workerBatches.length ? ` (of ${order.workerBatches.length}; the others are done)` : ''}, about ${estimate.totalMinutes} min`;
 
   return {
     schemaVersion: 1,
@@ -89,15 +93,23 @@ function plannedNodes(state: ClusterState, inventory: Inventory, ordered: Return
   const kubelets = new Map(state.nodes.map((n) => [n.name, n.kubeletVersion]));
   const position = new Map<string, { position: number; batch?: number }>();
   ordered.order.controlPlanes.forEach((n, i) => position.set(n, { position: i }));
+  const batchOf = new Map<string, number>();
   let next = ordered.order.controlPlanes.length;
-  for (const b of ordered.order.workerBatches) for (const n of b.nodes) position.set(n, { position: next++, batch: b.index });
+  for (const b of ordered.order.workerBatches) {
+    for (const n of b.nodes) {
+      batchOf.set(n, b.index);
+      if (!ordered.skipped.has(n)) position.set(n, { position: next++, batch: b.index });
+    }
+  }
 
   const procedures: Record<string, Step[]> = {};
   const nodes = inventory.nodes.map((inv): PlannedNode => {
     const report = reports.get(inv.name);
     const base: PlannedNode = { name: inv.name, role: inv.role, kubelet: kubelets.get(inv.name) ?? '', ...(report?.packageManager ? { packageManager: report.packageManager } : {}) };
     const skipped = ordered.skipped.get(inv.name);
-    if (skipped) return { ...base, skipped };
+    // a worker at the target keeps its batch (skipped there); it has no position in the order
+    const batch = batchOf.get(inv.name);
+    if (skipped) return { ...base, ...(batch !== undefined ? { batch } : {}), skipped };
     const place = position.get(inv.name)!;
     const action = ordered.kubeadmAction.get(inv.name) ?? 'node';
     if (!target.version) return { ...base, ...place, kubeadmAction: action };

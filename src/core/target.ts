@@ -33,7 +33,29 @@ function publishedFor(report: NodeReport | undefined, minor: string): Published 
     const v = split && parseVersion(split.version);
     if (!v || minorKey(v) !== minor) continue;
     out.versions.add(v.text);
-    if (split.revision) out.revisions.set(v.text, entry.trim().replace(/^v/, ''));
+    const exact = report.publishedPackageVersions?.[v.text] ?? (split.revision ? entry.trim().replace(/^v/, '') : undefined);
+    if (exact) out.revisions.set(v.text, exact);
+  }
+  return out;
+}
+
+/**
+ * The exact package version of `version` per package manager. Nodes of one package manager normally list the
+ * same revision (one pkgs.k8s.io repository per minor); when they do not, or some list none, that package
+ * manager gets no entry, and each of its nodes reads its own revision right before installing.
+ */
+function packageVersionsFor(version: string, readable: { published: Published; pm?: PackageManager }[]): TargetResolution['packageVersions'] {
+  const seen = new Map<PackageManager, Set<string | undefined>>();
+  for (const r of readable) {
+    if (!r.pm) continue;
+    const set = seen.get(r.pm) ?? new Set();
+    set.add(r.published.revisions.get(version));
+    seen.set(r.pm, set);
+  }
+  const out: TargetResolution['packageVersions'] = {};
+  for (const [pm, revisions] of seen) {
+    const [only] = [...revisions];
+    if (revisions.size === 1 && only) out[pm] = only;
   }
   return out;
 }
@@ -73,11 +95,7 @@ export function resolveTarget(spec: TargetSpec, state: ClusterState, inventory: 
   if (missing.length > 0) {
     return { ...withNewest, verified: false, reason: `${version} is not published for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}${newestPublished ? ` (newest published for every node: ${newestPublished})` : ''}` };
   }
-  const packageVersions: TargetResolution['packageVersions'] = {};
-  for (const r of readable) {
-    const rev = r.published.revisions.get(version);
-    if (r.pm && rev && !packageVersions[r.pm]) packageVersions[r.pm] = rev;
-  }
+  const packageVersions = packageVersionsFor(version, readable);
   const partly = unreadable.length > 0 ? `published for every readable node; not verified on ${unreadable.length} node(s) that could not list packages` : undefined;
   return { ...withNewest, version, verified: unreadable.length === 0, packageVersions, ...(partly ? { reason: partly } : {}) };
 }

@@ -12,8 +12,11 @@ export function clusterOps(apis: ClusterApis): ClusterOps {
     uncordon: (node) => uncordonNode(apis, node),
     async nodeStatus(node) {
       try {
-        const observed = mapNode(await apis.core.readNode({ name: node }));
-        return { ready: observed.ready, kubeletVersion: observed.kubeletVersion, unschedulable: observed.unschedulable };
+        const raw = await apis.core.readNode({ name: node });
+        const observed = mapNode(raw);
+        const ready = raw.status?.conditions?.find((c) => c.type === 'Ready');
+        const condition = ready ? [ready.reason, ready.message].filter(Boolean).join(': ') : undefined;
+        return { ready: observed.ready, kubeletVersion: observed.kubeletVersion, unschedulable: observed.unschedulable, ...(condition ? { condition } : {}) };
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;

@@ -1,6 +1,7 @@
 // Which nodes this run works on, in which order, from which stage: the plan's order and procedures, corrected by
 // the progress recorded on the nodes. A node the plan counts as upgraded (its kubelet runs the target) may still
-// have stages left (wait-ready, uncordon): it is resumed first. Pure.
+// have stages left (wait-ready, uncordon): a control plane is resumed first, a worker in its own batch (the
+// plan's worker batches hold every inventory worker, so batch indexes never shift). Pure.
 import type { NodeProgress } from '../adapters/cluster/progress.ts';
 import type { Plan, PlannedNode, WorkerBatch } from '../core/plan-types.ts';
 import { STAGE_ORDER, type NodeJob, type StageName } from './types.ts';
@@ -60,18 +61,12 @@ export function classifyNode(node: PlannedNode, plan: Plan, progress: NodeProgre
 }
 
 export interface ScheduleOptions {
-  /** worker batches to use instead of the plan's (the `workers` command keeps indexes stable across matrix legs) */
+  /** only these of the plan's worker batches (the `workers` command: one worker-matrix entry) */
   workerBatches?: WorkerBatch[];
   /** kubernetesVersion in kubeadm-config: while it is not the target, the first control plane runs `kubeadm upgrade apply` */
   kubeadmConfigVersion?: string;
   /** only these nodes (the `node` command) */
   only?: string[];
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
-  return out;
 }
 
 export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProgress | undefined>, options: ScheduleOptions = {}): Schedule {
@@ -109,20 +104,16 @@ export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProg
     firstToUpgrade.job.kubeadmAction = 'apply';
   }
 
-  const batches = options.workerBatches ?? [
-    ...chunk(resumedSkipped('worker'), plan.order.batchSize).map((nodes) => ({ index: -1, nodes })),
-    ...plan.order.workerBatches,
-  ];
-  let index = 0;
+  // Every batch keeps its plan index; nodes done already are skipped inside it, and a batch left empty is dropped.
+  const batches = options.workerBatches ?? plan.order.workerBatches;
   for (const batch of batches) {
-    const number = options.workerBatches ? batch.index : index++;
-    const nodes = batch.nodes.map((name) => place(name, number)).filter((n): n is ScheduledNode => n !== undefined);
-    if (nodes.length > 0) schedule.workerBatches.push({ index: number, nodes });
+    const nodes = batch.nodes.map((name) => place(name, batch.index)).filter((n): n is ScheduledNode => n !== undefined);
+    if (nodes.length > 0) schedule.workerBatches.push({ index: batch.index, nodes });
   }
+  const listed = new Set([...resumedSkipped('control-plane'), ...plan.order.controlPlanes, ...batches.flatMap((b) => b.nodes)]);
   for (const name of plan.nodes.map((n) => n.name).filter(wanted)) {
     const node = byName.get(name)!;
-    const listed = node.role === 'control-plane' ? [...resumedSkipped('control-plane'), ...plan.order.controlPlanes] : batches.flatMap((b) => b.nodes);
-    if (!listed.includes(name) && classified.get(name)?.kind === 'skip' && !options.workerBatches) {
+    if (!listed.has(name) && classified.get(name)?.kind === 'skip' && !options.workerBatches) {
       schedule.skipped.push({ name, role: node.role, reason: (classified.get(name) as { reason: string }).reason });
     }
   }

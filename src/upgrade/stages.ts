@@ -2,7 +2,7 @@
 // run twice, it leaves the node as run once, which is what lets a re-run resume a node mid-way.
 import { DrainError } from '../adapters/cluster/drain.ts';
 import { firstStageNotDone, type NodeProgress } from '../adapters/cluster/progress.ts';
-import { installCommand, installPackages, listRevisionsCommand, pickRevision } from './node-ops/packages.ts';
+import { chooseInstallVersion, installCommand, installPackages, listRevisionsCommand } from './node-ops/packages.ts';
 import {
   coreDNSTargetFromPlan, daemonReloadCommand, kubeadmApplyCommand, kubeadmNodeCommand, kubeadmPlanCommand,
   kubeadmVersionCommand, parseKubeadmVersion, restartKubeletCommand, stopApiserverCommand,
@@ -25,18 +25,13 @@ function notDoneYet(name: StageName) {
   return (progress: NodeProgress | undefined, target: string) => firstStageNotDone(progress, target, [name]) !== undefined;
 }
 
-/**
- * The exact revision to install: the plan's, or (when the plan could not list it) the one the node's repository
- * offers for the target, read right before the install, so a node never gets an unpinned "newest" revision.
- */
+/** The exact version to install: the plan's revision, else the node's (read just before); the log says which. */
 async function exactVersion(ctx: StageContext, name: string): Promise<string> {
   const pm = ctx.job.packageManager;
-  const known = ctx.target.packageVersions[pm];
-  if (known) return known;
-  const listing = await ctx.shell.run(listRevisionsCommand(pm, name), { rerunOnDrop: true, allowFailure: true });
-  const found = pickRevision(pm, listing.stdout, ctx.target.version);
-  if (!found) throw new Error(`${name} ${ctx.target.version} is not offered by the package repository on ${ctx.job.name} (\`${quoteCommand(listRevisionsCommand(pm, name))}\` lists no ${ctx.target.version}-* revision)`);
-  return found;
+  const listNode = async () => (await ctx.shell.run(listRevisionsCommand(pm, name), { rerunOnDrop: true, allowFailure: true })).stdout;
+  const choice = await chooseInstallVersion(pm, name, ctx.target.version, ctx.target.packageVersions, listNode);
+  ctx.say(choice.note);
+  return choice.version;
 }
 
 async function runPackageCommands(ctx: StageContext, names: string[]): Promise<void> {
@@ -189,7 +184,7 @@ const waitReady: Stage = {
       else if (status.ready && status.kubeletVersion === ctx.target.version) {
         ctx.say(`${ctx.job.name} is Ready with kubelet v${status.kubeletVersion}`);
         return;
-      } else last = `${status.ready ? 'Ready' : 'NotReady'}, kubelet v${status.kubeletVersion || '?'}`;
+      } else last = `${status.ready ? 'Ready' : 'NotReady'}${status.condition ? ` (${status.condition})` : ''}, kubelet v${status.kubeletVersion || '?'}`;
       if (ctx.clock.now() + READY_POLL_MS > deadline) break;
       await ctx.clock.sleep(READY_POLL_MS);
     }

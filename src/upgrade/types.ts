@@ -41,8 +41,8 @@ export interface ClusterOps {
   recordStage(node: string, record: StageRecord): Promise<void>;
   drain(node: string, options: DrainOptions, onEvent: (event: DrainEvent) => void): Promise<DrainResult>;
   uncordon(node: string): Promise<boolean>;
-  /** undefined when the Node object is missing */
-  nodeStatus(node: string): Promise<{ ready: boolean; kubeletVersion: string; unschedulable: boolean } | undefined>;
+  /** undefined when the Node object is missing; `condition`: the Ready condition's reason and message */
+  nodeStatus(node: string): Promise<{ ready: boolean; kubeletVersion: string; unschedulable: boolean; condition?: string } | undefined>;
   /** the CoreDNS Deployment's and kube-proxy DaemonSet's images */
   addonImages(): Promise<{ coreDNS?: string; kubeProxy?: string }>;
 }

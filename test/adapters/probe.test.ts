@@ -8,9 +8,12 @@ import {
   parseInstalledPackages,
   parseKubeadmShortVersion,
   parseMadison,
+  parseMadisonPackages,
+  parsePackageVersion,
   parseRepoMinor,
   parseVersionlockList,
   parseYumList,
+  parseYumListPackages,
 } from '../../src/adapters/node/probe-parse.ts';
 import { probeNode, probeNodes } from '../../src/adapters/node/probe.ts';
 import type { CommandResult, NodeShell, RunOptions } from '../../src/adapters/transport/node-shell.ts';
@@ -50,6 +53,25 @@ describe('probe output parsers', () => {
     // the installed package ("@repo") is not an offer of the repository being listed
     expect(parseYumList('Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.0-150500.1.1  kubernetes-target\n')).toEqual(['1.31.0']);
     expect(parseMadison('N: Unable to locate package kubeadm')).toEqual([]);
+  });
+
+  it('keeps the exact package version (revision) each listed version is published with', () => {
+    expect(parseMadisonPackages(MADISON)).toEqual([
+      { version: '1.30.5', packageVersion: '1.30.5-1.1' },
+      { version: '1.30.9', packageVersion: '1.30.9-1.1' },
+      { version: '1.30.10', packageVersion: '1.30.10-1.1' },
+    ]);
+    expect(parseYumListPackages(YUM_LIST).map((p) => p.packageVersion)).toEqual(['1.30.4-150500.1.1', '1.30.5-150500.1.1', '1.30.10-150500.1.1']);
+    // a version published twice (a rebuilt package) is installed at its newest revision, whatever the listing order
+    const rebuilt = '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.10 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.9 | x Packages\n';
+    expect(parseMadisonPackages(rebuilt)).toEqual([{ version: '1.31.2', packageVersion: '1.31.2-1.10' }]);
+  });
+
+  it('reads package versions with an epoch or a pre-release without mistaking them for a release', () => {
+    expect(parsePackageVersion('0:1.31.4-150500.1.1')).toEqual({ version: '1.31.4', packageVersion: '1.31.4-150500.1.1' });
+    expect(parsePackageVersion('1.32.0~rc.1-1.1')).toEqual({ version: '1.32.0-rc.1', packageVersion: '1.32.0~rc.1-1.1' });
+    expect(parsePackageVersion('1.31.4')).toBeUndefined();
+    expect(parseMadison('   kubeadm | 1.32.0~rc.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.32/deb  Packages\n')).toEqual(['1.32.0-rc.1']);
   });
 
   it('reads installed packages from dpkg-query and rpm, ignoring packages that are not installed', () => {
@@ -154,6 +176,7 @@ describe('probeNode', () => {
       repoMinor: '1.30',
       publishedInRepo: ['1.30.5', '1.30.9', '1.30.10'],
       publishedInTargetMinor: ['1.31.0', '1.31.2'],
+      publishedPackageVersions: { '1.30.5': '1.30.5-1.1', '1.30.9': '1.30.9-1.1', '1.30.10': '1.30.10-1.1', '1.31.0': '1.31.0-1.1', '1.31.2': '1.31.2-1.1' },
       swapOn: true,
       freeBytes: { etcd: 1000, kubernetes: 2000 },
     });
@@ -208,6 +231,7 @@ describe('probeNode', () => {
       holds: ['kubelet'],
       publishedInRepo: ['1.30.4', '1.30.5', '1.30.10'],
       publishedInTargetMinor: ['1.31.1'],
+      publishedPackageVersions: expect.objectContaining({ '1.30.10': '1.30.10-150500.1.1', '1.31.1': '1.31.1-150500.1.1' }),
       swapOn: false,
       freeBytes: { etcd: undefined, kubernetes: undefined },
     });

@@ -52,13 +52,25 @@ describe('command: upgrade 1.30 → 1.31 over SSH', () => {
     expect(first.summary).toContain('```mermaid');
   });
 
-  it('runs the exact package revision per package manager', () => {
+  it('runs the exact package revision the plan resolved per package manager', () => {
     const debian = cluster.spec.nodes.find((n) => n.os === 'debian')!;
     const rhel = cluster.spec.nodes.find((n) => n.os === 'rhel')!;
     const target = JSON.parse(first.outputs.result!).target as string;
     expect(changingCommands(commandLog(cluster, debian.name))).toContain(`apt-get install -y --allow-change-held-packages kubeadm=${target}-1.1`);
     const rpm = changingCommands(commandLog(cluster, rhel.name));
     expect(rpm.some((c) => c === `yum install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes` || c === `dnf install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes`)).toBe(true);
+    // The revision came from the plan: no node listed its repository again between unhold and install (the
+    // fallback for a plan without revisions would run apt-cache madison / yum list there).
+    for (const node of cluster.spec.nodes) {
+      const log = commandLog(cluster, node.name).map((c) => [c.tool, ...c.argv].join(' '));
+      for (const pkg of ['kubeadm', 'kubelet kubectl']) {
+        const unhold = log.findIndex((l) => l === `apt-mark unhold ${pkg}` || (/^(yum|dnf) versionlock delete /.test(l) && l.endsWith(` ${pkg}`)));
+        const install = log.findIndex((l, i) => i > unhold && /^(apt-get|yum|dnf) install /.test(l));
+        expect(unhold, `${node.name}: unhold ${pkg}`).toBeGreaterThanOrEqual(0);
+        expect(install, `${node.name}: install ${pkg}`).toBeGreaterThan(unhold);
+        expect(log.slice(unhold, install).filter((l) => /^apt-cache madison|^(yum|dnf) list/.test(l)), node.name).toEqual([]);
+      }
+    }
   });
 
   it('upgrades worker batches of two, one batch after the other', () => {

@@ -100,12 +100,26 @@ describe('worker batches', () => {
     expect(r.notes.map((n) => n.message).join()).toMatch(/mixes zone values/);
   });
 
-  it('lists nodes already at the target as skipped, not in batches', () => {
+  it('keeps nodes already at the target in their batch, listed as skipped, so batch indexes never shift', () => {
     const state = cluster({ workers: 3 });
+    const before = batches(order(state));
     state.nodes[2]!.kubeletVersion = '1.31.4';
     const r = order(state);
-    expect(batches(r)).toEqual([['worker-1'], ['worker-3']]);
+    expect(batches(r)).toEqual([['worker-1'], ['worker-2'], ['worker-3']]);
+    expect(batches(r)).toEqual(before);
     expect(r.skipped.get('worker-2')).toBe('kubelet already runs 1.31.4');
+  });
+
+  it('batches are the same whatever the target: pins and batch-by-label over every inventory worker', () => {
+    const state = cluster({ workers: 6 });
+    ['a', 'b', 'a', 'b', 'a', 'b'].forEach((zone, i) => (state.nodes[i + 1]!.labels.zone = zone));
+    const inv = inventoryOf(state, (n) => (n.name === 'worker-6' ? { batch: 0 } : {}));
+    const at = (target: string | undefined) => planOrder({ state, inventory: inv, targetVersion: target, maxUnavailable: { kind: 'count', value: 2 }, batchByLabel: 'zone' }).order.workerBatches;
+    const fresh = at('1.31.4');
+    for (const w of state.nodes.filter((n) => ['worker-1', 'worker-3', 'worker-6'].includes(n.name))) w.kubeletVersion = '1.31.4';
+    expect(at('1.31.4')).toEqual(fresh);
+    expect(at(undefined)).toEqual(fresh);
+    expect(fresh.map((b) => b.nodes)).toEqual([['worker-6'], ['worker-1', 'worker-3'], ['worker-5'], ['worker-2', 'worker-4']]);
   });
 
   it('reports cluster nodes missing from the inventory', () => {

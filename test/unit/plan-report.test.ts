@@ -62,9 +62,10 @@ describe('outputs', () => {
     expect(JSON.parse(out.plan!)).toMatchObject({ schemaVersion: 1, verdict: 'ready' });
   });
 
-  it('up to date: upgrade-needed false, empty matrices', () => {
+  it('up to date: upgrade-needed false, no control plane to run, worker batches as before (every node skipped)', () => {
     const out = planOutputs(plan(cluster({ version: '1.31.4' })));
-    expect(out).toMatchObject({ 'upgrade-needed': 'false', 'worker-matrix': '{"include":[]}', blockers: '0' });
+    expect(out).toMatchObject({ 'upgrade-needed': 'false', 'control-plane-matrix': '{"include":[]}', blockers: '0' });
+    expect(JSON.parse(out['worker-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'worker-1' }, { batch: 1, nodes: 'worker-2' }] });
   });
 });
 

@@ -63,6 +63,27 @@ describe('resolveTarget', () => {
     const state = cluster({ published: ['1.31.3-1.1', '1.31.4-1.1'] });
     expect(resolve('1.31', state)).toMatchObject({ version: '1.31.4', packageVersions: { apt: '1.31.4-1.1' } });
   });
+
+  it('resolves the exact revision per package manager from what each node\'s repository lists', () => {
+    const state = cluster({ workers: 3 });
+    const pms = ['apt', 'apt', 'yum', 'dnf'] as const;
+    state.nodeReports.forEach((r, i) => {
+      r.packageManager = pms[i];
+      const rev = r.packageManager === 'apt' ? '1.1' : '150500.1.1';
+      r.publishedPackageVersions = Object.fromEntries(r.publishedInTargetMinor!.map((v) => [v, `${v}-${rev}`]));
+    });
+    expect(resolve('1.31', state).packageVersions).toEqual({ apt: '1.31.4-1.1', yum: '1.31.4-150500.1.1', dnf: '1.31.4-150500.1.1' });
+    expect(resolve('1.31.2', state).packageVersions).toEqual({ apt: '1.31.2-1.1', yum: '1.31.2-150500.1.1', dnf: '1.31.2-150500.1.1' });
+  });
+
+  it('leaves a package manager out when its nodes disagree on the revision, so each node reads its own', () => {
+    const state = cluster({ workers: 2 });
+    state.nodeReports.forEach((r) => (r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' }));
+    state.nodeReports[2]!.publishedPackageVersions = { '1.31.4': '1.31.4-1.2' };
+    expect(resolve('1.31', state)).toMatchObject({ version: '1.31.4', verified: true, packageVersions: {} });
+    delete state.nodeReports[2]!.publishedPackageVersions;
+    expect(resolve('1.31', state).packageVersions).toEqual({});
+  });
 });
 
 describe('planHops', () => {

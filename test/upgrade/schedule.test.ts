@@ -42,15 +42,25 @@ describe('buildSchedule', () => {
     expect(w2.doneBefore).toEqual([]);
   });
 
-  it('resumes a node the plan counts as upgraded when stages after its kubelet restart are not done', () => {
+  it('resumes a node the plan counts as upgraded when stages after its kubelet restart are not done, in its own batch', () => {
     const { plan } = planFor((state) => {
       state.nodes.find((n) => n.name === 'worker-5')!.kubeletVersion = '1.31.4';
     });
-    expect(plan.nodes.find((n) => n.name === 'worker-5')!.skipped).toBeDefined();
+    expect(plan.nodes.find((n) => n.name === 'worker-5')).toMatchObject({ batch: 2, skipped: expect.any(String) });
     const schedule = buildSchedule(plan, new Map([['worker-5', progress(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart'])]]));
-    const first = schedule.workerBatches[0]!;
-    expect(first.nodes.map((n) => n.job.name)).toEqual(['worker-5']);
-    expect(first.nodes[0]!.stages.filter((s) => !first.nodes[0]!.doneBefore.includes(s))).toEqual(['wait-ready', 'uncordon']);
+    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([[0, ['worker-1', 'worker-2']], [1, ['worker-3', 'worker-4']], [2, ['worker-5', 'worker-6']]]);
+    const resumed = schedule.workerBatches[2]!.nodes[0]!;
+    expect(resumed.job.batch).toBe(2);
+    expect(resumed.stages.filter((s) => !resumed.doneBefore.includes(s))).toEqual(['wait-ready', 'uncordon']);
+  });
+
+  it('keeps batch indexes when earlier batches are done: their nodes are skipped inside their batch', () => {
+    const { plan } = planFor((state) => {
+      for (const n of state.nodes.filter((n) => ['worker-1', 'worker-2', 'worker-4'].includes(n.name))) n.kubeletVersion = '1.31.4';
+    });
+    const schedule = buildSchedule(plan, new Map([['worker-1', progress(DONE_ALL)], ['worker-2', progress(DONE_ALL)], ['worker-4', progress(DONE_ALL)]]));
+    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([[1, ['worker-3']], [2, ['worker-5', 'worker-6']]]);
+    expect(schedule.skipped.filter((s) => s.role === 'worker').map((s) => [s.name, s.batch])).toEqual([['worker-1', 0], ['worker-2', 0], ['worker-4', 1]]);
   });
 
   it('runs kubeadm upgrade apply again when an earlier apply did not reach kubeadm-config', () => {

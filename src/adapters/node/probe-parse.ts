@@ -1,5 +1,5 @@
-// Pure parsers for what the read-only probe commands print (probe.ts runs them). Versions come back
-// without revision ("1.30.5"), sorted oldest first, each once.
+// Pure parsers for what the read-only probe commands print (probe.ts runs them). Published versions come
+// back sorted oldest first, each once, with the exact package version the repository lists for them.
 import semver from 'semver';
 
 const REPO_MINOR = /pkgs\.k8s\.io\/core:\/stable:\/v(\d+\.\d+)\//;
@@ -44,33 +44,84 @@ function sortedUnique(versions: Iterable<string>): string[] {
 }
 
 /** Only the versions of one minor ("1.31"). */
-export function ofMinor(versions: string[], minor: string): string[] {
-  return versions.filter((v) => v.startsWith(`${minor}.`));
+export function ofMinor<T extends string | { version: string }>(versions: T[], minor: string): T[] {
+  return versions.filter((v) => (typeof v === 'string' ? v : v.version).startsWith(`${minor}.`));
+}
+
+/** A version a repository offers: the Kubernetes version and the exact package version to install. */
+export interface PublishedPackage {
+  /** "1.31.13", or "1.32.0-rc.1" for a pre-release */
+  version: string;
+  /** the package version with its revision, as the package manager takes it: "1.31.13-1.1", "1.31.13-150500.1.1" */
+  packageVersion: string;
+}
+
+/**
+ * "1.31.13-1.1", "0:1.31.13-150500.1.1", "1.32.0~rc.1-1.1" → the version and the package version (epoch
+ * dropped: pkgs.k8s.io packages have none). Pre-releases keep their suffix, so "1.32.0~rc.1" is never
+ * mistaken for 1.32.0.
+ */
+export function parsePackageVersion(text: string): PublishedPackage | undefined {
+  const packageVersion = text.trim().replace(/^0:/, '');
+  const match = /^(\d+\.\d+\.\d+)(?:~((?:alpha|beta|rc)\.\d+))?-[0-9][0-9A-Za-z.+~]*$/.exec(packageVersion);
+  if (!match) return undefined;
+  return { version: match[2] ? `${match[1]}-${match[2]}` : match[1]!, packageVersion };
+}
+
+/** Versions in order (oldest first), each once; a version listed twice keeps its highest package revision. */
+function uniqueNewestRevision(found: PublishedPackage[]): PublishedPackage[] {
+  const byVersion = new Map<string, PublishedPackage>();
+  for (const entry of found) {
+    const seen = byVersion.get(entry.version);
+    if (!seen || compareRevisions(entry.packageVersion, seen.packageVersion) > 0) byVersion.set(entry.version, entry);
+  }
+  return sortedUnique(byVersion.keys()).map((v) => byVersion.get(v)!);
+}
+
+/** Compares the revisions after the first "-" number by number ("1.2" > "1.1", "150500.1.10" > "150500.1.9"). */
+function compareRevisions(a: string, b: string): number {
+  const parts = (v: string) => v.slice(v.indexOf('-') + 1).split(/[^0-9]+/).filter(Boolean).map(Number);
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? -1) - (y[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /** `apt-cache madison kubeadm`: "kubeadm | 1.30.5-1.1 | https://pkgs.k8s.io/… Packages" per line. */
-export function parseMadison(text: string): string[] {
-  const found: string[] = [];
+export function parseMadisonPackages(text: string): PublishedPackage[] {
+  const found: PublishedPackage[] = [];
   for (const line of text.split('\n')) {
     const fields = line.split('|').map((f) => f.trim());
     if (fields.length < 3) continue;
-    const version = versionWithoutRevision(fields[1] ?? '');
-    if (version) found.push(version);
+    const entry = parsePackageVersion(fields[1] ?? '');
+    if (entry) found.push(entry);
   }
-  return sortedUnique(found);
+  return uniqueNewestRevision(found);
 }
 
 /** `yum list --showduplicates kubeadm`: "kubeadm.x86_64   1.30.5-150500.1.1   kubernetes" per line. */
-export function parseYumList(text: string): string[] {
-  const found: string[] = [];
+export function parseYumListPackages(text: string): PublishedPackage[] {
+  const found: PublishedPackage[] = [];
   for (const line of text.split('\n')) {
     const [name, version, repo] = line.trim().split(/\s+/);
     // "@repo" marks the installed package, not a repository offer
     if (!name || !version || !/^kubeadm(\.|$)/.test(name) || repo?.startsWith('@')) continue;
-    const plain = versionWithoutRevision(version);
-    if (plain) found.push(plain);
+    const entry = parsePackageVersion(version);
+    if (entry) found.push(entry);
   }
-  return sortedUnique(found);
+  return uniqueNewestRevision(found);
+}
+
+/** The versions apt-cache madison lists, without revisions. */
+export function parseMadison(text: string): string[] {
+  return parseMadisonPackages(text).map((p) => p.version);
+}
+
+/** The versions yum/dnf list --showduplicates lists, without revisions. */
+export function parseYumList(text: string): string[] {
+  return parseYumListPackages(text).map((p) => p.version);
 }
 
 /** `dpkg-query -W -f '${Package}\t${Version}\n' …` or `rpm -q --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n' …`. */

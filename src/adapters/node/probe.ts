@@ -12,14 +12,15 @@ import {
   parseInstalledPackages,
   parseKubeadmShortVersion,
   ofMinor,
-  parseMadison,
+  parseMadisonPackages,
   parseOsRelease,
   parseRepoMinor,
   parseSwapOn,
   parseVersionlockList,
-  parseYumList,
+  parseYumListPackages,
   rpmRepoUrlFor,
   versionWithoutRevision,
+  type PublishedPackage,
 } from './probe-parse.ts';
 
 type PackageManager = NonNullable<NodeReport['packageManager']>;
@@ -69,21 +70,22 @@ function choosePackageManager(tools: string[], repo: { apt: string; yum: string 
 interface PackageFacts {
   packages: Record<string, string>;
   holds: string[];
-  publishedInRepo: string[];
+  /** what the configured repository offers, with package revisions */
+  publishedInRepo: PublishedPackage[];
 }
 
 async function readAptFacts(shell: NodeShell): Promise<PackageFacts> {
   const installed = await output(shell, ['dpkg-query', '-W', '-f=${Package}\t${Version}\n', ...KUBE_PACKAGES]);
   const holds = await output(shell, ['apt-mark', 'showhold']);
   const madison = await output(shell, ['apt-cache', 'madison', 'kubeadm']);
-  return { packages: parseInstalledPackages(installed.stdout), holds: parseAptHolds(holds.stdout), publishedInRepo: parseMadison(madison.stdout) };
+  return { packages: parseInstalledPackages(installed.stdout), holds: parseAptHolds(holds.stdout), publishedInRepo: parseMadisonPackages(madison.stdout) };
 }
 
 async function readRpmFacts(shell: NodeShell, pm: PackageManager): Promise<PackageFacts> {
   const installed = await output(shell, ['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n', ...KUBE_PACKAGES]);
   const holds = await output(shell, [pm, 'versionlock', 'list']);
   const list = await output(shell, [pm, 'list', '--showduplicates', ...RPM_SEE_EVERY_VERSION, 'kubeadm'], REPO_READ_TIMEOUT_MS);
-  return { packages: parseInstalledPackages(installed.stdout), holds: parseVersionlockList(holds.stdout), publishedInRepo: parseYumList(list.stdout) };
+  return { packages: parseInstalledPackages(installed.stdout), holds: parseVersionlockList(holds.stdout), publishedInRepo: parseYumListPackages(list.stdout) };
 }
 
 /** Runs `read(tmp)` with a fresh temporary directory on the node, removed afterwards whatever happens. */
@@ -99,7 +101,7 @@ async function withTempDir<T>(shell: NodeShell, read: (tmp: string) => Promise<T
 }
 
 /** apt: an index of the target repository in a temporary directory; the node's sources and lists stay as they are. */
-function readAptTargetMinor(shell: NodeShell, minor: string, currentLine: string | undefined): Promise<string[] | undefined> {
+function readAptTargetMinor(shell: NodeShell, minor: string, currentLine: string | undefined): Promise<PublishedPackage[] | undefined> {
   return withTempDir(shell, async (tmp) => {
     const options = [
       '-o', `Dir::Etc::sourcelist=${tmp}/k.list`,
@@ -112,12 +114,12 @@ function readAptTargetMinor(shell: NodeShell, minor: string, currentLine: string
     const update = await output(shell, ['apt-get', ...options, 'update'], REPO_READ_TIMEOUT_MS);
     if (update.code !== 0) return undefined;
     const madison = await output(shell, ['apt-cache', ...options, 'madison', 'kubeadm']);
-    return madison.code === 0 ? ofMinor(parseMadison(madison.stdout), minor) : undefined;
+    return madison.code === 0 ? ofMinor(parseMadisonPackages(madison.stdout), minor) : undefined;
   });
 }
 
 /** yum/dnf: the target repository added for this one command only, its metadata cached in a temporary directory. */
-function readRpmTargetMinor(shell: NodeShell, pm: PackageManager, minor: string): Promise<string[] | undefined> {
+function readRpmTargetMinor(shell: NodeShell, pm: PackageManager, minor: string): Promise<PublishedPackage[] | undefined> {
   return withTempDir(shell, async (tmp) => {
     const list = await output(
       shell,
@@ -125,7 +127,7 @@ function readRpmTargetMinor(shell: NodeShell, pm: PackageManager, minor: string)
         ...RPM_SEE_EVERY_VERSION, 'list', '--showduplicates', 'kubeadm'],
       REPO_READ_TIMEOUT_MS,
     );
-    return list.code === 0 ? ofMinor(parseYumList(list.stdout), minor) : undefined;
+    return list.code === 0 ? ofMinor(parseYumListPackages(list.stdout), minor) : undefined;
   });
 }
 
@@ -139,7 +141,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     ? { packages: {}, holds: [], publishedInRepo: [] }
     : packageManager === 'apt' ? await readAptFacts(shell) : await readRpmFacts(shell, packageManager);
   const repoMinor = parseRepoMinor(packageManager === 'apt' ? repo.apt : repo.yum);
-  let publishedInTargetMinor: string[] | undefined;
+  let publishedInTargetMinor: PublishedPackage[] | undefined;
   if (targetMinor && targetMinor === repoMinor) publishedInTargetMinor = facts.publishedInRepo;
   else if (targetMinor && packageManager === 'apt') publishedInTargetMinor = await readAptTargetMinor(shell, targetMinor, parseAptSourceLine(repo.apt));
   else if (targetMinor && packageManager) publishedInTargetMinor = await readRpmTargetMinor(shell, packageManager, targetMinor);
@@ -156,11 +158,18 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     packages: facts.packages,
     holds: facts.holds,
     repoMinor,
-    publishedInRepo: facts.publishedInRepo,
-    publishedInTargetMinor,
+    publishedInRepo: facts.publishedInRepo.map((p) => p.version),
+    publishedInTargetMinor: publishedInTargetMinor?.map((p) => p.version),
+    ...packageVersionsOf([...facts.publishedInRepo, ...(publishedInTargetMinor ?? [])]),
     swapOn: parseSwapOn(basic.swap ?? ''),
     freeBytes: { etcd: parseDfAvail(basic['df-etcd'] ?? ''), kubernetes: parseDfAvail(basic['df-kubernetes'] ?? '') },
   };
+}
+
+/** { publishedPackageVersions } when the listings gave any exact package version. */
+function packageVersionsOf(published: PublishedPackage[]): Pick<NodeReport, 'publishedPackageVersions'> {
+  if (published.length === 0) return {};
+  return { publishedPackageVersions: Object.fromEntries(published.map((p) => [p.version, p.packageVersion])) };
 }
 
 export function unreachableReport(name: string, error: string): NodeReport {

@@ -32,9 +32,38 @@ export function installCommand(pm: PackageManager, names: string[], version: str
     : [pm, 'install', '-y', ...names.map((n) => `${n}-${version}`), '--disableexcludes=kubernetes'];
 }
 
+/** The plan's exact package version for this package manager; yum and dnf share the rpm revisions. */
+export function planRevision(pm: PackageManager, revisions: Partial<Record<PackageManager, string>>): string | undefined {
+  return revisions[pm] ?? (pm === 'dnf' ? revisions.yum : pm === 'yum' ? revisions.dnf : undefined);
+}
+
+/** The exact version an install uses, where it came from, and a line for the stage's log saying so. */
+export interface InstallVersion {
+  version: string;
+  source: 'plan' | 'node';
+  note: string;
+}
+
+/**
+ * The exact version to install `name` at: the plan's revision (resolved from every node's repository listing
+ * when the plan was made), else the revision the node's repository offers for the target, read right before the
+ * install by `list` (which runs listRevisionsCommand), so a node never gets an unpinned "newest" revision.
+ * Throws when neither names one.
+ */
+export async function chooseInstallVersion(
+  pm: PackageManager, name: string, target: string, revisions: Partial<Record<PackageManager, string>>, list: () => Promise<string>,
+): Promise<InstallVersion> {
+  const planned = planRevision(pm, revisions);
+  if (planned) return { version: planned, source: 'plan', note: `exact version ${planned}: the plan's revision for ${pm}` };
+  const command = listRevisionsCommand(pm, name).join(' ');
+  const found = pickRevision(pm, await list(), target);
+  if (!found) throw new Error(`${name} ${target} is not offered by the package repository (\`${command}\` lists no ${target}-* revision), and the plan has no exact revision for ${pm}`);
+  return { version: found, source: 'node', note: `exact version ${found}: read from the node's repository just now (\`${command}\`), as the plan has no exact revision for ${pm}` };
+}
+
 /** The exact version to ask for: the plan's package revision, or every revision of the target when unknown. */
 export function packageVersion(pm: PackageManager, target: string, revisions: Partial<Record<PackageManager, string>>): string {
-  const exact = revisions[pm] ?? (pm === 'dnf' ? revisions.yum : pm === 'yum' ? revisions.dnf : undefined);
+  const exact = planRevision(pm, revisions);
   if (exact) return exact;
   // Debian sorts pre-releases with "~" (1.32.0~rc.1); the glob matches any packaging revision.
   return pm === 'apt' ? `${target.replace(/-(alpha|beta|rc)/, '~$1')}-*` : `${target}-*`;
