@@ -26,6 +26,10 @@ export function actionsArtifactUploader(env: NodeJS.ProcessEnv = process.env): A
       if (isGhesServer(env.GITHUB_SERVER_URL)) {
         throw new ArtifactServiceUnavailable(`${env.GITHUB_SERVER_URL} is GitHub Enterprise Server, where @actions/artifact cannot upload`);
       }
+      // The runner gives each job these two; without them (outside a job) @actions/artifact cannot reach the service.
+      if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+        throw new ArtifactServiceUnavailable('the artifact service is not available to this step (ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL are not set: not inside a GitHub Actions job)');
+      }
       try {
         const result = await new DefaultArtifactClient().uploadArtifact(name, files, rootDirectory, retentionDays ? { retentionDays } : {});
         return { ...(result.id !== undefined ? { id: result.id } : {}), ...(result.size !== undefined ? { size: result.size } : {}) };

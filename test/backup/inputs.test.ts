@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { backupArtifactName, isGhesServer } from '../../src/backup/artifact.ts';
+import { actionsArtifactUploader, ArtifactServiceUnavailable, backupArtifactName, isGhesServer } from '../../src/backup/artifact.ts';
 import { parseSettings, SETTINGS_INPUTS } from '../../src/core/settings.ts';
 import { parseBackupSettings } from './settings.ts';
 
@@ -72,5 +72,12 @@ describe('backup inputs', () => {
     expect(isGhesServer('https://github.com')).toBe(false);
     expect(isGhesServer('https://acme.ghe.com')).toBe(false);
     expect(isGhesServer('https://github.acme.internal')).toBe(true);
+  });
+
+  test('outside a job (no ACTIONS_RUNTIME_TOKEN) the artifact service counts as unavailable, not as a failure', async () => {
+    const uploader = actionsArtifactUploader({ GITHUB_SERVER_URL: 'https://github.com' });
+    const attempt = uploader.upload('kubeadm-backup-x-run-1', ['/nonexistent'], '/');
+    await expect(attempt).rejects.toBeInstanceOf(ArtifactServiceUnavailable);
+    await expect(attempt).rejects.toThrow(/ACTIONS_RUNTIME_TOKEN/);
   });
 });
