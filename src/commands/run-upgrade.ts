@@ -8,7 +8,7 @@ import { runOutputs, runSummaryMarkdown } from '../report/run-report.ts';
 import { runSchedule, type RunPhases, type RunnerDeps } from '../upgrade/runner.ts';
 import { buildSchedule, scheduledNodes, type Schedule, type ScheduleOptions } from '../upgrade/schedule.ts';
 import { STAGES } from '../upgrade/stages.ts';
-import type { UpgradeTarget } from '../upgrade/types.ts';
+import type { RunFacts, UpgradeTarget } from '../upgrade/types.ts';
 import type { CommandDeps, CommandResult, PreparedPlan } from './deps.ts';
 import { runVerify } from './verify.ts';
 import { applyPending, backupDryRun, kubeadmBackupsHook, runBackupStage, upgradeStartedBecause, type UpgradeBackup } from './upgrade-backup.ts';
@@ -143,14 +143,15 @@ export async function runUpgradeScope(scope: UpgradeScope, deps: CommandDeps): P
       stopRequested: () => deps.cancelled() ?? (lostTo !== undefined ? `the cluster lock was taken over by ${lostTo}` : undefined),
       afterKubeadmUpgrade: kubeadmBackupsHook(deps, prepared, emit, () => backup),
     };
-    const result = await runSchedule(schedule, runner, phases);
+    const facts: RunFacts = {};
+    const result = await runSchedule(schedule, runner, phases, facts);
     if (!result.ok) {
       const cancelled = deps.cancelled();
       return await finish(cancelled ? 'cancelled' : 'failed', `${cancelled ?? result.stoppedBecause}: no new node was started after that.`);
     }
     if (nodes.length === 0 && !scope.verifyAfter) return await finish('nothing-to-do', `Every node of this ${scope.command} run is already at ${target.version}.`);
     if (scope.verifyAfter) {
-      const verified = await runVerify(deps, target.version, emit, deps.options.nodeReadyTimeoutMs);
+      const verified = await runVerify(deps, target.version, emit, deps.options.nodeReadyTimeoutMs, facts.coreDNSTarget);
       if (!verified) return await finish('failed', 'Every node was upgraded, but the verification found problems (see Checks).');
     }
     return await finish(nodes.length === 0 ? 'nothing-to-do' : 'succeeded');

@@ -100,6 +100,13 @@ describe('verifyCluster', () => {
     await waitFor('the smoke namespace to go', async () => (await smokeNamespaces()).length === 0);
   });
 
+  it('checks CoreDNS against the tag kubeadm announced when the image is not known', async () => {
+    const atTag = await verifyCluster(api, { version: VERSION, coreDNSVersion: 'v1.11.3', nodes: [cp] });
+    expect(check(atTag, 'coredns')).toMatchObject({ ok: true });
+    const behind = await verifyCluster(api, { version: VERSION, coreDNSVersion: 'v1.12.0', nodes: [cp] });
+    expect(check(behind, 'coredns')).toMatchObject({ ok: false, message: `CoreDNS template runs ${COREDNS}, expected tag v1.12.0` });
+  });
+
   it('names what is behind and where on a cluster caught half-way', async () => {
     const [, w2] = workers;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -25,8 +25,10 @@ export interface VerifyExpectation {
    * its tag (v<version>, whatever the registry); etcd only when given.
    */
   controlPlaneImages?: Partial<Record<ControlPlaneComponent, string>>;
-  /** the CoreDNS image kubeadm sets for the target; CoreDNS is checked only when given */
+  /** the CoreDNS image kubeadm sets for the target; CoreDNS is checked only when this or coreDNSVersion is given */
   coreDNSImage?: string;
+  /** the CoreDNS tag kubeadm announced for the target (from `kubeadm upgrade plan`), e.g. "v1.11.3" */
+  coreDNSVersion?: string;
   /** the kube-proxy image; when absent, checked by its tag v<version> */
   kubeProxyImage?: string;
   /** only these nodes (default: every node) */
@@ -177,8 +179,8 @@ export async function verifyCluster(api: VerifyApis, expectation: VerifyExpectat
       : { ok: false, message: problems.join('; '), nodes: sortedUnique(involved) };
   })) });
 
-  if (expectation.coreDNSImage) {
-    const expected = { image: expectation.coreDNSImage };
+  if (expectation.coreDNSImage || expectation.coreDNSVersion) {
+    const expected = expectation.coreDNSImage ? { image: expectation.coreDNSImage } : { version: expectation.coreDNSVersion };
     checks.push({ name: 'coredns', ...(await guarded(async () => {
       const deployment = await api.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
       const pods = await listAll('CoreDNS pods', (page) => api.core.listNamespacedPod({ ...page, namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }));
