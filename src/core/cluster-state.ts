@@ -14,6 +14,8 @@ export interface NodeObservation {
   role: Role;
   ready: boolean;
   unschedulable: boolean;
+  /** cordoned by an unfinished run of this Action (drained, not yet uncordoned): the re-run that resumes it uncordons it */
+  cordonedByUpgrade?: boolean;
   /** kubelet version without the leading "v", e.g. "1.30.5" */
   kubeletVersion: string;
   internalIP?: string;

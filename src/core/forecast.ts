@@ -90,7 +90,8 @@ function buildIndex(state: ClusterState): Index {
     });
     taints.set(node.name, taintSignature(node));
   }
-  const schedulable = state.nodes.filter((n) => n.ready && !n.unschedulable);
+  // a node our own unfinished run left cordoned is uncordoned when the re-run resumes it, before later batches
+  const schedulable = state.nodes.filter((n) => n.ready && (!n.unschedulable || n.cordonedByUpgrade === true));
   return { podsByNode, budgetsByPod, nodes: new Map(state.nodes.map((n) => [n.name, n])), free, taints, schedulable, poolCache: new Map() };
 }
 

@@ -29,6 +29,17 @@ describe('mapping API objects', () => {
     });
   });
 
+  it('marks a node this Action drained and has not uncordoned yet, and only that one', () => {
+    const annotated = (done: string, unschedulable: boolean): V1Node => ({
+      metadata: { name: 'w', annotations: { 'upgrade.kubeadm-upgrade-action.io/target': '1.31.2', 'upgrade.kubeadm-upgrade-action.io/done-stages': done } },
+      spec: { unschedulable },
+    });
+    expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain', true)).cordonedByUpgrade).toBe(true);
+    expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain,kubelet-install,kubelet-restart,wait-ready,uncordon', true)).cordonedByUpgrade).toBeUndefined();
+    expect(mapNode(annotated('repo-switch', true)).cordonedByUpgrade).toBeUndefined();
+    expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain', false)).cordonedByUpgrade).toBeUndefined();
+  });
+
   it('parses Kubernetes quantities', () => {
     expect(parseQuantity('250m')).toBeCloseTo(0.25);
     expect(parseQuantity('2')).toBe(2);

@@ -88,6 +88,16 @@ describe('capacity of the remaining nodes', () => {
     expect(b!.capacity).toMatchObject({ fits: false, targetNodes: 0, message: expect.stringMatching(/CPU 1000m needed, 0m free/) });
   });
 
+  it('counts a node this Action left cordoned (drained, not yet uncordoned) as room: the re-run uncordons it first', () => {
+    const state = cluster({ workers: 3, podsPerWorker: 10 });
+    const leftCordoned = state.nodes.find((n) => n.name === 'worker-2')!;
+    leftCordoned.unschedulable = true;
+    leftCordoned.cordonedByUpgrade = true;
+    state.nodes.find((n) => n.name === 'worker-3')!.unschedulable = true;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
+  });
+
   it('counts requests against allocatable of the target nodes', () => {
     const state = cluster({ workers: 2 });
     state.pods = [pod('big', 'worker-1', { requests: { cpuMilli: 3000, memoryBytes: 0 } }), pod('filler', 'worker-2', { requests: { cpuMilli: 2000, memoryBytes: 0 } })];

@@ -2,6 +2,7 @@
 // Pure functions: unit-tested from object literals.
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1ResourceRequirements, V1Container } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import { progressFrom } from './progress.ts';
 import type {
   BudgetObservation,
   ControlPlaneComponent,
@@ -36,6 +37,12 @@ export function withoutV(version: string | undefined): string {
   return (version ?? '').replace(/^v/, '');
 }
 
+/** True when this Action's own unfinished run left the node cordoned: drained, not yet uncordoned. */
+function cordonedByUpgrade(node: V1Node): boolean {
+  const progress = progressFrom(node.metadata?.annotations ?? {});
+  return node.spec?.unschedulable === true && !!progress?.doneStages.includes('drain') && !progress.doneStages.includes('uncordon');
+}
+
 export function mapNode(node: V1Node): NodeObservation {
   const labels = node.metadata?.labels ?? {};
   const allocatable = node.status?.allocatable ?? {};
@@ -45,6 +52,7 @@ export function mapNode(node: V1Node): NodeObservation {
     role: CONTROL_PLANE_ROLE_LABEL in labels ? 'control-plane' : 'worker',
     ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     unschedulable: node.spec?.unschedulable === true,
+    ...(cordonedByUpgrade(node) ? { cordonedByUpgrade: true } : {}),
     kubeletVersion: withoutV(node.status?.nodeInfo?.kubeletVersion),
     ...(internalIP ? { internalIP } : {}),
     labels,

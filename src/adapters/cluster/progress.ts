@@ -108,7 +108,8 @@ export interface StageRecord {
 
 type Core = Pick<ClusterApis, 'core'>;
 
-function progressFrom(annotations: Record<string, string>): NodeProgress | undefined {
+/** The progress a node's annotations record; undefined when they record none. */
+export function progressFrom(annotations: Record<string, string>): NodeProgress | undefined {
   const target = annotations[KEY.target];
   if (!target) return undefined;
   const status = annotations[KEY.stageStatus];
