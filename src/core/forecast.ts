@@ -43,8 +43,12 @@ const podRef = (p: PodObservation) => `${p.namespace}/${p.name}`;
 const isActive = (p: PodObservation) => p.phase !== 'Succeeded' && p.phase !== 'Failed';
 
 /** NoSchedule/NoExecute taint keys, sorted: evicted pods are assumed to tolerate their own node's taints. */
+const UNSCHEDULABLE_TAINT = 'node.kubernetes.io/unschedulable';
+
 function taintSignature(node: NodeObservation): string[] {
-  return [...new Set(node.taints.filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').map((t) => t.key))].sort();
+  // the cordon taint of a node this Action will uncordon (cordonedByUpgrade) does not keep pods off for long
+  const lasting = node.taints.filter((t) => !(node.cordonedByUpgrade && t.key === UNSCHEDULABLE_TAINT));
+  return [...new Set(lasting.filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute').map((t) => t.key))].sort();
 }
 
 interface Free {

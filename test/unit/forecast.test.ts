@@ -93,6 +93,7 @@ describe('capacity of the remaining nodes', () => {
     const leftCordoned = state.nodes.find((n) => n.name === 'worker-2')!;
     leftCordoned.unschedulable = true;
     leftCordoned.cordonedByUpgrade = true;
+    leftCordoned.taints = [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }];
     state.nodes.find((n) => n.name === 'worker-3')!.unschedulable = true;
     const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
     expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
