@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
+import { fail, inputField as input, isFail, type Fail } from './input-field.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
@@ -84,21 +85,6 @@ export interface SettingsEnv {
   readFile?: (absolutePath: string) => string;
 }
 
-type Fail = { problem: string; fix: string };
-const fail = (problem: string, fix: string): Fail => ({ problem, fix });
-const isFail = (v: unknown): v is Fail => typeof v === 'object' && v !== null && 'problem' in v && 'fix' in v && Object.keys(v).length === 2;
-
-/** A zod string schema from a plain parse function; failures become custom issues carrying the fix. */
-function input<T>(parse: (value: string) => T | Fail) {
-  return z.string().transform((value, ctx): T => {
-    const out = parse(value.trim());
-    if (isFail(out)) {
-      ctx.addIssue({ code: 'custom', message: out.problem, params: { fix: out.fix } });
-      return z.NEVER;
-    }
-    return out;
-  });
-}
 
 function oneOf<T extends string>(values: readonly T[], fallback: T) {
   return (v: string): T | Fail => {

@@ -2,6 +2,7 @@
 // once with zod; every problem names its input and the fix, like the core settings.
 import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
+import { inputField as field, type Fail } from './input-field.ts';
 import type { InputReader } from './settings.ts';
 
 export interface UpgradeOptions {
@@ -29,19 +30,6 @@ export interface UpgradeOptions {
   dryRun: boolean;
 }
 
-type Fail = { problem: string; fix: string };
-const isFail = (v: unknown): v is Fail => typeof v === 'object' && v !== null && 'problem' in v && 'fix' in v;
-
-function field<T>(parse: (value: string) => T | Fail) {
-  return z.string().transform((value, ctx): T => {
-    const out = parse(value.trim());
-    if (isFail(out)) {
-      ctx.addIssue({ code: 'custom', message: out.problem, params: { fix: out.fix } });
-      return z.NEVER;
-    }
-    return out;
-  });
-}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -90,7 +78,7 @@ const schema = z.object({
   'force-drain-unmanaged': field(bool(false)),
   'drain-pod-selector': field((v): string | undefined | Fail => (v === '' ? undefined : /^[A-Za-z0-9_./!=,()\s-]+$/.test(v) ? v : { problem: `${quoteValue(v)} is not a label selector`, fix: 'use a label selector such as app!=db or tier in (web,cache)' })),
   'drain-fallback-delete': field(bool(false)),
-  batch: field((v): number | undefined | Fail => (v === '' ? undefined : /^\d{1,6}$/.test(v) ? Number(v) : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the index of a worker-matrix entry: batch: ${{ matrix.index }}' })),
+  batch: field((v): number | undefined | Fail => (v === '' ? undefined : /^\d{1,6}$/.test(v) ? Number(v) : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the batch of a worker-matrix entry: batch: ${{ matrix.batch }}' })),
   'lock-ttl': field(duration('30m', 60_000, '30m')),
   'graceful-apiserver-stop': field(gracefulStop),
   'certificate-renewal': field(bool(true)),
@@ -118,7 +106,7 @@ export function parseUpgradeOptions(read: InputReader, command: string): Upgrade
   }
   const v = parsed.data;
   if (command === 'workers' && v.batch === undefined) {
-    throw new InputError([{ input: 'batch', problem: 'is empty, and command workers upgrades one worker batch', fix: 'pass the batch index from the plan\'s worker-matrix: batch: ${{ matrix.index }}' }]);
+    throw new InputError([{ input: 'batch', problem: 'is empty, and command workers upgrades one worker batch', fix: 'pass the batch index from the plan\'s worker-matrix: batch: ${{ matrix.batch }}' }]);
   }
   return {
     drain: {
