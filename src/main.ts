@@ -2,19 +2,15 @@
 // every bad input fails before any connection is made. Only adapters touch the outside world.
 import * as core from '@actions/core';
 import { context } from '@actions/github';
-import { InputError, type InputProblem } from './core/errors.ts';
-import { checkInventoryAgainstCluster, inventoryFromCluster, parseInventory, type Inventory } from './core/inventory.ts';
-import { buildPlan } from './core/plan.ts';
+import { InputError } from './core/errors.ts';
 import type { NodeReport } from './core/cluster-state.ts';
 import type { Plan } from './core/plan-types.ts';
 import { parseSettings, type Settings } from './core/settings.ts';
 import { planCommentMarkdown, planOutputs, planSummaryMarkdown } from './report/plan-report.ts';
-import { kubeConfigFromText, readCluster } from './adapters/cluster/read-cluster.ts';
-import { probeNodes } from './adapters/node/probe.ts';
 import { shellOpener } from './adapters/transport/open.ts';
-import { privateKeyProblem } from './adapters/transport/ssh.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
 import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { LOCK_STATE } from './commands/run-upgrade.ts';
 import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from './adapters/github/pr-comment.ts';
 
@@ -76,29 +72,6 @@ function fail(error: unknown): void {
   core.setFailed(error instanceof Error ? error.message : String(error));
 }
 
-function inputError(problem: InputProblem): InputError {
-  return new InputError([problem]);
-}
-
-/** Everything that can be checked without a connection: kubeconfig readable, inventory valid. */
-function prepare(settings: Settings): { kubeconfig: ReturnType<typeof kubeConfigFromText>; inventory?: Inventory } {
-  if (!settings.kubeconfig) {
-    throw inputError({ input: 'kubeconfig', problem: 'is empty, and command plan reads the cluster through the Kubernetes API', fix: 'pass an admin kubeconfig from a secret: kubeconfig: ${{ secrets.KUBECONFIG }}' });
-  }
-  let kubeconfig;
-  try {
-    kubeconfig = kubeConfigFromText(settings.kubeconfig);
-  } catch (error) {
-    throw inputError({ input: 'kubeconfig', problem: (error as Error).message, fix: 'pass the whole kubeconfig file (as kubectl uses it), with its certificates inline' });
-  }
-  const keyProblem = settings.ssh.privateKey ? privateKeyProblem(settings.ssh.privateKey) : undefined;
-  if (keyProblem) {
-    throw inputError({ input: 'ssh-private-key', problem: keyProblem, fix: 'pass an unencrypted OpenSSH or PEM private key file whose public key is in the nodes\' authorized_keys' });
-  }
-  const inventory = settings.inventory ? parseInventory(settings.inventory.text, settings.inventory.source, settings) : undefined;
-  return inventory ? { kubeconfig, inventory } : { kubeconfig };
-}
-
 function pullRequestEvent(): PullRequestEvent {
   return {
     eventName: context.eventName ?? '',
@@ -109,25 +82,14 @@ function pullRequestEvent(): PullRequestEvent {
 }
 
 async function planCommand(settings: Settings): Promise<void> {
-  const prepared = prepare(settings);
+  const checked = checkInputs(settings);
   core.info('Reading the cluster through the Kubernetes API');
-  const api = await readCluster(prepared.kubeconfig);
-  if (!api.apiReachable) core.error(api.apiError ?? 'the Kubernetes API cannot be reached');
-  const inventory = prepared.inventory ?? inventoryFromCluster(api.nodes, settings);
-  if (api.apiReachable) {
-    const problems = checkInventoryAgainstCluster(inventory, api.nodes);
-    if (problems.length > 0) throw new InputError(problems);
-  }
-  core.info(`Probing ${inventory.nodes.length} node(s), ${settings.parallelism} at a time (read-only commands)`);
-  // settings already warned once when host-key checking is off; no warning per node
-  const nodeReports = await probeNodes(inventory.nodes, shellOpener(settings), {
-    parallelism: settings.parallelism,
-    targetMinor: `${settings.target.major}.${settings.target.minor}`,
-  });
-  reportUnreachable(nodeReports);
-  const plan: Plan = buildPlan({ ...api, nodeReports }, settings, inventory);
+  // the same reads, probes and buildPlan as every changing command (src/commands/prepare.ts)
+  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), { tolerateUnreachableApi: true });
+  if (!state.apiReachable) core.error(state.apiError ?? 'the Kubernetes API cannot be reached');
+  reportUnreachable(state.nodeReports);
   setOutputs(planOutputs(plan));
-  const notice = await postPlanComment(settings, plan, inventory.cluster ?? api.kubeadmConfig?.clusterName ?? 'kubernetes');
+  const notice = await postPlanComment(settings, plan, inventory.cluster ?? state.kubeadmConfig?.clusterName ?? 'kubernetes');
   await writeSummary(planSummaryMarkdown(plan) + (notice ? `\n\n> [!NOTE]\n> ${notice}\n` : ''));
   if (plan.verdict === 'blocked') {
     const reasons = plan.blockers.map((b) => `- ${b.message}`).join('\n');
@@ -137,10 +99,9 @@ async function planCommand(settings: Settings): Promise<void> {
   }
 }
 
-/** One warning annotation for all unreachable nodes (GitHub shows only 10 per step), each in the log. */
+/** One warning annotation for all unreachable nodes (GitHub shows only 10 per step); preparePlan logs each. */
 function reportUnreachable(reports: NodeReport[]): void {
   const failed = reports.filter((r) => !r.reachable);
-  for (const report of failed) core.info(`${report.name} could not be read: ${report.error ?? 'unreachable'}`);
   if (failed.length === 0) return;
   const shown = failed.slice(0, 5).map((r) => `${r.name}: ${r.error ?? 'unreachable'}`);
   core.warning(`${failed.length} node(s) could not be read:\n${shown.join('\n')}${failed.length > shown.length ? `\n… and ${failed.length - shown.length} more (see the log)` : ''}`);

@@ -110,7 +110,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
     settings,
     options: opts,
     async preparePlan(only) {
-      const prepared = await preparePlan(settings, checked, opener, (line) => core.info(line), only);
+      const prepared = await preparePlan(settings, checked, opener, (line) => core.info(line), only ? { only } : {});
       preparedInventory = prepared.inventory;
       return prepared;
     },

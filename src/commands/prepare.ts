@@ -28,11 +28,19 @@ export function checkInputs(settings: Settings): { kubeconfig: KubeConfig; inven
   return inventory ? { kubeconfig, inventory } : { kubeconfig };
 }
 
-export async function preparePlan(settings: Settings, checked: ReturnType<typeof checkInputs>, open: ShellOpener, log: (line: string) => void, only?: string): Promise<PreparedPlan> {
+export interface PrepareOptions {
+  /** probe and plan only this node (the `node` command) */
+  only?: string;
+  /** plan even when the API cannot be reached (command plan reports it); changing commands refuse instead */
+  tolerateUnreachableApi?: boolean;
+}
+
+export async function preparePlan(settings: Settings, checked: ReturnType<typeof checkInputs>, open: ShellOpener, log: (line: string) => void, options: PrepareOptions = {}): Promise<PreparedPlan> {
+  const { only } = options;
   const api = await readCluster(checked.kubeconfig);
-  if (!api.apiReachable) throw new Error(api.apiError ?? 'the Kubernetes API cannot be reached');
+  if (!api.apiReachable && !options.tolerateUnreachableApi) throw new Error(api.apiError ?? 'the Kubernetes API cannot be reached');
   const full = checked.inventory ?? inventoryFromCluster(api.nodes, settings);
-  const problems = checkInventoryAgainstCluster(full, api.nodes);
+  const problems = api.apiReachable ? checkInventoryAgainstCluster(full, api.nodes) : [];
   if (problems.length > 0) throw new InputError(problems);
   const inventory: Inventory = only ? { ...full, nodes: full.nodes.filter((n) => n.name === only) } : full;
   log(`Probing ${inventory.nodes.length} node(s), ${settings.parallelism} at a time (read-only commands)`);
