@@ -11,7 +11,7 @@ import { shellOpener } from './adapters/transport/open.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
 import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
-import { LOCK_STATE } from './commands/run-upgrade.ts';
+import { LOCK_STATE } from './commands/lock-state.ts';
 import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from './adapters/github/pr-comment.ts';
 
 const POST_STATE = 'isPost';

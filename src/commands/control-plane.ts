@@ -1,15 +1,24 @@
 // command: control-plane — only the control planes, one at a time (a workflow then fans the workers out to a
 // matrix of `command: workers` jobs).
 import type { CommandDeps, CommandResult } from './deps.ts';
-import { runUpgradeScope } from './run-upgrade.ts';
+import { backupPhase } from './phases/backup.ts';
+import { lockPhase } from './phases/lock.ts';
+import { runPhases } from './phases/manager.ts';
+import { controlPlanesPhase } from './phases/nodes.ts';
+import { planPhase } from './phases/plan.ts';
+import { schedulePhase } from './phases/schedule.ts';
 
 export function controlPlaneCommand(deps: CommandDeps): Promise<CommandResult> {
-  return runUpgradeScope({
-    command: 'control-plane',
-    select: (schedule) => ({
-      schedule: { ...schedule, workerBatches: [], skipped: schedule.skipped.filter((s) => s.role === 'control-plane') },
-      phases: { controlPlanes: true, workers: false },
+  return runPhases('control-plane', [
+    planPhase(),
+    lockPhase(),
+    schedulePhase({
+      select: (schedule) => ({
+        schedule: { ...schedule, workerBatches: [], skipped: schedule.skipped.filter((s) => s.role === 'control-plane') },
+        parts: { controlPlanes: true, workers: false },
+      }),
     }),
-    verifyAfter: false,
-  }, deps);
+    backupPhase,
+    controlPlanesPhase,
+  ], deps);
 }

@@ -17,7 +17,7 @@ import type { CommandDeps, CommandResult, LockApi, Reporter } from './deps.ts';
 import { nodeCommand } from './node.ts';
 import type { UpgradeOptions } from '../core/upgrade-options.ts';
 import { checkInputs, preparePlan } from './prepare.ts';
-import { LOCK_STATE } from './run-upgrade.ts';
+import { LOCK_STATE } from './lock-state.ts';
 import { upgradeCommand } from './upgrade.ts';
 import { verifyCommand } from './verify.ts';
 import { actionsArtifactUploader } from '../backup/artifact.ts';

@@ -3,16 +3,20 @@
 // plane runs the target; while kubeadm-config is not at the target, the control plane that runs first does
 // `kubeadm upgrade apply` (run the control-plane legs one at a time: max-parallel: 1).
 import type { CommandDeps, CommandResult } from './deps.ts';
-import { runUpgradeScope } from './run-upgrade.ts';
+import { backupPhase } from './phases/backup.ts';
+import { lockPhase } from './phases/lock.ts';
+import { runPhases } from './phases/manager.ts';
+import { controlPlanesPhase, workersPhase } from './phases/nodes.ts';
+import { planPhase } from './phases/plan.ts';
+import { schedulePhase } from './phases/schedule.ts';
 import { controlPlanesPending } from './workers.ts';
 
 export function nodeCommand(deps: CommandDeps): Promise<CommandResult> {
   const name = deps.options.nodeName ?? '';
-  return runUpgradeScope({
-    command: 'node',
-    only: name,
-    jobSuffix: ` (node ${name})`,
-    select: (schedule, prepared) => {
+  return runPhases('node', [
+    planPhase(() => name),
+    lockPhase(` (node ${name})`),
+    schedulePhase({ select: (schedule, prepared) => {
       const planned = prepared.plan.nodes.find((n) => n.name === name);
       if (!planned) return { refuse: `This runner's node ${name} is not in the inventory; set node-name to the Node's name` };
       if (planned.role === 'worker') {
@@ -26,9 +30,11 @@ export function nodeCommand(deps: CommandDeps): Promise<CommandResult> {
       }
       const apply = schedule.controlPlanes.find((c) => c.job.kubeadmAction === 'apply');
       if (planned.role === 'control-plane' && apply && apply.job.name !== name) return { refuse: `${apply.job.name} must run kubeadm upgrade apply first` };
-      return { schedule, phases: { controlPlanes: planned.role === 'control-plane', workers: planned.role === 'worker' } };
-    },
-    verifyAfter: false,
-  }, deps);
+      return { schedule, parts: { controlPlanes: planned.role === 'control-plane', workers: planned.role === 'worker' } };
+    } }),
+    backupPhase,
+    controlPlanesPhase,
+    workersPhase,
+  ], deps);
 }
 

@@ -9,6 +9,7 @@ import { kubeConfigFromText, readCluster } from '../adapters/cluster/read-cluste
 import { probeNodes } from '../adapters/node/probe.ts';
 import type { ShellOpener } from '../adapters/transport/open.ts';
 import { privateKeyProblem } from '../adapters/transport/ssh.ts';
+import { procedureDescriber } from '../upgrade/procedure.ts';
 import type { PreparedPlan } from './deps.ts';
 
 /** Everything that can be checked without a connection: the kubeconfig loads, the key parses, the inventory is valid. */
@@ -47,5 +48,5 @@ export async function preparePlan(settings: Settings, checked: ReturnType<typeof
   const nodeReports = await probeNodes(inventory.nodes, open, { parallelism: settings.parallelism, targetMinor: `${settings.target.major}.${settings.target.minor}` });
   for (const report of nodeReports.filter((r) => !r.reachable)) log(`${report.name} could not be read: ${report.error ?? 'unreachable'}`);
   const state = { ...api, nodeReports };
-  return { plan: buildPlan(state, settings, inventory), state, inventory };
+  return { plan: buildPlan(state, settings, inventory, procedureDescriber(state, settings)), state, inventory };
 }

@@ -43,7 +43,7 @@ export interface UpgradeBackup {
   summary?: string;
 }
 
-interface BackupStageInput {
+export interface BackupStageInput {
   deps: CommandDeps;
   prepared: PreparedPlan;
   emit: Emit;

@@ -1,12 +1,22 @@
 // command: upgrade — the whole cluster in one job: the first control plane, the others one at a time, the
 // workers in batches of max-unavailable, then verify.
 import type { CommandDeps, CommandResult } from './deps.ts';
-import { runUpgradeScope } from './run-upgrade.ts';
+import { backupPhase } from './phases/backup.ts';
+import { lockPhase } from './phases/lock.ts';
+import { runPhases } from './phases/manager.ts';
+import { controlPlanesPhase, workersPhase } from './phases/nodes.ts';
+import { planPhase } from './phases/plan.ts';
+import { schedulePhase } from './phases/schedule.ts';
+import { verifyAfterUpgradePhase } from './phases/verify.ts';
 
 export function upgradeCommand(deps: CommandDeps): Promise<CommandResult> {
-  return runUpgradeScope({
-    command: 'upgrade',
-    select: (schedule) => ({ schedule, phases: { controlPlanes: true, workers: true } }),
-    verifyAfter: true,
-  }, deps);
+  return runPhases('upgrade', [
+    planPhase(),
+    lockPhase(),
+    schedulePhase({ select: (schedule) => ({ schedule, parts: { controlPlanes: true, workers: true } }) }),
+    backupPhase,
+    controlPlanesPhase,
+    workersPhase,
+    verifyAfterUpgradePhase,
+  ], deps);
 }

@@ -1,8 +1,9 @@
 // command: verify — read-only checks that the cluster runs the target everywhere (nodes Ready at the target
 // kubelet, control-plane pods, CoreDNS and kube-proxy, kubeadm-config), plus an optional smoke workload.
-import { foldRun, type RunEvent } from '../core/run-record.ts';
-import { runOutputs, runSummaryMarkdown } from '../report/run-report.ts';
+import type { RunEvent } from '../core/run-record.ts';
 import type { CommandDeps, CommandResult } from './deps.ts';
+import { runPhases } from './phases/manager.ts';
+import { verifyTargetPhase } from './phases/verify.ts';
 
 type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
 
@@ -31,17 +32,7 @@ export async function runVerify(deps: CommandDeps, version: string, emit: (event
   return result.ok;
 }
 
-export async function verifyCommand(deps: CommandDeps): Promise<CommandResult> {
-  const events: RunEvent[] = [];
-  const emit = (event: EventBody) => events.push({ ...event, at: deps.clock.now() } as RunEvent);
-  let version = deps.settings.target.patch !== undefined ? deps.settings.target.raw.replace(/^v/, '') : undefined;
-  if (!version) version = (await deps.preparePlan()).plan.target.version;
-  emit({ type: 'run-started', command: 'verify', target: version ?? deps.settings.target.raw });
-  const ok = version ? await runVerify(deps, version, emit) : false;
-  emit({ type: 'run-finished', outcome: ok ? 'succeeded' : 'failed', ...(version ? {} : { reason: `target-version ${deps.settings.target.raw} could not be resolved to a published version` }) });
-  const record = foldRun(events);
-  const markdown = runSummaryMarkdown(record);
-  deps.reporter.setOutputs(runOutputs(record));
-  await deps.reporter.writeSummary(markdown);
-  return { record, exitCode: ok ? 0 : 1 };
+/** command: verify, as one phase run by the phase manager. */
+export function verifyCommand(deps: CommandDeps): Promise<CommandResult> {
+  return runPhases('verify', [verifyTargetPhase], deps);
 }

@@ -3,7 +3,11 @@
 // index a matrix leg got from the plan names the same nodes in every leg, however far the others are.
 import { planOrder } from '../core/order.ts';
 import type { CommandDeps, CommandResult, PreparedPlan } from './deps.ts';
-import { runUpgradeScope } from './run-upgrade.ts';
+import { lockPhase } from './phases/lock.ts';
+import { runPhases } from './phases/manager.ts';
+import { workersPhase } from './phases/nodes.ts';
+import { planPhase } from './phases/plan.ts';
+import { schedulePhase } from './phases/schedule.ts';
 import type { Schedule } from '../upgrade/schedule.ts';
 
 /** The worker batches as the plan numbers them when no worker is upgraded yet. */
@@ -23,22 +27,24 @@ export function controlPlanesPending(schedule: Schedule): string | undefined {
 
 export function workersCommand(deps: CommandDeps): Promise<CommandResult> {
   const index = deps.options.batch ?? 0;
-  return runUpgradeScope({
-    command: 'workers',
-    jobSuffix: ` (batch ${index})`,
-    scheduleOptions: (prepared) => {
-      const batch = stableWorkerBatches(prepared, deps).find((b) => b.index === index);
-      return { workerBatches: batch ? [batch] : [] };
-    },
-    select: (schedule, prepared) => {
-      const pending = controlPlanesPending(schedule);
-      if (pending) return { refuse: pending };
-      const batches = stableWorkerBatches(prepared, deps);
-      if (!batches.some((b) => b.index === index)) {
-        return { refuse: `batch ${index} does not exist: the plan has ${batches.length} worker batch(es)${batches.length > 0 ? ` (0 to ${batches.length - 1})` : ''}` };
-      }
-      return { schedule: { ...schedule, controlPlanes: [], skipped: schedule.skipped.filter((s) => s.role === 'worker') }, phases: { controlPlanes: false, workers: true } };
-    },
-    verifyAfter: false,
-  }, deps);
+  return runPhases('workers', [
+    planPhase(),
+    lockPhase(` (batch ${index})`),
+    schedulePhase({
+      scheduleOptions: (prepared) => {
+        const batch = stableWorkerBatches(prepared, deps).find((b) => b.index === index);
+        return { workerBatches: batch ? [batch] : [] };
+      },
+      select: (schedule, prepared) => {
+        const pending = controlPlanesPending(schedule);
+        if (pending) return { refuse: pending };
+        const batches = stableWorkerBatches(prepared, deps);
+        if (!batches.some((b) => b.index === index)) {
+          return { refuse: `batch ${index} does not exist: the plan has ${batches.length} worker batch(es)${batches.length > 0 ? ` (0 to ${batches.length - 1})` : ''}` };
+        }
+        return { schedule: { ...schedule, controlPlanes: [], skipped: schedule.skipped.filter((s) => s.role === 'worker') }, parts: { controlPlanes: false, workers: true } };
+      },
+    }),
+    workersPhase,
+  ], deps);
 }

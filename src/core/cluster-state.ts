@@ -88,6 +88,8 @@ export interface NodeReport {
   holds: string[];
   /** minor of the configured pkgs.k8s.io repository, e.g. "1.30"; undefined when none is configured */
   repoMinor?: string;
+  /** the package manager's pkgs.k8s.io repository files, with the core:/stable: minors each names */
+  repoFiles?: { path: string; minors: string[] }[];
   /** versions ("1.30.7") published in the configured repository */
   publishedInRepo: string[];
   /** versions published in the target minor's repository, read without changing the node; undefined when not readable */

@@ -73,15 +73,36 @@ export interface ComponentRow {
   target: string;
 }
 
-export type StepId = 'repo-switch' | 'kubeadm-install' | 'kubeadm-upgrade' | 'drain' | 'kubelet-install' | 'kubelet-restart' | 'wait-ready' | 'uncordon';
-
-/** One step of a node's procedure; `{node}` in texts stands for the node name. */
-export interface Step {
-  id: StepId;
-  title: string;
-  /** the command(s) an upgrade run would run, for reading; the runner builds its own argument vectors */
-  command?: string;
+/** What one stage does, as the stage itself describes it: a command on the node, or an action through the API. */
+export interface PlannedAction {
+  on: 'node' | 'cluster';
+  /** node: the exact command line the run executes (as root); cluster: what the action does */
+  text: string;
+  /** part of the command line is read on the node at run time (shown in <angle brackets>) */
+  resolvedAtRunTime?: true;
 }
+
+/** One stage of a node's procedure, made by the same stage object that runs it (src/upgrade/stages/). */
+export interface Step {
+  /** the stage's name, as recorded in the progress annotations: repo-switch, kubeadm-install, … */
+  id: string;
+  title: string;
+  actions: PlannedAction[];
+}
+
+/** Node facts the procedure depends on, as the plan read them; buildPlan hands them to the ProcedureDescriber. */
+export interface ProcedureNode {
+  name: string;
+  role: Role;
+  kubeadmAction: 'apply' | 'node';
+  batch?: number;
+}
+
+/**
+ * Makes a node's steps from the stage objects that run them (src/upgrade/procedure.ts); passed into buildPlan so
+ * the core stays free of the adapters those stages use. Returns undefined when the node cannot be described.
+ */
+export type ProcedureDescriber = (node: ProcedureNode, target: { version: string; packageVersions: Partial<Record<PackageManager, string>>; forced: boolean }) => Step[] | undefined;
 
 /** A node in the plan: where it is in the order and which procedure applies. */
 export interface PlannedNode {
@@ -196,7 +217,7 @@ export interface Blocker {
 }
 
 export interface Plan {
-  schemaVersion: 1;
+  schemaVersion: 2;
   cluster?: string;
   verdict: PlanVerdict;
   /** one line: why this verdict (the first blocker, or what an upgrade would do) */
@@ -214,7 +235,7 @@ export interface Plan {
   order: NodeOrder;
   /** every inventory node, in inventory order */
   nodes: PlannedNode[];
-  /** step lists shared by nodes (key: e.g. "apply/apt/minor") */
+  /** step lists shared by nodes with the same procedure (key: "p1", "p2", … in order of first use) */
   procedures: Record<string, Step[]>;
   forecast: DrainForecast;
   estimate: Estimate;

@@ -4,14 +4,13 @@ import { estimateDuration } from './estimate.ts';
 import { forecastDrains, type DrainBatch } from './forecast.ts';
 import type { Inventory } from './inventory.ts';
 import { planOrder } from './order.ts';
-import type { Blocker, BatchForecast, ComponentRow, Hop, Plan, PlannedNode, PreflightVerdict, SkewVerdict, Step, TargetResolution } from './plan-types.ts';
+import type { Blocker, BatchForecast, ComponentRow, Hop, Plan, PlannedNode, PreflightVerdict, ProcedureDescriber, SkewVerdict, Step, TargetResolution } from './plan-types.ts';
 import { preflightVerdicts } from './preflight.ts';
 import type { Settings } from './settings.ts';
 import { skewVerdicts } from './skew.ts';
-import { buildProcedure, procedureKey } from './steps.ts';
 import { currentControlPlaneVersion, planHops, resolveTarget } from './target.ts';
 import { listText, plural } from './util.ts';
-import { imageTag, minorKey, parseVersion, type KubeVersion, type TargetSpec } from './versions.ts';
+import { imageTag, parseVersion, type KubeVersion, type TargetSpec } from './versions.ts';
 
 export type * from './plan-types.ts';
 
@@ -23,7 +22,11 @@ function skewTarget(spec: TargetSpec, resolution: TargetResolution): KubeVersion
   return parseVersion(resolution.version) ?? { text: `${spec.major}.${spec.minor}.${spec.patch ?? 0}${spec.prerelease ? `-${spec.prerelease}` : ''}`, major: spec.major, minor: spec.minor, patch: spec.patch ?? 0, prerelease: spec.prerelease !== undefined };
 }
 
-export function buildPlan(state: ClusterState, settings: Settings, inventory: Inventory): Plan {
+/**
+ * `describe` makes each node's steps from the stage objects that run them (src/upgrade/procedure.ts); without it
+ * the plan has no procedures (tests of the order, skew and forecast).
+ */
+export function buildPlan(state: ClusterState, settings: Settings, inventory: Inventory, describe?: ProcedureDescriber): Plan {
   const spec = settings.target;
   const current = currentControlPlaneVersion(state);
   const target = resolveTarget(spec, state, inventory);
@@ -32,7 +35,7 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
 
   const ordered = planOrder({ state, inventory, targetVersion: target.version, maxUnavailable: settings.maxUnavailable, ...(settings.batchByLabel ? { batchByLabel: settings.batchByLabel } : {}) });
   const { order } = ordered;
-  const { nodes, procedures } = plannedNodes(state, inventory, ordered, target, spec, skew.some((v) => v.forced));
+  const { nodes, procedures } = plannedNodes(state, inventory, ordered, target, skew.some((v) => v.forced), describe);
   // Batches keep the workers already at the target (stable indexes); only the others are drained and timed.
   const pendingBatches = order.workerBatches
     .map((b) => ({ index: b.index, nodes: b.nodes.filter((n) => !ordered.skipped.has(n)) }))
@@ -67,7 +70,7 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
         : `upgrade ${current?.text ?? '?'} → ${target.version}: ${plural(order.controlPlanes.length, 'control plane')}, ${plural(pendingBatches.reduce((s, b) => s + b.nodes.length, 0), 'worker')} in ${plural(pendingBatches.length, 'batch', 'batches')}${pendingBatches.length < order.workerBatches.length ? ` (of ${order.workerBatches.length}; the others are done)` : ''}, about ${estimate.totalMinutes} min`;
 
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     ...(inventory.cluster ? { cluster: inventory.cluster } : {}),
     verdict,
     verdictReason,
@@ -88,7 +91,7 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
   };
 }
 
-function plannedNodes(state: ClusterState, inventory: Inventory, ordered: ReturnType<typeof planOrder>, target: TargetResolution, spec: TargetSpec, forced: boolean) {
+function plannedNodes(state: ClusterState, inventory: Inventory, ordered: ReturnType<typeof planOrder>, target: TargetResolution, forced: boolean, describe: ProcedureDescriber | undefined) {
   const reports = new Map(state.nodeReports.map((r) => [r.name, r]));
   const kubelets = new Map(state.nodes.map((n) => [n.name, n.kubeletVersion]));
   const position = new Map<string, { position: number; batch?: number }>();
@@ -103,6 +106,18 @@ function plannedNodes(state: ClusterState, inventory: Inventory, ordered: Return
   }
 
   const procedures: Record<string, Step[]> = {};
+  // nodes whose steps read the same share one list: a 3,000-node plan holds a handful
+  const keys = new Map<string, string>();
+  const keyOf = (steps: Step[]): string => {
+    const text = JSON.stringify(steps);
+    let key = keys.get(text);
+    if (!key) {
+      key = `p${keys.size + 1}`;
+      keys.set(text, key);
+      procedures[key] = steps;
+    }
+    return key;
+  };
   const nodes = inventory.nodes.map((inv): PlannedNode => {
     const report = reports.get(inv.name);
     const base: PlannedNode = { name: inv.name, role: inv.role, kubelet: kubelets.get(inv.name) ?? '', ...(report?.packageManager ? { packageManager: report.packageManager } : {}) };
@@ -112,11 +127,10 @@ function plannedNodes(state: ClusterState, inventory: Inventory, ordered: Return
     if (skipped) return { ...base, ...(batch !== undefined ? { batch } : {}), skipped };
     const place = position.get(inv.name)!;
     const action = ordered.kubeadmAction.get(inv.name) ?? 'node';
-    if (!target.version) return { ...base, ...place, kubeadmAction: action };
-    const shape = { action, ...(report?.packageManager ? { packageManager: report.packageManager } : {}), ...(report?.repoMinor ? { repoMinor: report.repoMinor } : {}) };
-    const key = procedureKey(shape, minorKey(spec));
-    procedures[key] ??= buildProcedure(shape, { target: target.version, packageVersions: target.packageVersions, forced });
-    return { ...base, ...place, kubeadmAction: action, procedure: key };
+    const steps = target.version && describe
+      ? describe({ name: inv.name, role: inv.role, kubeadmAction: action, ...(place.batch !== undefined ? { batch: place.batch } : {}) }, { version: target.version, packageVersions: target.packageVersions, forced })
+      : undefined;
+    return { ...base, ...place, kubeadmAction: action, ...(steps ? { procedure: keyOf(steps) } : {}) };
   });
   return { nodes, procedures };
 }

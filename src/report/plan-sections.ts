@@ -106,11 +106,11 @@ export function forecastSection(plan: Plan, maxRows = MAX_ROWS): string {
 export function stepsSection(plan: Plan): string {
   const users = new Map<string, PlannedNode[]>();
   for (const n of plan.nodes) if (n.procedure) (users.get(n.procedure) ?? users.set(n.procedure, []).get(n.procedure)!).push(n);
-  const parts = ['#### What an upgrade run would do', ''];
+  const parts = ['#### What an upgrade run would do', '', 'Each node runs exactly these commands, as root, in this order (API: an action through the Kubernetes API; <…>: read on the node at run time).', ''];
   if (users.size === 0) return `${parts.join('\n')}Nothing: ${plan.target.version ? 'no node needs upgrading' : 'the target version is not resolved'}.\n`;
   for (const [key, nodes] of users) {
     const steps = plan.procedures[key] ?? [];
-    const list = steps.map((s, i) => `${i + 1}. ${text(s.title)}${s.command ? `<br>${code(s.command)}` : ''}`).join('\n');
+    const list = steps.map((s, i) => `${i + 1}. ${text(s.title)}${s.actions.map((a) => `<br>${a.on === 'node' ? code(a.text) : `API: ${text(a.text)}`}`).join('')}`).join('\n');
     const who = `${nodes.slice(0, 5).map((n) => n.name).join(', ')}${nodes.length > 5 ? ` and ${count(nodes.length - 5)} more` : ''}`;
     parts.push(details(`${key} — ${count(nodes.length)} node(s): ${who}`, list));
   }

@@ -1,7 +1,7 @@
 // ClusterOps over the real cluster-effect adapters (drain, progress annotations, Node reads).
 import { drainNode, uncordonNode } from '../adapters/cluster/drain.ts';
 import { mapNode } from '../adapters/cluster/map.ts';
-import { isNotFound, readProgress, recordStage, type ClusterApis } from '../adapters/cluster/progress.ts';
+import { isNotFound, readProgress, recordFence, recordStage, type ClusterApis } from '../adapters/cluster/progress.ts';
 import type { ClusterOps } from './types.ts';
 
 export function clusterOps(apis: ClusterApis): ClusterOps {
@@ -10,6 +10,7 @@ export function clusterOps(apis: ClusterApis): ClusterOps {
     recordStage: async (node, record) => void (await recordStage(apis, node, record)),
     drain: (node, options, onEvent) => drainNode(apis, node, options, onEvent),
     uncordon: (node) => uncordonNode(apis, node),
+    recordFence: (node, target) => recordFence(apis, node, target),
     async nodeStatus(node) {
       try {
         const raw = await apis.core.readNode({ name: node });

@@ -4,10 +4,11 @@
 import type { DrainOptions } from '../adapters/cluster/drain.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import type { RunEvent } from '../core/run-record.ts';
-import { CommandFailedError, NodeSession } from './session.ts';
+import { commandLine } from './procedure.ts';
+import { CommandFailedError, NodeSession, outputTail } from './session.ts';
 import type { Schedule, ScheduledNode } from './schedule.ts';
-import { STAGES } from './stages.ts';
-import type { Clock, ClusterOps, RunFacts, StageContext, UpgradeLog, UpgradeTarget } from './types.ts';
+import { stageNamed } from './stages/index.ts';
+import type { Clock, ClusterOps, NodeFacts, RunFacts, RuntimeArg, StageContext, StageInput, StageStep, UpgradeLog, UpgradeTarget } from './types.ts';
 
 type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
 
@@ -20,6 +21,9 @@ export interface RunnerDeps {
   target: UpgradeTarget;
   drain: DrainOptions;
   readyTimeoutMs: number;
+  kubeadmBackups: StageInput['kubeadmBackups'];
+  /** what the run's plan read of each node (the same facts its procedure was described from) */
+  nodeFacts: (node: string) => NodeFacts;
   /** written into the progress annotations: which run recorded a stage */
   runIdentity: string;
   /** a reason when no new node may start (cancelled, the lock was lost) */
@@ -45,6 +49,37 @@ async function record(deps: RunnerDeps, node: string, stage: string, status: 'st
   await deps.cluster.recordStage(node, { target: deps.target.version, stage, run: deps.runIdentity, status });
 }
 
+/** Runs one step: a command on the node (values captured by earlier steps filled in), or a cluster action. */
+async function runStep(step: StageStep, ctx: StageContext, values: Map<string, string>): Promise<void> {
+  if (step.kind === 'cluster') {
+    ctx.say(`→ ${step.text}`);
+    return step.run(ctx);
+  }
+  const argv = step.argv.map((arg: string | RuntimeArg) => {
+    if (typeof arg === 'string') return arg;
+    const value = values.get(arg.runtime);
+    if (value === undefined) throw new Error(`${commandLine(step.argv)}: no value was read for ${arg.shown}`);
+    return `${arg.prefix ?? ''}${value}`;
+  });
+  const result = await ctx.shell.run(argv, {
+    ...(step.rerunOnDrop ? { rerunOnDrop: true } : {}),
+    ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
+    ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
+    allowFailure: step.allowFailure === true || step.tolerate !== undefined,
+  });
+  if (result.code !== 0 && step.tolerate) {
+    if (!step.tolerate.pattern.test(`${result.stdout}\n${result.stderr}`)) throw new CommandFailedError(ctx.job.name, commandLine(argv), result.code, outputTail(result));
+    ctx.say(`(exit ${result.code} is fine here: ${step.tolerate.reason})`);
+  }
+  if (step.capture) {
+    const value = step.capture.parse(result.stdout);
+    if (value === undefined) throw new Error(step.capture.missing);
+    values.set(step.capture.name, value);
+    ctx.say(`read ${value} for ${step.capture.name}`);
+  }
+  await step.after?.(result, ctx);
+}
+
 /** Runs one node's remaining stages; resolves false when a stage failed (the failure is in the events). */
 export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunFacts): Promise<boolean> {
   const { name } = node.job;
@@ -53,10 +88,11 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
     deps.emit({ type: 'cordon', node: name, cordoned: true, reason: 'cordoned by an earlier run\'s drain; uncordoned once the new kubelet is Ready' });
   }
   if (node.doneBefore.length > 0) deps.log.info(`${name}: resuming at ${node.stages.find((s) => !node.doneBefore.includes(s))} (done by an earlier run: ${node.doneBefore.join(', ')})`);
+  const input = { job: node.job, target: deps.target, node: deps.nodeFacts(name), drain: deps.drain, readyTimeoutMs: deps.readyTimeoutMs, kubeadmBackups: deps.kubeadmBackups };
   try {
     for (const stageName of node.stages) {
       if (node.doneBefore.includes(stageName)) continue;
-      const stage = STAGES[stageName];
+      const stage = stageNamed(stageName);
       const lines: string[] = [];
       const say = (line: string) => lines.push(line);
       const started = deps.clock.now();
@@ -67,10 +103,14 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
         readyTimeoutMs: deps.readyTimeoutMs, say, facts,
         note: (level, text, detail) => deps.emit({ type: 'note', level, text, node: name, ...(detail ? { detail } : {}) }),
         cordon: (cordoned, reason) => deps.emit({ type: 'cordon', node: name, cordoned, reason }),
+        reportKubeadmBackups: async () => {
+          await deps.afterKubeadmUpgrade?.(node.job).catch((error: Error) => deps.emit({ type: 'note', level: 'warning', node: name, text: `${name}: kubeadm's backup folders could not be listed: ${error.message}` }));
+        },
       };
       try {
         await record(deps, name, stage.name, 'started');
-        await stage.run(ctx);
+        const values = new Map<string, string>();
+        for (const step of stage.steps(input)) await runStep(step, ctx, values);
         await record(deps, name, stage.name, 'done');
       } catch (error) {
         const message = (error as Error).message;
@@ -84,7 +124,6 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
       }
       deps.log.group(`${name} · ${stage.name} · ${seconds(deps.clock.now() - started)}`, lines);
       deps.emit({ type: 'stage-finished', node: name, stage: stage.name });
-      if (stage.name === 'kubeadm-upgrade' && deps.afterKubeadmUpgrade) await deps.afterKubeadmUpgrade(node.job).catch((error: Error) => deps.emit({ type: 'note', level: 'warning', node: name, text: `${name}: kubeadm's backup folders could not be listed: ${error.message}` }));
     }
     deps.emit({ type: 'node-finished', node: name });
     deps.log.info(`✔ ${name} upgraded to ${deps.target.version}`);
@@ -119,28 +158,37 @@ export interface RunPhases {
   workers: boolean;
 }
 
-/** Runs the schedule; stops starting new nodes after the first failure or when a stop is requested. */
-export async function runSchedule(schedule: Schedule, deps: RunnerDeps, phases: RunPhases, facts: RunFacts = {}): Promise<RunnerResult> {
+/** Control planes strictly one at a time; then the addon check. Stops starting nodes after a failure or a stop request. */
+export async function runControlPlanes(nodes: readonly ScheduledNode[], deps: RunnerDeps, facts: RunFacts = {}): Promise<RunnerResult> {
   let stoppedBecause: string | undefined;
-  const mayStart = (): boolean => {
+  for (const node of nodes) {
     stoppedBecause ??= deps.stopRequested();
-    return stoppedBecause === undefined;
-  };
-  if (phases.controlPlanes) {
-    for (const node of schedule.controlPlanes) {
-      if (!mayStart()) break;
-      if (!(await runNode(node, deps, facts))) stoppedBecause = `${node.job.name} failed`;
-    }
-    if (stoppedBecause === undefined) await checkAddons(deps, facts);
+    if (stoppedBecause !== undefined) break;
+    if (!(await runNode(node, deps, facts))) stoppedBecause = `${node.job.name} failed`;
   }
-  if (phases.workers) {
-    for (const batch of schedule.workerBatches) {
-      if (!mayStart()) break;
-      deps.log.info(`Worker batch ${batch.index}: ${batch.nodes.map((n) => n.job.name).join(', ')}`);
-      const results = await Promise.all(batch.nodes.map((node) => runNode(node, deps, facts)));
-      const failed = batch.nodes.filter((_, i) => !results[i]).map((n) => n.job.name);
-      if (failed.length > 0) stoppedBecause ??= `${failed.join(', ')} failed`;
-    }
+  if (stoppedBecause === undefined) await checkAddons(deps, facts);
+  return stoppedBecause === undefined ? { ok: true } : { ok: false, stoppedBecause };
+}
+
+/** Worker batches in order, the nodes of a batch in parallel; no new batch after a failure or a stop request. */
+export async function runWorkerBatches(batches: Schedule['workerBatches'], deps: RunnerDeps, facts: RunFacts = {}): Promise<RunnerResult> {
+  let stoppedBecause: string | undefined;
+  for (const batch of batches) {
+    stoppedBecause ??= deps.stopRequested();
+    if (stoppedBecause !== undefined) break;
+    deps.log.info(`Worker batch ${batch.index}: ${batch.nodes.map((n) => n.job.name).join(', ')}`);
+    const results = await Promise.all(batch.nodes.map((node) => runNode(node, deps, facts)));
+    const failed = batch.nodes.filter((_, i) => !results[i]).map((n) => n.job.name);
+    if (failed.length > 0) stoppedBecause ??= `${failed.join(', ')} failed`;
   }
   return stoppedBecause === undefined ? { ok: true } : { ok: false, stoppedBecause };
+}
+
+/** The control planes, then the workers (the parts asked for); no worker starts after a control plane failed. */
+export async function runSchedule(schedule: Schedule, deps: RunnerDeps, phases: RunPhases, facts: RunFacts = {}): Promise<RunnerResult> {
+  if (phases.controlPlanes) {
+    const result = await runControlPlanes(schedule.controlPlanes, deps, facts);
+    if (!result.ok) return result;
+  }
+  return phases.workers ? runWorkerBatches(schedule.workerBatches, deps, facts) : { ok: true };
 }

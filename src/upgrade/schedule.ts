@@ -4,7 +4,8 @@
 // plan's worker batches hold every inventory worker, so batch indexes never shift). Pure.
 import type { NodeProgress } from '../adapters/cluster/progress.ts';
 import type { Plan, PlannedNode, WorkerBatch } from '../core/plan-types.ts';
-import { STAGE_ORDER, type NodeJob, type StageName } from './types.ts';
+import { STAGE_ORDER } from './stages/index.ts';
+import type { NodeJob, StageName } from './types.ts';
 
 export interface ScheduledNode {
   job: NodeJob;

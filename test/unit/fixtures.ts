@@ -59,6 +59,7 @@ export function report(name: string, version: string, opts: { published?: string
     packages: { kubeadm: `${version}-${rev}`, kubelet: `${version}-${rev}`, kubectl: `${version}-${rev}` },
     holds: ['kubeadm', 'kubelet', 'kubectl'],
     repoMinor: minor,
+    repoFiles: [{ path: pm === 'apt' ? '/etc/apt/sources.list.d/kubernetes.list' : '/etc/yum.repos.d/kubernetes.repo', minors: [minor] }],
     publishedInRepo: [version],
     publishedInTargetMinor: opts.published ?? ['1.31.0', '1.31.1', '1.31.2', '1.31.3', '1.31.4'],
     swapOn: false,

@@ -59,7 +59,7 @@ describe('outputs', () => {
     expect(out).toMatchObject({ 'upgrade-needed': 'true', 'current-version': '1.30.5', 'target-version': '1.31.4', blockers: '0' });
     expect(JSON.parse(out['control-plane-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'cp-1' }, { batch: 1, nodes: 'cp-2' }] });
     expect(JSON.parse(out['worker-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'worker-1,worker-2' }, { batch: 1, nodes: 'worker-3' }] });
-    expect(JSON.parse(out.plan!)).toMatchObject({ schemaVersion: 1, verdict: 'ready' });
+    expect(JSON.parse(out.plan!)).toMatchObject({ schemaVersion: 2, verdict: 'ready' });
   });
 
   it('up to date: upgrade-needed false, no control plane to run, worker batches as before (every node skipped)', () => {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/core/cluster-state.ts';
-import { buildPlan } from '../../src/core/plan.ts';
+import { buildPlan, type Plan, type Step } from '../../src/core/plan.ts';
+import { procedureDescriber } from '../../src/upgrade/procedure.ts';
 import { cluster, inventoryOf, pod, settingsFrom } from './fixtures.ts';
 
-const plan = (state: ClusterState, inputs: Record<string, string> = {}) => buildPlan(state, settingsFrom(inputs), inventoryOf(state));
+const plan = (state: ClusterState, inputs: Record<string, string> = {}) => {
+  const settings = settingsFrom(inputs);
+  return buildPlan(state, settings, inventoryOf(state), procedureDescriber(state, settings));
+};
+const stepsOf = (p: Plan, node: string): Step[] => p.procedures[p.nodes.find((n) => n.name === node)!.procedure!]!;
+const lines = (steps: Step[], id: string): string[] => steps.find((s) => s.id === id)!.actions.map((a) => a.text);
 
 describe('buildPlan verdicts', () => {
   it('ready: 1.30.5 → newest 1.31 patch', () => {
@@ -21,7 +27,7 @@ describe('buildPlan verdicts', () => {
   it('a same-minor patch upgrade needs no repository switch', () => {
     const p = plan(cluster({ version: '1.31.1' }));
     expect(p.verdict).toBe('ready');
-    expect(p.procedures['apply/apt/same-minor']!.map((s) => s.id)).toEqual(['kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
+    expect(stepsOf(p, 'cp-1').map((s) => s.id)).toEqual(['kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
   });
 
   it('downgrade: blocked', () => {
@@ -53,7 +59,7 @@ describe('buildPlan verdicts', () => {
     expect(plan(state).blockers.map((b) => b.id)).toEqual(['kubelet-too-old']);
     const forced = plan(state, { force: 'true' });
     expect(forced.verdict).toBe('ready');
-    expect(forced.procedures['apply/apt/same-minor']!.find((s) => s.id === 'kubeadm-upgrade')!.command).toBe('kubeadm upgrade apply v1.31.4 --yes --force');
+    expect(lines(stepsOf(forced, 'cp-1'), 'kubeadm-upgrade')[1]).toBe('kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true --force');
   });
 
   it('forecast blockers: unmanaged pods and a PDB allowing nothing', () => {
@@ -70,22 +76,38 @@ describe('buildPlan verdicts', () => {
 describe('per-node steps', () => {
   it('apt: repository switch, exact revision when listed, kubeadm apply on the first control plane only', () => {
     const state = cluster({ controlPlanes: 2, published: ['1.31.4-1.1'] });
+    state.nodeReports.forEach((r) => (r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' }));
     const p = plan(state);
-    expect(p.nodes.map((n) => [n.name, n.procedure])).toEqual([
-      ['cp-1', 'apply/apt/minor-change'], ['cp-2', 'node/apt/minor-change'], ['worker-1', 'node/apt/minor-change'], ['worker-2', 'node/apt/minor-change'],
-    ]);
-    const steps = p.procedures['apply/apt/minor-change']!;
-    expect(steps.map((s) => s.id)).toEqual(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
-    expect(steps[0]!.command).toContain('https://pkgs.k8s.io/core:/stable:/v1.31/deb/');
-    expect(steps[1]!.command).toBe("apt-mark unhold kubeadm && apt-get update && apt-get install -y --allow-downgrades kubeadm='1.31.4-1.1' && apt-mark hold kubeadm");
-    expect(p.procedures['node/apt/minor-change']!.find((s) => s.id === 'kubeadm-upgrade')!.command).toBe('kubeadm upgrade node');
+    const cp1 = stepsOf(p, 'cp-1');
+    expect(stepsOf(p, 'worker-1')).toBe(stepsOf(p, 'worker-2'));
+    expect(lines(stepsOf(p, 'cp-2'), 'kubeadm-upgrade')[0]).toBe('kubeadm upgrade node --certificate-renewal=true --etcd-upgrade=true');
+    expect(cp1.map((s) => s.id)).toEqual(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
+    expect(lines(cp1, 'repo-switch')[0]).toBe("sed -i -E 's#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g' -- /etc/apt/sources.list.d/kubernetes.list");
+    expect(lines(cp1, 'kubeadm-install')).toEqual(['apt-mark unhold kubeadm', 'apt-get update', 'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1', 'apt-mark hold kubeadm', 'kubeadm version -o short']);
+    expect(lines(cp1, 'kubeadm-upgrade').slice(0, 2)).toEqual(['kubeadm upgrade plan', 'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true']);
+    expect(lines(stepsOf(p, 'worker-1'), 'kubeadm-upgrade')).toEqual(['kubeadm upgrade node', expect.stringMatching(/^report the backup folders kubeadm left/)]);
   });
 
-  it('yum/dnf: --disableexcludes and the rpm repository', () => {
+  it('no exact revision in the plan: the install reads it on the node, and the plan says so', () => {
     const p = plan(cluster({ packageManager: 'dnf' }));
-    const steps = p.procedures['apply/dnf/minor-change']!;
-    expect(steps[0]!.command).toContain('/etc/yum.repos.d/kubernetes.repo');
-    expect(steps.find((s) => s.id === 'kubelet-install')!.command).toBe("dnf install -y kubelet-1.31.4-* kubectl-1.31.4-* --disableexcludes=kubernetes");
+    const install = stepsOf(p, 'worker-1').find((s) => s.id === 'kubelet-install')!.actions;
+    expect(install.map((a) => a.text)).toEqual([
+      'dnf versionlock delete kubelet kubectl',
+      'dnf list --showduplicates --disableexcludes=kubernetes kubelet',
+      'dnf install -y kubelet-<the 1.31.4 revision the node lists> kubectl-<the 1.31.4 revision the node lists> --disableexcludes=kubernetes',
+      'dnf versionlock add kubelet kubectl',
+    ]);
+    expect(install[2]).toMatchObject({ on: 'node', resolvedAtRunTime: true });
+    expect(lines(stepsOf(p, 'worker-1'), 'repo-switch')[0]).toContain('-- /etc/yum.repos.d/kubernetes.repo');
+  });
+
+  it('the drain step shows the drain inputs, and an operator\'s cordon is kept', () => {
+    const state = cluster({ workers: 2 });
+    state.nodes.find((n) => n.name === 'worker-2')!.unschedulable = true;
+    const p = plan(state, { 'delete-emptydir-data': 'false', 'drain-pod-selector': 'app!=db' });
+    expect(lines(stepsOf(p, 'worker-1'), 'drain')[0]).toMatch(/only pods matching app!=db.*emptyDir are refused \(delete-emptydir-data: false\)/);
+    expect(lines(stepsOf(p, 'worker-1'), 'uncordon')).toEqual(['uncordon the node']);
+    expect(lines(stepsOf(p, 'worker-2'), 'uncordon')[0]).toMatch(/^leave the node cordoned/);
   });
 
   it('estimate: batches in sequence, nodes of a batch in parallel', () => {

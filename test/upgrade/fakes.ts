@@ -87,6 +87,10 @@ export class FakeCluster implements ClusterOps {
     this.cordoned.add(node);
     return { node, wasUnschedulable: false, evicted: [], skipped: [], deletedIgnoringBudget: [], blockedBy: [], delayedBy: [] };
   }
+  readonly fenced: string[] = [];
+  async recordFence(node: string, target: string) {
+    this.fenced.push(`${node}@${target}`);
+  }
   async uncordon(node: string) {
     this.log.push(`${node} uncordon`);
     return this.cordoned.delete(node);
@@ -132,6 +136,8 @@ export function runnerDeps(recorder: Recorder, cluster: FakeCluster, overrides: 
     target: TARGET,
     drain: { timeoutMs: 300_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false },
     readyTimeoutMs: 60_000,
+    kubeadmBackups: 'list',
+    nodeFacts: () => ({ repoFiles: [{ path: '/etc/apt/sources.list.d/kubernetes.list', minors: ['1.30'] }], cordonedBefore: false }),
     runIdentity: 'octo/repo run 1 attempt 1',
     stopRequested: () => undefined,
     ...overrides,

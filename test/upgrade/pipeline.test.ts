@@ -3,13 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import { runNode } from '../../src/upgrade/runner.ts';
 import type { ScheduledNode } from '../../src/upgrade/schedule.ts';
-import { STAGE_ORDER, type NodeJob } from '../../src/upgrade/types.ts';
+import { STAGE_ORDER } from '../../src/upgrade/stages/index.ts';
+import type { NodeJob } from '../../src/upgrade/types.ts';
 import { FakeCluster, Recorder, TARGET, nodeWorld, runnerDeps } from './fakes.ts';
 
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
-const APT_LINE = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n';
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
-const YUM_FILE = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgcheck=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
+const sed = (file: string) => `sed -i -E s#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g -- ${file}`;
 
 function scheduled(job: NodeJob, stages = [...STAGE_ORDER], doneBefore: ScheduledNode['doneBefore'] = []): ScheduledNode {
   return { job, stages, doneBefore };
@@ -18,15 +18,13 @@ function scheduled(job: NodeJob, stages = [...STAGE_ORDER], doneBefore: Schedule
 describe('a Debian worker changing minor', () => {
   it('switches the repo, installs exact revisions with holds, runs kubeadm upgrade node, restarts the kubelet', async () => {
     const recorder = new Recorder();
-    recorder.responders.push(nodeWorld(TARGET.version, { [APT_LIST]: APT_LINE }));
+    recorder.responders.push(nodeWorld(TARGET.version));
     const cluster = new FakeCluster();
     const deps = runnerDeps(recorder, cluster);
     const ok = await runNode(scheduled({ name: 'worker-1', role: 'worker', packageManager: 'apt', kubeadmAction: 'node', batch: 0 }), deps, {});
     expect(ok).toBe(true);
     expect(recorder.commandsOf('worker-1')).toEqual([
-      'grep -rlsE pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/ /etc/apt/sources.list.d /etc/apt/sources.list',
-      `cat -- ${APT_LIST}`,
-      `tee -- ${APT_LIST}`,
+      sed(APT_LIST),
       'apt-mark unhold kubeadm',
       'apt-get update',
       'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1',
@@ -40,9 +38,6 @@ describe('a Debian worker changing minor', () => {
       'systemctl daemon-reload',
       'systemctl restart kubelet',
     ]);
-    // the new repo line keeps its keyring and only changes the minor
-    const written = recorder.calls.find((c) => c.argv[0] === 'tee')!.stdin;
-    expect(written).toBe(APT_LINE.replace('/v1.30/', '/v1.31/'));
     expect(cluster.log.filter((l) => !l.endsWith('started'))).toEqual([
       'worker-1 repo-switch done', 'worker-1 kubeadm-install done', 'worker-1 kubeadm-upgrade done',
       'worker-1 drain', 'worker-1 drain done', 'worker-1 kubelet-install done', 'worker-1 kubelet-restart done',
@@ -56,17 +51,15 @@ describe('the first control plane on a RHEL-family node', () => {
   it('uses versionlock and --disableexcludes, keeps kubeadm upgrade plan, stops kube-apiserver gracefully, applies', async () => {
     const recorder = new Recorder();
     recorder.responders.push((_node, argv) => (argv.join(' ') === 'yum versionlock delete kubeadm' ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined));
-    recorder.responders.push(nodeWorld(TARGET.version, { [YUM_REPO]: YUM_FILE }));
+    recorder.responders.push(nodeWorld(TARGET.version));
     recorder.responders.push((_node, argv) => (argv.join(' ') === 'kubeadm upgrade plan' ? { stdout: 'COMPONENT   NODE   CURRENT    TARGET\nCoreDNS            v1.11.1    v1.11.1\n\n\tkubeadm upgrade apply v1.30.14\n\nCOMPONENT   NODE   CURRENT    TARGET\nCoreDNS            v1.11.1    v1.11.3\n\n\tkubeadm upgrade apply v1.31.4\n' } : undefined));
     const cluster = new FakeCluster();
-    const deps = runnerDeps(recorder, cluster, { target: { ...TARGET, gracefulApiserverStopMs: 20_000 } });
+    const deps = runnerDeps(recorder, cluster, { target: { ...TARGET, gracefulApiserverStopMs: 20_000 }, nodeFacts: () => ({ repoFiles: [{ path: YUM_REPO, minors: ['1.30'] }], cordonedBefore: false }) });
     const facts = {};
     const ok = await runNode(scheduled({ name: 'cp-1', role: 'control-plane', packageManager: 'yum', kubeadmAction: 'apply' }), deps, facts);
     expect(ok).toBe(true);
     expect(recorder.commandsOf('cp-1')).toEqual([
-      'grep -rlsE pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/ /etc/yum.repos.d',
-      `cat -- ${YUM_REPO}`,
-      `tee -- ${YUM_REPO}`,
+      sed(YUM_REPO),
       'yum clean metadata',
       'yum versionlock delete kubeadm',
       'yum install -y kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes',
@@ -81,10 +74,6 @@ describe('the first control plane on a RHEL-family node', () => {
       'systemctl daemon-reload',
       'systemctl restart kubelet',
     ]);
-    const written = recorder.calls.find((c) => c.argv[0] === 'tee')!.stdin!;
-    expect(written).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/');
-    expect(written).toContain('gpgkey=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key');
-    expect(written).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni');
     expect((deps.clock as unknown as { slept: number[] }).slept).toContain(20_000);
     expect(facts).toEqual({ coreDNSTarget: 'v1.11.3' });
     expect(deps.events.some((e) => e.type === 'note' && e.detail?.includes('CoreDNS'))).toBe(true);
@@ -100,7 +89,7 @@ describe('the first control plane on a RHEL-family node', () => {
     expect(commands).toContain('kubeadm upgrade node --certificate-renewal=false --etcd-upgrade=false');
     // no etcd upgrade: nothing to stop kube-apiserver for
     expect(commands.some((c) => c.startsWith('killall'))).toBe(false);
-    expect(commands.some((c) => c.startsWith('grep') || c.startsWith('tee'))).toBe(false);
+    expect(commands.some((c) => c.startsWith('sed'))).toBe(false);
   });
 });
 
@@ -141,5 +130,22 @@ describe('a plan that could not list package revisions', () => {
     ]);
     await runNode(scheduled({ name: 'worker-2', role: 'worker', packageManager: 'dnf', kubeadmAction: 'node' }, ['kubeadm-install']), deps, {});
     expect(recorder.commandsOf('worker-2')).toContain('dnf install -y kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes');
+  });
+});
+
+describe('a node the operator had cordoned before the run', () => {
+  it('is drained and upgraded, recorded as fenced, and left cordoned: the report says why', async () => {
+    const recorder = new Recorder();
+    recorder.responders.push(nodeWorld(TARGET.version));
+    const cluster = new FakeCluster();
+    cluster.cordoned.add('worker-3');
+    const deps = runnerDeps(recorder, cluster, { nodeFacts: () => ({ repoFiles: [{ path: APT_LIST, minors: ['1.31'] }], cordonedBefore: true }) });
+    const ok = await runNode(scheduled({ name: 'worker-3', role: 'worker', packageManager: 'apt', kubeadmAction: 'node' }, STAGE_ORDER.filter((s) => s !== 'repo-switch')), deps, {});
+    expect(ok).toBe(true);
+    expect(cluster.log).not.toContain('worker-3 uncordon');
+    expect(cluster.cordoned.has('worker-3')).toBe(true);
+    expect(cluster.fenced).toEqual(['worker-3@1.31.4']);
+    const last = deps.events.filter((e) => e.type === 'cordon').at(-1);
+    expect(last).toMatchObject({ cordoned: true, reason: expect.stringMatching(/cordoned before the run/) });
   });
 });

@@ -37,10 +37,10 @@ export function withoutV(version: string | undefined): string {
   return (version ?? '').replace(/^v/, '');
 }
 
-/** True when this Action's own unfinished run left the node cordoned: drained, not yet uncordoned. */
+/** True when this Action's own unfinished run left the node cordoned: drained, not yet uncordoned, and not cordoned before. */
 function cordonedByUpgrade(node: V1Node): boolean {
   const progress = progressFrom(node.metadata?.annotations ?? {});
-  return node.spec?.unschedulable === true && !!progress?.doneStages.includes('drain') && !progress.doneStages.includes('uncordon');
+  return node.spec?.unschedulable === true && !!progress?.doneStages.includes('drain') && !progress.doneStages.includes('uncordon') && !progress.cordonedBefore;
 }
 
 export function mapNode(node: V1Node): NodeObservation {

@@ -80,6 +80,7 @@ const KEY = {
   stageTime: `${PROGRESS_PREFIX}stage-time`,
   run: `${PROGRESS_PREFIX}run`,
   doneStages: `${PROGRESS_PREFIX}done-stages`,
+  cordonedBefore: `${PROGRESS_PREFIX}cordoned-before`,
 } as const;
 
 export type StageStatus = 'started' | 'done' | 'failed';
@@ -97,6 +98,8 @@ export interface NodeProgress {
   run?: string;
   /** stages finished for this target, in the order they finished */
   doneStages: string[];
+  /** the drain for this target found the node already cordoned: the operator's fence, never undone */
+  cordonedBefore?: boolean;
 }
 
 export interface StageRecord {
@@ -120,7 +123,13 @@ export function progressFrom(annotations: Record<string, string>): NodeProgress 
     ...(annotations[KEY.stageTime] ? { stageTime: annotations[KEY.stageTime] } : {}),
     ...(annotations[KEY.run] ? { run: annotations[KEY.run] } : {}),
     doneStages: (annotations[KEY.doneStages] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(annotations[KEY.cordonedBefore] === target ? { cordonedBefore: true } : {}),
   };
+}
+
+/** Records that the drain for `target` found the node cordoned already (by its operator): no run uncordons it. */
+export async function recordFence(api: Core, node: string, target: string): Promise<void> {
+  await api.core.patchNode({ name: node, body: { metadata: { annotations: { [KEY.cordonedBefore]: target } } } }, MERGE_PATCH);
 }
 
 /** The progress recorded on a node; undefined when none is (or the node has no target annotation). */

@@ -3,6 +3,7 @@
 import pLimit from 'p-limit';
 import type { NodeReport } from '../../core/cluster-state.ts';
 import type { CommandResult, NodeShell } from '../transport/node-shell.ts';
+import { repoMinorsIn } from '../../upgrade/node-ops/repo.ts';
 import {
   aptSourceLineFor,
   parseAptHolds,
@@ -56,6 +57,18 @@ function splitRepoLines(grepOutput: string): { apt: string; yum: string } {
     (line.startsWith('/etc/yum.repos.d/') ? yum : apt).push(line.slice(colon + 1));
   }
   return { apt: apt.join('\n'), yum: yum.join('\n') };
+}
+
+/** The pkgs.k8s.io files of one family (`grep -H` lines), with the core:/stable: minors each names. */
+function repoFilesOf(grepOutput: string, family: 'apt' | 'yum'): { path: string; minors: string[] }[] {
+  const byPath = new Map<string, string[]>();
+  for (const line of grepOutput.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.startsWith('/etc/yum.repos.d/') !== (family === 'yum')) continue;
+    const path = line.slice(0, colon);
+    byPath.set(path, [...(byPath.get(path) ?? []), line.slice(colon + 1)]);
+  }
+  return [...byPath].map(([path, lines]) => ({ path, minors: repoMinorsIn(lines.join('\n')) })).filter((f) => f.minors.length > 0);
 }
 
 /** The repository configuration decides the family; the tools on PATH decide when none is configured. */
@@ -141,6 +154,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     ? { packages: {}, holds: [], publishedInRepo: [] }
     : packageManager === 'apt' ? await readAptFacts(shell) : await readRpmFacts(shell, packageManager);
   const repoMinor = parseRepoMinor(packageManager === 'apt' ? repo.apt : repo.yum);
+  const repoFiles = packageManager ? repoFilesOf(basic.repos ?? '', packageManager === 'apt' ? 'apt' : 'yum') : [];
   let publishedInTargetMinor: PublishedPackage[] | undefined;
   if (targetMinor && targetMinor === repoMinor) publishedInTargetMinor = facts.publishedInRepo;
   else if (targetMinor && packageManager === 'apt') publishedInTargetMinor = await readAptTargetMinor(shell, targetMinor, parseAptSourceLine(repo.apt));
@@ -158,6 +172,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     packages: facts.packages,
     holds: facts.holds,
     repoMinor,
+    repoFiles,
     publishedInRepo: facts.publishedInRepo.map((p) => p.version),
     publishedInTargetMinor: publishedInTargetMinor?.map((p) => p.version),
     ...packageVersionsOf([...facts.publishedInRepo, ...(publishedInTargetMinor ?? [])]),

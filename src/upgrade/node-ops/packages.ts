@@ -5,7 +5,7 @@ export type PackageManager = 'apt' | 'yum' | 'dnf';
 
 /** One command of a package step; `tolerate` says which failures are expected and harmless. */
 export interface PackageCommand {
-  argv: string[];
+  argv: (string | LateArg)[];
   /** a failure whose output matches this is not an error (e.g. nothing was locked) */
   tolerate?: RegExp;
   /** why a tolerated failure is fine, for the log */
@@ -26,10 +26,26 @@ export function pickRevision(pm: PackageManager, listing: string, target: string
   return versions.find((v) => v.startsWith(`${upstream}-`));
 }
 
-export function installCommand(pm: PackageManager, names: string[], version: string): string[] {
+/** An argument the stage fills in at run time (an exact revision read on the node). */
+export interface LateArg {
+  /** the captured value's name */
+  runtime: string;
+  /** put before the value ("kubeadm=") */
+  prefix?: string;
+  shown: string;
+}
+
+/** `name=version` / `name-version`; a version read at run time stays a LateArg that says how to form the word. */
+function pin(pm: PackageManager, name: string, version: string | LateArg): string | LateArg {
+  const sep = pm === 'apt' ? '=' : '-';
+  if (typeof version === 'string') return `${name}${sep}${version}`;
+  return { runtime: version.runtime, prefix: `${name}${sep}`, shown: `${name}${sep}${version.shown}` };
+}
+
+export function installCommand(pm: PackageManager, names: string[], version: string | LateArg): (string | LateArg)[] {
   return pm === 'apt'
-    ? ['apt-get', 'install', '-y', '--allow-change-held-packages', ...names.map((n) => `${n}=${version}`)]
-    : [pm, 'install', '-y', ...names.map((n) => `${n}-${version}`), '--disableexcludes=kubernetes'];
+    ? ['apt-get', 'install', '-y', '--allow-change-held-packages', ...names.map((n) => pin(pm, n, version))]
+    : [pm, 'install', '-y', ...names.map((n) => pin(pm, n, version)), '--disableexcludes=kubernetes'];
 }
 
 /** The plan's exact package version for this package manager; yum and dnf share the rpm revisions. */
@@ -37,43 +53,10 @@ export function planRevision(pm: PackageManager, revisions: Partial<Record<Packa
   return revisions[pm] ?? (pm === 'dnf' ? revisions.yum : pm === 'yum' ? revisions.dnf : undefined);
 }
 
-/** The exact version an install uses, where it came from, and a line for the stage's log saying so. */
-export interface InstallVersion {
-  version: string;
-  source: 'plan' | 'node';
-  note: string;
-}
-
-/**
- * The exact version to install `name` at: the plan's revision (resolved from every node's repository listing
- * when the plan was made), else the revision the node's repository offers for the target, read right before the
- * install by `list` (which runs listRevisionsCommand), so a node never gets an unpinned "newest" revision.
- * Throws when neither names one.
- */
-export async function chooseInstallVersion(
-  pm: PackageManager, name: string, target: string, revisions: Partial<Record<PackageManager, string>>, list: () => Promise<string>,
-): Promise<InstallVersion> {
-  const planned = planRevision(pm, revisions);
-  if (planned) return { version: planned, source: 'plan', note: `exact version ${planned}: the plan's revision for ${pm}` };
-  const command = listRevisionsCommand(pm, name).join(' ');
-  const found = pickRevision(pm, await list(), target);
-  if (!found) throw new Error(`${name} ${target} is not offered by the package repository (\`${command}\` lists no ${target}-* revision), and the plan has no exact revision for ${pm}`);
-  return { version: found, source: 'node', note: `exact version ${found}: read from the node's repository just now (\`${command}\`), as the plan has no exact revision for ${pm}` };
-}
-
-/** The exact version to ask for: the plan's package revision, or every revision of the target when unknown. */
-export function packageVersion(pm: PackageManager, target: string, revisions: Partial<Record<PackageManager, string>>): string {
-  const exact = planRevision(pm, revisions);
-  if (exact) return exact;
-  // Debian sorts pre-releases with "~" (1.32.0~rc.1); the glob matches any packaging revision.
-  return pm === 'apt' ? `${target.replace(/-(alpha|beta|rc)/, '~$1')}-*` : `${target}-*`;
-}
-
 const NO_VERSIONLOCK = /No such command|Unknown versionlock|versionlock.*not (found|installed)/i;
 
-/** Commands that install `names` at exactly the target version and hold them there. */
-export function installPackages(pm: PackageManager, names: string[], target: string, revisions: Partial<Record<PackageManager, string>>): PackageCommand[] {
-  const version = packageVersion(pm, target, revisions);
+/** Commands that install `names` at exactly `version` (a package revision) and hold them there. */
+export function installPackages(pm: PackageManager, names: string[], version: string | LateArg): PackageCommand[] {
   if (pm === 'apt') {
     return [
       { argv: ['apt-mark', 'unhold', ...names] },

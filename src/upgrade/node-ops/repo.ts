@@ -24,6 +24,12 @@ export function writeFileCommand(path: string): string[] {
   return ['tee', '--', path];
 }
 
+/** Rewrites the minor of every pkgs.k8s.io core:/stable: URL in `path` to `minor` ("1.31"), in place (sed -i renames a new file over the old). */
+export function switchRepoMinorCommand(path: string, minor: string): string[] {
+  if (!/^\d+\.\d+$/.test(minor)) throw new Error(`not a minor version: ${minor}`);
+  return ['sed', '-i', '-E', `s#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\1${minor}/#g`, '--', path];
+}
+
 /** Drops cached metadata of the old minor (yum/dnf); apt-get update in the install stage does this for apt. */
 export function refreshMetadataCommand(pm: PackageManager): string[] | undefined {
   return pm === 'apt' ? undefined : [pm, 'clean', 'metadata'];

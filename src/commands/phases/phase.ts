@@ -1,0 +1,65 @@
+// The phase model above the node: a command (upgrade, control-plane, workers, node, verify) is an ordered list of
+// phases run by one manager (manager.ts). A phase is a small object in the shape of k0sctl's phases: a title,
+// whether it runs in this run, run, and dry-run; dry-run goes through the same manager and the same phases.
+import type { LockHolder } from '../../adapters/cluster/lease.ts';
+import type { NodeProgress } from '../../adapters/cluster/progress.ts';
+import type { RunCommand, RunEvent, RunOutcome } from '../../core/run-record.ts';
+import type { RunPhases } from '../../upgrade/runner.ts';
+import type { Schedule, ScheduledNode } from '../../upgrade/schedule.ts';
+import type { NodeFacts, RunFacts, UpgradeTarget } from '../../upgrade/types.ts';
+import type { CommandDeps, PreparedPlan } from '../deps.ts';
+import type { UpgradeBackup } from '../upgrade-backup.ts';
+
+export type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
+
+/** What the phases of one run share; each phase fills in what later ones read. */
+export interface RunState {
+  deps: CommandDeps;
+  command: RunCommand;
+  emit(event: EventBody): void;
+  dryRun: boolean;
+  /** the plan command's result (plan phase) */
+  prepared?: PreparedPlan;
+  /** the lock (lock phase); released when the run finishes */
+  holder?: LockHolder;
+  lostTo?: string;
+  release(): Promise<void>;
+  /** progress read from the nodes and this command's part of the schedule (schedule phase) */
+  progress?: Map<string, NodeProgress | undefined>;
+  schedule?: Schedule;
+  parts?: RunPhases;
+  nodes: ScheduledNode[];
+  target?: UpgradeTarget;
+  factsOf?: (node: string) => NodeFacts;
+  backup: UpgradeBackup;
+  /** facts stages hand on (the CoreDNS version kubeadm announced) */
+  facts: RunFacts;
+  /** the target version verify checks (verify phase) */
+  verifyVersion?: string;
+}
+
+/** A phase that ends the run early: with this outcome and the reason the report gives. */
+export interface PhaseStop {
+  outcome: RunOutcome;
+  reason?: string;
+}
+
+export interface Phase {
+  title: string;
+  /** false: the phase has nothing to do in this run (it is skipped, in dry runs too) */
+  shouldRun?(run: RunState): boolean;
+  run(run: RunState): Promise<PhaseStop | undefined>;
+  /** what the phase would do, printed to the log; absent: the phase only reads, so it runs as it is */
+  dryRun?(run: RunState): Promise<PhaseStop | undefined>;
+}
+
+/** The run's prepared plan, once the plan phase ran (every later phase runs after it). */
+export function preparedOf(run: RunState): PreparedPlan {
+  if (!run.prepared) throw new Error('the plan phase must run before this phase');
+  return run.prepared;
+}
+
+export function scheduleOf(run: RunState): Schedule {
+  if (!run.schedule || !run.parts) throw new Error('the schedule phase must run before this phase');
+  return run.schedule;
+}

@@ -1,0 +1,20 @@
+// The plan command's code, first in every changing command: an upgrade never starts when plan would say blocked.
+import type { Phase } from './phase.ts';
+
+export function planPhase(only?: (run: Parameters<Phase['run']>[0]) => string | undefined): Phase {
+  return {
+    title: 'plan',
+    async run(run) {
+      run.deps.reporter.info('Reading the cluster and the nodes (the plan command\'s checks)');
+      const prepared = await run.deps.preparePlan(only?.(run));
+      run.prepared = prepared;
+      const { plan } = prepared;
+      if (plan.target.version) run.emit({ type: 'run-started', command: run.command, target: plan.target.version });
+      if (plan.verdict === 'blocked' || !plan.target.version) {
+        for (const blocker of plan.blockers) run.emit({ type: 'note', level: 'warning', text: `blocker: ${blocker.message}` });
+        return { outcome: 'refused', reason: `The plan is blocked, so nothing was changed: ${plan.verdictReason}` };
+      }
+      return undefined;
+    },
+  };
+}
