@@ -95,7 +95,7 @@ export function recipientProblem(recipient: string): string | undefined {
 }
 
 /** Splits the backup-encryption-recipients input: one recipient per line or comma-separated; # starts a comment. */
-export function parseRecipients(text: string): string[] {
+function parseRecipients(text: string): string[] {
   return text
     .split('\n')
     .map((line) => line.replace(/#.*$/, ''))
