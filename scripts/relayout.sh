@@ -89,6 +89,8 @@ mv_tree test/action test/e2e
 [[ $dry == 0 ]] && for f in test/adapters/*.ts; do [[ -e $f ]] && echo "relayout: left in place: $f (move it beside what it tests)" >&2; done
 
 [[ $dry == 1 ]] && exit 0
+# git mv leaves the emptied folders behind on disk
+find test -depth -type d -empty -delete
 
 # Relative module paths, computed from the moves.
 node - "$moves" "$dirs" <<'EOF'
