@@ -5,27 +5,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Decrypter, Encrypter } from 'age-encryption';
 
-/** Why a recipient string is unusable, or undefined. The value itself is public (an age public key). */
-export function recipientProblem(recipient: string): string | undefined {
-  try {
-    new Encrypter().addRecipient(recipient);
-    return undefined;
-  } catch (error) {
-    const hint = recipient.startsWith('ssh-') ? ' (SSH public keys are not supported: use an age key, `age-keygen`)' : '';
-    return `"${recipient}" is not an age recipient: ${(error as Error).message}${hint}`;
-  }
-}
-
-/** Splits the backup-encryption-recipients input: one recipient per line or comma-separated; # starts a comment. */
-export function parseRecipients(text: string): string[] {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/#.*$/, ''))
-    .flatMap((line) => line.split(','))
-    .map((r) => r.trim())
-    .filter(Boolean);
-}
-
 /** Encrypts a byte stream to every recipient and writes the age file (mode 0600). */
 export async function encryptToFile(source: AsyncIterable<Uint8Array>, recipients: readonly string[], outFile: string): Promise<void> {
   if (recipients.length === 0) throw new Error('cannot encrypt without at least one age recipient');

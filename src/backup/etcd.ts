@@ -117,12 +117,3 @@ export async function restoreSnapshot(shell: NodeShell, snapshot: string, member
     { timeoutMs: SNAPSHOT_TIMEOUT_MS },
   );
 }
-
-/** Reads keys with a prefix through etcdctl on the node (tests and the rollback's check). */
-export async function etcdGetPrefix(shell: NodeShell, access: EtcdAccess, prefix: string): Promise<Map<string, string>> {
-  const out = await runAsRoot(shell, ['env', 'ETCDCTL_API=3', 'etcdctl', ...tlsArgs(access), 'get', prefix, '--prefix'], 'etcdctl get');
-  const lines = out.split('\n');
-  const found = new Map<string, string>();
-  for (let i = 0; i + 1 < lines.length; i += 2) found.set(lines[i] ?? '', lines[i + 1] ?? '');
-  return found;
-}

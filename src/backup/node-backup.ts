@@ -1,6 +1,7 @@
 // One node's backup: a marked folder on the node with the etcd snapshot (first control plane, or every
 // control plane when asked), files.tar, and node.json (this node's part of the manifest, no secret in it).
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
+import type { ExternalEtcd } from '../core/backup-settings.ts';
 import { ETCD_MANIFEST, etcdAccessFromManifest, etcdMemberFromManifest, saveSnapshot, type EtcdAccess } from './etcd.ts';
 import { collectFiles, readVersions } from './collect.ts';
 import { remoteFileFacts, runAsRoot } from './remote.ts';
@@ -10,15 +11,6 @@ import type { EtcdSnapshotRecord, NodeBackup } from './types.ts';
 export const SNAPSHOT_NAME = 'etcd-snapshot.db';
 export const FILES_NAME = 'files.tar';
 export const NODE_RECORD_NAME = 'node.json';
-
-export interface ExternalEtcd {
-  /** client URLs; the snapshot is taken from the first */
-  endpoints: string[];
-  /** paths on the control plane, as kubeadm's ClusterConfiguration etcd.external lists them */
-  caFile: string;
-  certFile: string;
-  keyFile: string;
-}
 
 export interface NodeBackupRequest {
   id: string;

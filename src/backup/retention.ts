@@ -1,21 +1,16 @@
 // The backup folders on a node. Each one this action makes carries a marker file; retention looks only at
 // folders with that marker, so nothing the action did not make is ever deleted.
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
+import { isBackupId } from '../core/backup-settings.ts';
 import { runAsRoot, tryAsRoot } from './remote.ts';
 
 export const NODE_BACKUP_ROOT = '/var/lib/kubeadm-upgrade-action/backups';
 export const MARKER = '.made-by-kubeadm-upgrade-action';
-/** <UTC stamp>-<run id>: sorts by time, names the run */
-const BACKUP_ID = /^\d{8}T\d{6}Z-[A-Za-z0-9._-]+$/;
 
 export function backupId(now: Date, runId: string): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const safeRun = runId.replace(/[^A-Za-z0-9._-]/g, '-') || 'local';
   return `${stamp}-${safeRun}`;
-}
-
-export function isBackupId(id: string): boolean {
-  return BACKUP_ID.test(id);
 }
 
 export function nodeBackupDir(id: string, root = NODE_BACKUP_ROOT): string {

@@ -2,6 +2,7 @@
 // made, or a given id), or a decrypted artifact on the runner (manifest.json + NODE/files.tar + NODE/etcd-snapshot.db).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RollbackSource } from '../core/backup-settings.ts';
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { MANIFEST_FILE } from './backup.ts';
@@ -10,7 +11,8 @@ import { runAsRoot } from './remote.ts';
 import { listOwnBackups, nodeBackupDir } from './retention.ts';
 import type { BackupManifest, NodeBackup } from './types.ts';
 
-export type RollbackSource = { kind: 'node'; id?: string } | { kind: 'runner'; dir: string };
+// The type is the core's (settings parse it); re-exported for the rollback command and src/backup/rollback.ts.
+export type { RollbackSource } from '../core/backup-settings.ts';
 
 export interface LoadedRecord {
   manifest: BackupManifest;

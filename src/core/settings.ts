@@ -9,9 +9,7 @@ import { fail, inputField as input, isFail, type Fail } from './input-field.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
-import { externalEtcdFrom, parseEtcdEndpoints, parseNodePath, parseRecipientsInput, parseRollbackSource } from '../backup/inputs.ts';
-import type { ExternalEtcd } from '../backup/node-backup.ts';
-import type { RollbackSource } from '../backup/rollback-source.ts';
+import { externalEtcdFrom, parseEtcdEndpoints, parseNodePath, parseRecipientsInput, parseRollbackSource, type ExternalEtcd, type RollbackSource } from './backup-settings.ts';
 
 export type { TargetSpec } from './versions.ts';
 

@@ -1,10 +1,10 @@
 // The plan as people and workflows see it: the job summary, the pull-request comment and the step outputs.
 import type { Plan } from '../core/plan-types.ts';
-import { compactPlanJson, MAX_PLAN_OUTPUT_BYTES } from './plan-json.ts';
+import { compactPlanJson } from './plan-json.ts';
 import { componentSection, forecastSection, orderSection, stepsSection, verdictSection, verdictTables } from './plan-sections.ts';
 import { count, text } from './markdown.ts';
 
-export { compactPlanJson, MAX_PLAN_OUTPUT_BYTES } from './plan-json.ts';
+export { MAX_PLAN_OUTPUT_BYTES } from './plan-json.ts';
 
 /** GitHub refuses job summaries over 1 MiB; stay well below. */
 export const MAX_SUMMARY_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 // The sections of the plan report, each a pure function of the plan. Per-node rows are capped at
 // MAX_ROWS; the rest are collapsed into counts so the summary stays far below GitHub's 1 MiB limit.
 import type { BatchForecast, Plan, PlannedNode } from '../core/plan-types.ts';
-import { cell, code, count, details, severityLabel, table, text } from './markdown.ts';
+import { code, count, details, severityLabel, table, text } from './markdown.ts';
 
 export const MAX_ROWS = 200;
 
@@ -118,4 +118,3 @@ export function stepsSection(plan: Plan): string {
   return parts.join('\n');
 }
 
-export { cell };

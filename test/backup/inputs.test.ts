@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import YAML from 'yaml';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { Encrypter, generateHybridIdentity, generateIdentity, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { actionsArtifactUploader, ArtifactServiceUnavailable, backupArtifactName, isGhesServer } from '../../src/backup/artifact.ts';
+import { recipientProblem } from '../../src/core/backup-settings.ts';
 import { parseSettings, SETTINGS_INPUTS } from '../../src/core/settings.ts';
 import { parseBackupSettings } from './settings.ts';
 
@@ -20,6 +21,28 @@ describe('backup inputs', () => {
     const a = await identityToRecipient(await generateIdentity());
     const b = await identityToRecipient(await generateIdentity());
     expect(parseBackupSettings(read({ 'backup-encryption-recipients': `# team\n${a}, ${b} # second\n` })).recipients).toEqual([a, b]);
+  });
+
+  test('recipients are checked without the age library, and accepted exactly when age-encryption accepts them', async () => {
+    const x25519 = await identityToRecipient(await generateX25519Identity());
+    const hybrid = await identityToRecipient(await generateHybridIdentity());
+    const flip = (r: string, at: number) => r.slice(0, at) + (r[at] === 'q' ? 'p' : 'q') + r.slice(at + 1);
+    const candidates = [
+      x25519, hybrid, await identityToRecipient(await generateIdentity()),
+      flip(x25519, 10), flip(x25519, x25519.length - 1), flip(hybrid, 200), x25519.toUpperCase(), x25519.slice(0, -1), x25519 + 'q',
+      x25519.slice(0, 20) + 'B' + x25519.slice(21), 'age1', 'age1qqqqqqqq', 'ssh-ed25519 AAAAC3Nza', 'AGE-SECRET-KEY-1QQQ', '',
+      'age1tag1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq', 'age1pq1qqqqqqqq',
+    ];
+    for (const candidate of candidates) {
+      let libAccepts = true;
+      try {
+        new Encrypter().addRecipient(candidate);
+      } catch {
+        libAccepts = false;
+      }
+      expect({ candidate, accepted: recipientProblem(candidate) === undefined }).toEqual({ candidate, accepted: libAccepts });
+    }
+    expect(recipientProblem(flip(x25519, 10))).toMatch(/is not an age recipient: it has a wrong checksum/);
   });
 
   test('every bad input is named with its fix, all at once', () => {

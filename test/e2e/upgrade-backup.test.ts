@@ -5,7 +5,7 @@
 // package versions are the recorded ones and every node is Ready. Every log, summary and output is scanned for
 // the cluster's private keys, the SSH key, the age identity and the planted etcd values.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateIdentity, identityToRecipient } from 'age-encryption';

@@ -33,8 +33,6 @@ export async function eventually<T>(fn: () => Promise<T> | T, what: string, time
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export function deploymentBody(name: string, replicas: number, image = 'nginx:1.25', grace = 1): object {
   return {
     metadata: { name, labels: { app: name } },

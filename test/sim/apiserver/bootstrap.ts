@@ -7,7 +7,7 @@ import type { Obj } from './store.ts';
 import { newUid, ownerRef, templateHash, timeNow } from './util.ts';
 
 export const BULK_NAMESPACE = 'sim-bulk';
-export const API_ONLY_LABEL = 'sim.kubeadm-upgrade-action/api-only';
+const API_ONLY_LABEL = 'sim.kubeadm-upgrade-action/api-only';
 
 export function bootstrap(api: ObjectApi): void {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {

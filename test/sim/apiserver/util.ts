@@ -7,11 +7,6 @@ export function timeNow(offsetMs = 0): string {
   return new Date(Date.now() + offsetMs).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
-export function microTimeNow(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
 export function newUid(): string {
   return randomUUID();
 }
@@ -102,9 +97,4 @@ export function intOrPercent(value: unknown, total: number, roundUp: boolean): n
   }
   if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
   return 0;
-}
-
-/** Copy-on-write helper: a shallow copy with a fresh metadata, spec and status to edit. */
-export function editable(obj: Obj): Obj {
-  return structuredClone(obj);
 }

@@ -3,9 +3,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { withFileLock } from '../node/file-lock.ts';
-import type { ClusterSpec, NodeState, SimNodeSpec } from '../node/spec.ts';
+import type { ClusterSpec, NodeState } from '../node/spec.ts';
 
-export type { ClusterSpec, NodeState, SimNodeSpec };
+export type { ClusterSpec, NodeState };
 
 export interface ToolContext {
   nodeDir: string;
@@ -30,12 +30,6 @@ export function hostPath(ctx: ToolContext, path: string): string {
 export function clusterSpec(ctx: ToolContext): ClusterSpec {
   const file = join(ctx.clusterDir, 'cluster.json');
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterSpec;
-}
-
-export function nodeSpec(ctx: ToolContext): SimNodeSpec {
-  const spec = clusterSpec(ctx).nodes.find((n) => n.name === ctx.nodeName);
-  if (!spec) throw new Error(`node ${ctx.nodeName} is not in ${join(ctx.clusterDir, 'cluster.json')}`);
-  return spec;
 }
 
 function stateFile(ctx: ToolContext): string {
