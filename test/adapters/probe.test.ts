@@ -174,6 +174,7 @@ describe('probeNode', () => {
       packages: { kubeadm: '1.30.5-1.1', kubelet: '1.30.5-1.1', kubectl: '1.30.5-1.1' },
       holds: ['kubeadm', 'kubelet', 'kubectl'],
       repoMinor: '1.30',
+      repoFiles: [{ path: '/etc/apt/sources.list.d/kubernetes.list', minors: ['1.30'] }],
       publishedInRepo: ['1.30.5', '1.30.9', '1.30.10'],
       publishedInTargetMinor: ['1.31.0', '1.31.2'],
       publishedPackageVersions: { '1.30.5': '1.30.5-1.1', '1.30.9': '1.30.9-1.1', '1.30.10': '1.30.10-1.1', '1.31.0': '1.31.0-1.1', '1.31.2': '1.31.2-1.1' },
