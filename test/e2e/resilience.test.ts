@@ -54,11 +54,12 @@ describe('an SSH connection dropped mid-stage', () => {
     expect(JSON.parse(first.outputs['upgraded-nodes']!)).toEqual(['cp-1', 'worker-1']);
   });
 
-  it('installs the exact revision the plan resolved, and says so in the stage output', () => {
+  it('installs the exact revision the plan resolved, and the stage output shows the command with it', () => {
     const target = (JSON.parse(first.outputs.result!) as { target: string }).target;
-    for (const stage of ['kubeadm-install', 'kubelet-install']) {
+    const install = { 'kubeadm-install': `kubeadm=${target}-1.1`, 'kubelet-install': `kubelet=${target}-1.1 kubectl=${target}-1.1` };
+    for (const [stage, pins] of Object.entries(install)) {
       const group = logGroups(first.stdout).find((g) => g.title.startsWith(`worker-1 · ${stage}`))!;
-      expect(group.lines.join('\n'), stage).toContain(`exact version ${target}-1.1: the plan's revision for apt`);
+      expect(group.lines, stage).toContain(`$ apt-get install -y --allow-change-held-packages ${pins}`);
     }
   });
 
