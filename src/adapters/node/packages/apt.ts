@@ -80,7 +80,8 @@ export const aptPackageManager = {
       { argv: ['apt-mark', 'hold', ...names] },
     ];
   },
-  downgradeSteps(recorded): PackageCommand[] {
+  // apt-get installs each exact version, up or down, in one transaction: what is installed now does not matter
+  downgradeSteps(recorded: Readonly<Record<string, string>>, _installed: Readonly<Record<string, string>>): PackageCommand[] {
     const names = Object.keys(recorded);
     return [
       { argv: ['apt-mark', 'unhold', ...names] },

@@ -106,7 +106,7 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
     publishedCommand: (name: string) => [tool, 'list', '--showduplicates', ...SEE_EVERY_VERSION, name],
     parsePublished: parseYumListPackages,
     // the target repository added for this one command, its metadata cached in `tmp`
-    targetMinorRead: (minor: string, tmp: string): ReadCommand[] => [{
+    targetMinorRead: (minor: string, tmp: string, _repoText: string): ReadCommand[] => [{
       argv: [tool, `--repofrompath=kubernetes-target,${rpmRepoUrlFor(minor)}`, '--repo=kubernetes-target', `--setopt=cachedir=${tmp}`,
         ...SEE_EVERY_VERSION, 'list', '--showduplicates', 'kubeadm'],
     }],
