@@ -3,8 +3,8 @@
 // rpm. New code should hold the PackageManager itself (packageManagerNamed once per node) instead.
 import { packageManagerNamed, planRevision as seamPlanRevision, type PackageCommand, type PackageManager as Manager } from '../../adapters/node/packages/manager.ts';
 
-export type PackageManager = 'apt' | 'yum' | 'dnf';
-export type { PackageCommand } from '../../adapters/node/packages/manager.ts';
+export type { PackageCommand, PackageManagerName as PackageManager } from '../../adapters/node/packages/manager.ts';
+import type { PackageManagerName as PackageManager } from '../../adapters/node/packages/manager.ts';
 
 export function managerFor(pm: string): Manager {
   const manager = packageManagerNamed(pm);
@@ -26,7 +26,7 @@ export function installCommand(pm: PackageManager, names: string[], version: str
   return managerFor(pm).installCommand(names, version);
 }
 
-/** The plan's exact package version for this package manager; yum and dnf share the rpm revisions. */
+/** The plan's exact package version for this package manager; managers of one family (dnf, yum) share revisions. */
 export function planRevision(pm: PackageManager, revisions: Partial<Record<PackageManager, string>>): string | undefined {
   return seamPlanRevision(managerFor(pm), revisions);
 }
