@@ -23,7 +23,8 @@
 // revision (a plan that could not list one) runs listRevisionsCommand + pickRevision right before that step —
 // after the refresh step — and runs installCommand with what it picked.
 //
-// Adding a package manager (zypper, say) is one file implementing PackageManager plus its line in MANAGERS.
+// Adding a package manager (zypper, say) is one file implementing PackageManager plus its line in MANAGERS (and
+// its name in the core's PackageManager union, src/core/cluster-state.ts, which the compiler asks for).
 import { aptPackageManager } from './apt.ts';
 import { parseRepoMinor, type PublishedPackage } from './common.ts';
 import { rpmPackageManager } from './rpm.ts';
