@@ -1,5 +1,9 @@
 // The files a node's rollback needs, packed by tar on the node into its backup folder, and the installed
 // versions of kubeadm/kubelet/kubectl with the pkgs.k8s.io repository file that served them.
+import {
+  DETECTION_SCRIPT, allRepoSearchPaths, choosePackageManager, detectionArgs, parseDetection, type KnownPackageManager,
+} from '../adapters/node/packages/manager.ts';
+import { parseFactSections } from '../adapters/node/probe-parse.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { existingPaths, remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
 import type { PackageVersions } from './types.ts';
@@ -7,11 +11,10 @@ import type { PackageVersions } from './types.ts';
 const KUBE_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'];
 const KUBELET_FILES = ['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env'];
 const CONTROL_PLANE_DIRS = ['/etc/kubernetes/manifests', '/etc/kubernetes/pki'];
-const REPO_DIRS = ['/etc/apt/sources.list.d', '/etc/yum.repos.d'];
 
 /** The pkgs.k8s.io repository file(s) of the node. */
 export async function repoFiles(shell: NodeShell): Promise<string[]> {
-  const found = await tryAsRoot(shell, ['grep', '-rls', 'pkgs.k8s.io', ...REPO_DIRS]);
+  const found = await tryAsRoot(shell, ['grep', '-rls', 'pkgs.k8s.io', ...allRepoSearchPaths()]);
   return found.stdout.split('\n').filter(Boolean).sort();
 }
 
@@ -38,23 +41,25 @@ export async function collectFiles(shell: NodeShell, role: 'control-plane' | 'wo
   return { paths, file: await remoteFileFacts(shell, tarPath) };
 }
 
+/** The node's package manager, chosen from the tools on its PATH and its pkgs.k8s.io repository files. */
+export async function detectPackageManager(shell: NodeShell): Promise<KnownPackageManager | undefined> {
+  const out = await runAsRoot(shell, ['sh', '-c', DETECTION_SCRIPT, 'sh', ...detectionArgs()], 'finding the package manager');
+  const { tools, repos } = parseDetection(parseFactSections(out));
+  return choosePackageManager(tools, repos);
+}
+
 /** Installed package versions (with revision) and the repository file. */
 export async function readVersions(shell: NodeShell): Promise<PackageVersions> {
+  return readVersionsWith(shell, await detectPackageManager(shell));
+}
+
+/** readVersions through a package manager already chosen for this node (undefined: the node has none). */
+export async function readVersionsWith(shell: NodeShell, pm: KnownPackageManager | undefined): Promise<PackageVersions> {
   const repos = await repoFiles(shell);
   const repoPath = repos[0];
   const repoFile = repoPath ? { path: repoPath, content: await runAsRoot(shell, ['cat', '--', repoPath], 'reading the repository file') } : undefined;
-  const dpkg = await tryAsRoot(shell, ['dpkg-query', '-W', '-f=${Package} ${Version}\\n', ...KUBE_PACKAGES]);
-  if (dpkg.code === 0 || dpkg.stdout.trim()) return { manager: 'apt', packages: parsePairs(dpkg.stdout), ...(repoFile ? { repoFile } : {}) };
-  const rpm = await tryAsRoot(shell, ['rpm', '-q', '--qf', '%{NAME} %{VERSION}-%{RELEASE}\\n', ...KUBE_PACKAGES]);
-  if (rpm.code === 0 || /^kube\w+ \d/m.test(rpm.stdout)) return { manager: 'rpm', packages: parsePairs(rpm.stdout), ...(repoFile ? { repoFile } : {}) };
-  return { manager: 'unknown', packages: {}, ...(repoFile ? { repoFile } : {}) };
-}
-
-function parsePairs(text: string): Record<string, string> {
-  const packages: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const [name, version] = line.trim().split(/\s+/);
-    if (name && version && KUBE_PACKAGES.includes(name) && /^\d/.test(version)) packages[name] = version;
-  }
-  return packages;
+  if (!pm) return { manager: 'unknown', packages: {}, ...(repoFile ? { repoFile } : {}) };
+  const installed = pm.parseInstalled((await tryAsRoot(shell, pm.installedCommand(KUBE_PACKAGES))).stdout);
+  const packages = Object.fromEntries(Object.entries(installed).filter(([name]) => KUBE_PACKAGES.includes(name)));
+  return { manager: pm.family, packages, ...(repoFile ? { repoFile } : {}) };
 }

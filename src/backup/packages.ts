@@ -1,9 +1,11 @@
 // Putting kubeadm/kubelet/kubectl back to recorded versions: the recorded repository file first (the minor's
-// pkgs.k8s.io repository, switched back when the minor changed), then an explicit-version install that
-// allows the downgrade and the held packages, then the holds again.
+// pkgs.k8s.io repository, switched back when the minor changed), then the node's package manager's downgrade
+// steps (past the hold / versionlock the upgrade set at the newer version, then held / locked again).
+import type { KnownPackageManager, PackageCommand } from '../adapters/node/packages/manager.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
-import { readVersions } from './collect.ts';
-import { runAsRoot } from './remote.ts';
+import { quoteCommand } from '../adapters/transport/quote.ts';
+import { detectPackageManager, readVersionsWith } from './collect.ts';
+import { NodeStepError, runAsRoot, tryAsRoot } from './remote.ts';
 import type { PackageVersions } from './types.ts';
 
 const INSTALL_TIMEOUT_MS = 900_000;
@@ -19,25 +21,30 @@ export async function restoreRepoFile(shell: NodeShell, recorded: PackageVersion
   await runAsRoot(shell, ['sh', '-c', 'cat > "$1"', 'sh', recorded.repoFile.path], 'restoring the repository file', { stdin: recorded.repoFile.content });
 }
 
-/** Installs the recorded versions when they differ from what is installed; returns what changed. */
-export async function downgradePackages(shell: NodeShell, recorded: PackageVersions): Promise<string[]> {
-  const current = await readVersions(shell);
+/** Runs one package step as root; a failure its `tolerate` expects is not an error. */
+async function runPackageStep(shell: NodeShell, step: PackageCommand): Promise<void> {
+  const result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
+  if (result.code === 0 || step.tolerate?.test(`${result.stdout}\n${result.stderr}`)) return;
+  throw new NodeStepError(shell.node, step.install ? `installing the recorded package versions (\`${quoteCommand(step.argv)}\`)` : `\`${quoteCommand(step.argv)}\``, result);
+}
+
+/**
+ * Installs the recorded versions when they differ from what is installed; returns what changed. `pm` is the
+ * node's package manager when the caller already chose it (detected here otherwise).
+ */
+export async function downgradePackages(shell: NodeShell, recorded: PackageVersions, pm?: KnownPackageManager): Promise<string[]> {
+  const manager = pm ?? (await detectPackageManager(shell));
+  const current = await readVersionsWith(shell, manager);
   const changes = versionsDiffer(recorded, current);
   const repoChanged = recorded.repoFile !== undefined && current.repoFile?.content !== recorded.repoFile.content;
   if (repoChanged) await restoreRepoFile(shell, recorded);
   if (changes.length === 0) return [];
-  const names = Object.keys(recorded.packages);
-  if (recorded.manager === 'apt') {
-    await runAsRoot(shell, ['apt-mark', 'unhold', ...names], 'apt-mark unhold');
-    await runAsRoot(shell, ['apt-get', 'update'], 'apt-get update', { timeoutMs: INSTALL_TIMEOUT_MS });
-    const pins = Object.entries(recorded.packages).map(([n, v]) => `${n}=${v}`);
-    await runAsRoot(shell, ['apt-get', 'install', '-y', '--allow-downgrades', '--allow-change-held-packages', ...pins], 'installing the recorded package versions', { timeoutMs: INSTALL_TIMEOUT_MS });
-    await runAsRoot(shell, ['apt-mark', 'hold', ...names], 'apt-mark hold');
-  } else if (recorded.manager === 'rpm') {
-    const pins = Object.entries(recorded.packages).map(([n, v]) => `${n}-${v}`);
-    await runAsRoot(shell, ['yum', 'install', '-y', '--disableexcludes=kubernetes', ...pins], 'installing the recorded package versions', { timeoutMs: INSTALL_TIMEOUT_MS });
-  } else {
+  if (recorded.manager === 'unknown') {
     throw new Error(`${shell.node}: the backup recorded no package manager, so the packages cannot be put back (${changes.join(', ')})`);
   }
+  if (!manager || manager.family !== recorded.manager) {
+    throw new Error(`${shell.node}: the backup recorded ${recorded.manager} packages, but the node's package manager is ${manager?.name ?? 'none that this action knows'}, so the packages cannot be put back (${changes.join(', ')})`);
+  }
+  for (const step of manager.downgradeSteps(recorded.packages, current.packages)) await runPackageStep(shell, step);
   return changes;
 }

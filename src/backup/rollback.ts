@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { fetchFromNode, pushToNode } from '../adapters/transport/fetch.ts';
-import { readVersions } from './collect.ts';
+import { detectPackageManager, readVersions, readVersionsWith } from './collect.ts';
 import { etcdMemberFromManifest, restoreSnapshot, snapshotStatus } from './etcd.ts';
 import { FILES_NAME, SNAPSHOT_NAME } from './node-backup.ts';
 import { downgradePackages, versionsDiffer } from './packages.ts';
@@ -218,10 +218,11 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
   for (const node of workers) {
     const record = byName.get(node.name) as NodeBackup;
     await withShell(deps, node, async (shell) => {
-      const changes = versionsDiffer(record.versions, await readVersions(shell));
+      const pm = await detectPackageManager(shell);
+      const changes = versionsDiffer(record.versions, await readVersionsWith(shell, pm));
       if (changes.length === 0) return;
       const stage = await stageFiles(shell, record, undefined, runnerDir, stamp, snapshot);
-      report.packageChanges[node.name] = await downgradePackages(shell, record.versions);
+      report.packageChanges[node.name] = await downgradePackages(shell, record.versions, pm);
       await restoreNodeFiles(shell, record, stage);
       await restartKubelet(shell);
       report.workers.push(node.name);

@@ -1,5 +1,6 @@
 // The backup's data: what was saved on each node, verified how, and where it is. Plain JSON; no secret in it
 // (names, sizes, checksums, snapshot status, versions), so the manifest may travel unencrypted.
+import type { PackageFamily } from '../adapters/node/packages/manager.ts';
 
 export interface EtcdSnapshotStatus {
   hash: number;
@@ -35,7 +36,8 @@ export interface EtcdSnapshotRecord {
 }
 
 export interface PackageVersions {
-  manager: 'apt' | 'rpm' | 'unknown';
+  /** the package family ('apt', 'rpm'); rollback installs with the node's own manager of that family (dnf or yum) */
+  manager: PackageFamily | 'unknown';
   /** full package versions with revision, e.g. kubeadm → "1.30.5-1.1" */
   packages: Record<string, string>;
   /** path and content of the pkgs.k8s.io repository file (no secret in it) */

@@ -72,13 +72,19 @@ export interface BudgetObservation {
   expectedPods: number;
 }
 
+/**
+ * The package managers the node adapters know (src/adapters/node/packages/manager.ts registers one implementation
+ * per name; the probe does not compile when a registered name is missing here).
+ */
+export type PackageManager = 'apt' | 'yum' | 'dnf';
+
 /** What one node reports over SSH or the local transport (read-only commands). */
 export interface NodeReport {
   name: string;
   reachable: boolean;
   /** why the node could not be read, when it could not */
   error?: string;
-  packageManager?: 'apt' | 'yum' | 'dnf';
+  packageManager?: PackageManager;
   os?: string;
   kubeadmVersion?: string;
   kubeletVersion?: string;

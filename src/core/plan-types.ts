@@ -1,6 +1,6 @@
 // The plan: what `command: plan` decided. Plain JSON data; it is the `plan` output, so this file is its
 // public, documented schema. Fields are only ever added (schemaVersion changes on any breaking change).
-import type { Quantity, Role } from './cluster-state.ts';
+import type { PackageManager, Quantity, Role } from './cluster-state.ts';
 
 export type PlanVerdict = 'ready' | 'blocked' | 'up-to-date';
 
@@ -10,7 +10,7 @@ export type PlanVerdict = 'ready' | 'blocked' | 'up-to-date';
  */
 export type Severity = 'mandatory' | 'forceable' | 'warning' | 'ok';
 
-export type PackageManager = 'apt' | 'yum' | 'dnf';
+export type { PackageManager } from './cluster-state.ts';
 
 /** Lists of node names are capped so the plan stays small for 3,000 nodes; nodeCount is the full count. */
 export interface NodeNames {

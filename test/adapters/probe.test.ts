@@ -1,20 +1,7 @@
-// The node probe: canned outputs of the real tools → NodeReport, and the commands it runs are read-only.
+// The node probe: canned outputs of the real tools → NodeReport, and the commands it runs are read-only. The
+// package managers' own parsers are tested with their implementations (packages-*.test.ts).
 import { describe, expect, it } from 'vitest';
-import {
-  aptSourceLineFor,
-  parseAptHolds,
-  parseDfAvail,
-  parseFactSections,
-  parseInstalledPackages,
-  parseKubeadmShortVersion,
-  parseMadison,
-  parseMadisonPackages,
-  parsePackageVersion,
-  parseRepoMinor,
-  parseVersionlockList,
-  parseYumList,
-  parseYumListPackages,
-} from '../../src/adapters/node/probe-parse.ts';
+import { parseDfAvail, parseFactSections, parseKubeadmShortVersion } from '../../src/adapters/node/probe-parse.ts';
 import { probeNode, probeNodes } from '../../src/adapters/node/probe.ts';
 import type { CommandResult, NodeShell, RunOptions } from '../../src/adapters/transport/node-shell.ts';
 
@@ -35,59 +22,6 @@ const YUM_LIST = [
 ].join('\n');
 
 describe('probe output parsers', () => {
-  it('reads the pkgs.k8s.io minor from apt and yum repository files, skipping comments', () => {
-    expect(parseRepoMinor('# deb https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\ndeb [signed-by=/etc/apt/keyrings/k.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /')).toBe('1.30');
-    expect(parseRepoMinor('[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.29/rpm/\nenabled=1')).toBe('1.29');
-    expect(parseRepoMinor('deb http://deb.debian.org/debian bookworm main')).toBeUndefined();
-  });
-
-  it('points a copy of the node\'s apt source line at the target minor, keeping its options', () => {
-    const line = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /';
-    expect(aptSourceLineFor('1.31', line)).toBe(line.replace('v1.30', 'v1.31'));
-    expect(aptSourceLineFor('1.31')).toContain('https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /');
-  });
-
-  it('lists published versions from apt-cache madison and yum --showduplicates, newest last, without revisions', () => {
-    expect(parseMadison(MADISON)).toEqual(['1.30.5', '1.30.9', '1.30.10']);
-    expect(parseYumList(YUM_LIST)).toEqual(['1.30.4', '1.30.5', '1.30.10']);
-    // the installed package ("@repo") is not an offer of the repository being listed
-    expect(parseYumList('Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.0-150500.1.1  kubernetes-target\n')).toEqual(['1.31.0']);
-    expect(parseMadison('N: Unable to locate package kubeadm')).toEqual([]);
-  });
-
-  it('keeps the exact package version (revision) each listed version is published with', () => {
-    expect(parseMadisonPackages(MADISON)).toEqual([
-      { version: '1.30.5', packageVersion: '1.30.5-1.1' },
-      { version: '1.30.9', packageVersion: '1.30.9-1.1' },
-      { version: '1.30.10', packageVersion: '1.30.10-1.1' },
-    ]);
-    expect(parseYumListPackages(YUM_LIST).map((p) => p.packageVersion)).toEqual(['1.30.4-150500.1.1', '1.30.5-150500.1.1', '1.30.10-150500.1.1']);
-    // a version published twice (a rebuilt package) is installed at its newest revision, whatever the listing order
-    const rebuilt = '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.10 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.9 | x Packages\n';
-    expect(parseMadisonPackages(rebuilt)).toEqual([{ version: '1.31.2', packageVersion: '1.31.2-1.10' }]);
-  });
-
-  it('reads package versions with an epoch or a pre-release without mistaking them for a release', () => {
-    expect(parsePackageVersion('0:1.31.4-150500.1.1')).toEqual({ version: '1.31.4', packageVersion: '1.31.4-150500.1.1' });
-    expect(parsePackageVersion('1.32.0~rc.1-1.1')).toEqual({ version: '1.32.0-rc.1', packageVersion: '1.32.0~rc.1-1.1' });
-    expect(parsePackageVersion('1.31.4')).toBeUndefined();
-    expect(parseMadison('   kubeadm | 1.32.0~rc.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.32/deb  Packages\n')).toEqual(['1.32.0-rc.1']);
-  });
-
-  it('reads installed packages from dpkg-query and rpm, ignoring packages that are not installed', () => {
-    expect(parseInstalledPackages('kubeadm\t1.30.5-1.1\nkubelet\t1.30.5-1.1\n')).toEqual({ kubeadm: '1.30.5-1.1', kubelet: '1.30.5-1.1' });
-    expect(parseInstalledPackages('kubeadm\t1.30.5-150500.1.1\npackage kubectl is not installed\n')).toEqual({ kubeadm: '1.30.5-150500.1.1' });
-  });
-
-  it('reads holds from apt-mark and yum/dnf versionlock', () => {
-    expect(parseAptHolds('kubeadm\nkubectl\nkubelet\n')).toEqual(['kubeadm', 'kubectl', 'kubelet']);
-    expect(parseVersionlockList('Loaded plugins: fastestmirror, versionlock\nkubeadm-0:1.30.5-150500.1.1.*\nkubernetes-cni-0:1.4.0-150500.1.1.*\n0:kubelet-1.30.5-150500.1.1.*\n')).toEqual([
-      'kubeadm',
-      'kubernetes-cni',
-      'kubelet',
-    ]);
-  });
-
   it('splits the basic-facts output into its sections', () => {
     expect(parseFactSections('@@ tools\napt-get\n@@ repos\n@@ os\nPRETTY_NAME="X"\nID=x\n')).toEqual({ tools: 'apt-get', repos: '', os: 'PRETTY_NAME="X"\nID=x\n' });
   });

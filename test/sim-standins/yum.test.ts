@@ -70,6 +70,33 @@ describe('versionlock and rpm', () => {
     expect((await fx.run('r1', 'yum', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes'])).code).toBe(0);
   });
 
+  it('a lock names the version it was added at: installing past it with the plugin off, or adding again, does not move it', async () => {
+    await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm']);
+    const past = await fx.run('r1', 'dnf', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes', '--disableplugin=versionlock']);
+    expect(past.code).toBe(0);
+    expect(fx.state('r1').packages.kubeadm).toBe('1.30.6');
+    expect((await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm'])).out).toBe('Package already locked in equivalent form: kubeadm-0:1.30.5-150500.1.1.*\n');
+    expect((await fx.run('r1', 'dnf', ['versionlock', 'list'])).out).toBe('kubeadm-0:1.30.5-150500.1.1.*\n');
+    // the locked version is the one the repository still shows
+    const listed = await fx.run('r1', 'dnf', ['list', '--showduplicates', '--disableexcludes=kubernetes', 'kubeadm']);
+    expect(listed.out.split('\n').filter((l) => l.endsWith(' kubernetes')).map((l) => l.split(/\s+/)[1])).toEqual(['1.30.5-150500.1.1']);
+  });
+
+  it('downgrade needs the lock deleted first, takes an older version, and refuses one that is not older', async () => {
+    await fx.run('r1', 'dnf', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes']);
+    await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm']);
+    const locked = await fx.run('r1', 'dnf', ['downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes']);
+    expect(locked).toMatchObject({ code: 1, err: expect.stringContaining('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.5-150500.1.1') });
+    await fx.run('r1', 'dnf', ['versionlock', 'delete', 'kubeadm']);
+    const down = await fx.run('r1', 'dnf', ['downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes']);
+    expect(down.code).toBe(0);
+    expect(down.out).toContain('Downgraded:\n  kubeadm-1.30.5-150500.1.1.x86_64\n');
+    expect(fx.state('r1').packages.kubeadm).toBe('1.30.5');
+    const same = await fx.run('r1', 'dnf', ['downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes']);
+    expect(same).toMatchObject({ code: 1, err: 'Error: No packages marked for downgrade.\n' });
+    expect(same.out).toContain('Package kubeadm of lowest version already installed, cannot downgrade it.');
+  });
+
   it('rpm -q prints the installed version with the query format', async () => {
     expect((await fx.run('r1', 'rpm', ['-q', 'kubeadm', '--qf', '%{VERSION}-%{RELEASE}'])).out).toBe('1.30.5-150500.1.1');
     expect((await fx.run('r1', 'rpm', ['-q', 'kubelet'])).out).toBe('kubelet-1.30.5-150500.1.1.x86_64\n');

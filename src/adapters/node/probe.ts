@@ -3,81 +3,38 @@
 import pLimit from 'p-limit';
 import type { NodeReport } from '../../core/cluster-state.ts';
 import type { CommandResult, NodeShell } from '../transport/node-shell.ts';
-import { repoMinorsIn } from '../../upgrade/node-ops/repo.ts';
 import {
-  aptSourceLineFor,
-  parseAptHolds,
-  parseAptSourceLine,
-  parseDfAvail,
-  parseFactSections,
-  parseInstalledPackages,
-  parseKubeadmShortVersion,
+  DETECTION_SCRIPT,
+  choosePackageManager,
+  detectionArgs,
   ofMinor,
-  parseMadisonPackages,
-  parseOsRelease,
+  parseDetection,
   parseRepoMinor,
-  parseSwapOn,
-  parseVersionlockList,
-  parseYumListPackages,
-  rpmRepoUrlFor,
+  repoFilesFor,
+  repoTextFor,
   versionWithoutRevision,
+  type PackageManager,
   type PublishedPackage,
-} from './probe-parse.ts';
+} from './packages/manager.ts';
+import { parseDfAvail, parseFactSections, parseKubeadmShortVersion, parseOsRelease, parseSwapOn } from './probe-parse.ts';
 
-type PackageManager = NonNullable<NodeReport['packageManager']>;
 const KUBE_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'];
 // Constant scripts: no value from outside is ever part of them (values go in as quoted "$1").
-// The cheap facts in one round trip; parseFactSections splits the output at the `@@ name` lines.
+// The cheap facts in one round trip; parseFactSections splits the output at the `@@ name` lines. The package
+// managers' tools and repository files come first (DETECTION_SCRIPT, with detectionArgs() as its arguments).
 const BASIC_FACTS = [
-  'echo "@@ tools"; for t in apt-get dnf yum; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done',
-  'echo "@@ repos"; grep -rHs pkgs.k8s.io /etc/apt/sources.list /etc/apt/sources.list.d /etc/yum.repos.d',
+  DETECTION_SCRIPT,
   'echo "@@ os"; cat /etc/os-release 2>/dev/null',
   'echo "@@ swap"; swapon --show --noheadings 2>/dev/null',
   'echo "@@ df-etcd"; df -B1 --output=avail /var/lib/etcd 2>/dev/null',
   'echo "@@ df-kubernetes"; df -B1 --output=avail /etc/kubernetes 2>/dev/null',
   'true',
 ].join('\n');
-const PREPARE_APT_DIR = 'mkdir -p "$1/lists/partial" "$1/cache/archives/partial" && cat > "$1/k.list"';
-/** The repo file's `exclude=` and versionlock both hide versions from `list`; the plan needs to see them all. */
-const RPM_SEE_EVERY_VERSION = ['--disableexcludes=all', '--disableplugin=versionlock'];
 /** Reading a repository index may fetch from the network: give it longer than the other probes. */
 const REPO_READ_TIMEOUT_MS = 180_000;
 
 async function output(shell: NodeShell, argv: string[], timeoutMs?: number): Promise<CommandResult> {
   return shell.run(argv, timeoutMs ? { timeoutMs } : {});
-}
-
-/** pkgs.k8s.io lines of the apt and yum repository files (`grep -H` output: file names tell which is which). */
-function splitRepoLines(grepOutput: string): { apt: string; yum: string } {
-  const apt: string[] = [];
-  const yum: string[] = [];
-  for (const line of grepOutput.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    (line.startsWith('/etc/yum.repos.d/') ? yum : apt).push(line.slice(colon + 1));
-  }
-  return { apt: apt.join('\n'), yum: yum.join('\n') };
-}
-
-/** The pkgs.k8s.io files of one family (`grep -H` lines), with the core:/stable: minors each names. */
-function repoFilesOf(grepOutput: string, family: 'apt' | 'yum'): { path: string; minors: string[] }[] {
-  const byPath = new Map<string, string[]>();
-  for (const line of grepOutput.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0 || line.startsWith('/etc/yum.repos.d/') !== (family === 'yum')) continue;
-    const path = line.slice(0, colon);
-    byPath.set(path, [...(byPath.get(path) ?? []), line.slice(colon + 1)]);
-  }
-  return [...byPath].map(([path, lines]) => ({ path, minors: repoMinorsIn(lines.join('\n')) })).filter((f) => f.minors.length > 0);
-}
-
-/** The repository configuration decides the family; the tools on PATH decide when none is configured. */
-function choosePackageManager(tools: string[], repo: { apt: string; yum: string }): PackageManager | undefined {
-  const rpmTool: PackageManager | undefined = tools.includes('dnf') ? 'dnf' : tools.includes('yum') ? 'yum' : undefined;
-  if (parseRepoMinor(repo.yum) && rpmTool) return rpmTool;
-  if (parseRepoMinor(repo.apt) && tools.includes('apt-get')) return 'apt';
-  if (tools.includes('apt-get')) return 'apt';
-  return rpmTool;
 }
 
 interface PackageFacts {
@@ -87,18 +44,11 @@ interface PackageFacts {
   publishedInRepo: PublishedPackage[];
 }
 
-async function readAptFacts(shell: NodeShell): Promise<PackageFacts> {
-  const installed = await output(shell, ['dpkg-query', '-W', '-f=${Package}\t${Version}\n', ...KUBE_PACKAGES]);
-  const holds = await output(shell, ['apt-mark', 'showhold']);
-  const madison = await output(shell, ['apt-cache', 'madison', 'kubeadm']);
-  return { packages: parseInstalledPackages(installed.stdout), holds: parseAptHolds(holds.stdout), publishedInRepo: parseMadisonPackages(madison.stdout) };
-}
-
-async function readRpmFacts(shell: NodeShell, pm: PackageManager): Promise<PackageFacts> {
-  const installed = await output(shell, ['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n', ...KUBE_PACKAGES]);
-  const holds = await output(shell, [pm, 'versionlock', 'list']);
-  const list = await output(shell, [pm, 'list', '--showduplicates', ...RPM_SEE_EVERY_VERSION, 'kubeadm'], REPO_READ_TIMEOUT_MS);
-  return { packages: parseInstalledPackages(installed.stdout), holds: parseVersionlockList(holds.stdout), publishedInRepo: parseYumListPackages(list.stdout) };
+async function readPackageFacts(shell: NodeShell, pm: PackageManager): Promise<PackageFacts> {
+  const installed = await output(shell, pm.installedCommand(KUBE_PACKAGES));
+  const holds = await output(shell, pm.holdsCommand());
+  const published = await output(shell, pm.publishedCommand('kubeadm'), REPO_READ_TIMEOUT_MS);
+  return { packages: pm.parseInstalled(installed.stdout), holds: pm.parseHolds(holds.stdout), publishedInRepo: pm.parsePublished(published.stdout) };
 }
 
 /** Runs `read(tmp)` with a fresh temporary directory on the node, removed afterwards whatever happens. */
@@ -113,58 +63,36 @@ async function withTempDir<T>(shell: NodeShell, read: (tmp: string) => Promise<T
   }
 }
 
-/** apt: an index of the target repository in a temporary directory; the node's sources and lists stay as they are. */
-function readAptTargetMinor(shell: NodeShell, minor: string, currentLine: string | undefined): Promise<PublishedPackage[] | undefined> {
+/** The target minor's repository, read into a temporary directory: the node's repository files and caches stay as they are. */
+function readTargetMinor(shell: NodeShell, pm: PackageManager, minor: string, repoText: string): Promise<PublishedPackage[] | undefined> {
   return withTempDir(shell, async (tmp) => {
-    const options = [
-      '-o', `Dir::Etc::sourcelist=${tmp}/k.list`,
-      '-o', 'Dir::Etc::sourceparts=-',
-      '-o', `Dir::State::Lists=${tmp}/lists`,
-      '-o', `Dir::Cache=${tmp}/cache`,
-    ];
-    const prepared = await shell.run(['sh', '-c', PREPARE_APT_DIR, 'sh', tmp], { stdin: aptSourceLineFor(minor, currentLine) + '\n' });
-    if (prepared.code !== 0) return undefined;
-    const update = await output(shell, ['apt-get', ...options, 'update'], REPO_READ_TIMEOUT_MS);
-    if (update.code !== 0) return undefined;
-    const madison = await output(shell, ['apt-cache', ...options, 'madison', 'kubeadm']);
-    return madison.code === 0 ? ofMinor(parseMadisonPackages(madison.stdout), minor) : undefined;
-  });
-}
-
-/** yum/dnf: the target repository added for this one command only, its metadata cached in a temporary directory. */
-function readRpmTargetMinor(shell: NodeShell, pm: PackageManager, minor: string): Promise<PublishedPackage[] | undefined> {
-  return withTempDir(shell, async (tmp) => {
-    const list = await output(
-      shell,
-      [pm, `--repofrompath=kubernetes-target,${rpmRepoUrlFor(minor)}`, '--repo=kubernetes-target', `--setopt=cachedir=${tmp}`,
-        ...RPM_SEE_EVERY_VERSION, 'list', '--showduplicates', 'kubeadm'],
-      REPO_READ_TIMEOUT_MS,
-    );
-    return list.code === 0 ? ofMinor(parseYumListPackages(list.stdout), minor) : undefined;
+    let last: CommandResult | undefined;
+    for (const command of pm.targetMinorRead(minor, tmp, repoText)) {
+      last = await shell.run(command.argv, { timeoutMs: REPO_READ_TIMEOUT_MS, ...(command.stdin !== undefined ? { stdin: command.stdin } : {}) });
+      if (last.code !== 0) return undefined;
+    }
+    return last ? ofMinor(pm.parsePublished(last.stdout), minor) : undefined;
   });
 }
 
 /** Everything plan needs from one node, by read-only commands. `targetMinor` is "1.31". */
 export async function probeNode(shell: NodeShell, targetMinor: string | undefined): Promise<NodeReport> {
-  const basic = parseFactSections((await output(shell, ['sh', '-c', BASIC_FACTS])).stdout);
-  const tools = (basic.tools ?? '').split('\n').map((t) => t.trim()).filter(Boolean);
-  const repo = splitRepoLines(basic.repos ?? '');
-  const packageManager = choosePackageManager(tools, repo);
-  const facts: PackageFacts = !packageManager
-    ? { packages: {}, holds: [], publishedInRepo: [] }
-    : packageManager === 'apt' ? await readAptFacts(shell) : await readRpmFacts(shell, packageManager);
-  const repoMinor = parseRepoMinor(packageManager === 'apt' ? repo.apt : repo.yum);
-  const repoFiles = packageManager ? repoFilesOf(basic.repos ?? '', packageManager === 'apt' ? 'apt' : 'yum') : [];
+  const basic = parseFactSections((await output(shell, ['sh', '-c', BASIC_FACTS, 'sh', ...detectionArgs()])).stdout);
+  const { tools, repos } = parseDetection(basic);
+  const pm = choosePackageManager(tools, repos);
+  const facts: PackageFacts = pm ? await readPackageFacts(shell, pm) : { packages: {}, holds: [], publishedInRepo: [] };
+  const repoText = pm ? repoTextFor(pm, repos) : '';
+  const repoMinor = parseRepoMinor(repoText);
+  const repoFiles = pm ? repoFilesFor(pm, repos) : [];
   let publishedInTargetMinor: PublishedPackage[] | undefined;
   if (targetMinor && targetMinor === repoMinor) publishedInTargetMinor = facts.publishedInRepo;
-  else if (targetMinor && packageManager === 'apt') publishedInTargetMinor = await readAptTargetMinor(shell, targetMinor, parseAptSourceLine(repo.apt));
-  else if (targetMinor && packageManager) publishedInTargetMinor = await readRpmTargetMinor(shell, packageManager, targetMinor);
+  else if (targetMinor && pm) publishedInTargetMinor = await readTargetMinor(shell, pm, targetMinor, repoText);
   const kubeadm = await output(shell, ['kubeadm', 'version', '-o', 'short']);
   const plain = (name: string) => (facts.packages[name] ? versionWithoutRevision(facts.packages[name]) : undefined);
   return {
     name: shell.node,
     reachable: true,
-    packageManager,
+    packageManager: pm?.name,
     os: parseOsRelease(basic.os ?? ''),
     kubeadmVersion: (kubeadm.code === 0 ? parseKubeadmShortVersion(kubeadm.stdout) : undefined) ?? plain('kubeadm'),
     kubeletVersion: plain('kubelet'),

@@ -1,9 +1,9 @@
 // pkgs.k8s.io serves one repository per minor: point the node's repository files at the target minor. Only the
 // minor in the pkgs.k8s.io URL changes; signed-by / gpgkey / exclude= stay (pkgs.k8s.io signs every minor with
 // the same key). sed -i writes a new file and renames it over the old one, so an interruption never leaves half a file.
-import { refreshMetadataCommand, switchRepoMinorCommand } from '../node-ops/repo.ts';
+import { switchRepoMinorCommand } from '../../adapters/node/packages/manager.ts';
 import type { Stage, StageStep } from '../types.ts';
-import { minorOf } from './common.ts';
+import { managerOf, minorOf } from './common.ts';
 
 export const KEYRING_NOTE = 'The package repository was switched to the target minor in the existing repository file, keeping its signed-by keyring (gpgkey on yum): pkgs.k8s.io signs every minor with the same key.';
 
@@ -11,7 +11,8 @@ export const repoSwitch: Stage = {
   name: 'repo-switch',
   title: 'point the package repository at the target minor',
   shouldRun: ({ node, target }) => node.repoFiles.length === 0 || node.repoFiles.some((f) => f.minors.join() !== minorOf(target.version)),
-  steps({ job, node, target }) {
+  steps(input) {
+    const { job, node, target } = input;
     const minor = minorOf(target.version);
     if (node.repoFiles.length === 0) {
       return [{
@@ -28,7 +29,7 @@ export const repoSwitch: Stage = {
         rerunOnDrop: true,
         after: (_result, ctx) => ctx.say(`${file.path}: v${file.minors.join(', v')} → v${minor}`),
       }));
-    const refresh = refreshMetadataCommand(job.packageManager);
+    const refresh = managerOf(input).refreshMetadataCommand();
     if (refresh) steps.push({ kind: 'command', argv: refresh, rerunOnDrop: true, allowFailure: true });
     steps.push({ kind: 'cluster', text: 'note: the keyring stays (pkgs.k8s.io signs every minor with the same key)', run: async (ctx) => ctx.note('info', KEYRING_NOTE) });
     return steps;

@@ -37,6 +37,12 @@ export interface ClusterSpec {
 export interface NodeState {
   packages: { kubeadm: string; kubelet: string; kubectl: string };
   holds: string[];
+  /**
+   * yum/dnf versionlock: the version ("1.30.5") each lock pins, written by `versionlock add` as dnf writes the
+   * installed version into its lock list. A held name without an entry is locked at its installed version (how
+   * the simulator's nodes start).
+   */
+  versionlocks?: Record<string, string>;
   kubelet: { active: boolean; version: string };
   swap: boolean;
 }

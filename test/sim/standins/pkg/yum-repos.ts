@@ -125,11 +125,20 @@ export function offers(cluster: ClusterSpec, repos: YumRepo[], args: YumArgs): R
   return result;
 }
 
-/** versionlock pins a held package to its installed version unless the plugin or all excludes are off. */
+/** The version ("1.30.5") a versionlock pins `name` at, when it is locked. */
+export function lockedVersion(state: NodeState, name: string): string | undefined {
+  if (!state.holds.includes(name)) return undefined;
+  return state.versionlocks?.[name] ?? state.packages[name as keyof NodeState['packages']];
+}
+
+/**
+ * versionlock hides every repository version of a locked package but the locked one (dnf's versionlock plugin
+ * adds them to the excludes), unless the plugin or all excludes are off.
+ */
 export function lockedAway(state: NodeState, args: YumArgs, offer: RpmOffer): boolean {
   if (args.disabledPlugins.some((p) => globMatches(p, 'versionlock')) || args.disableExcludes.includes('all')) return false;
-  if (!state.holds.includes(offer.name) || !(offer.name in state.packages)) return false;
-  return offer.version !== rpmVersion(state.packages[offer.name as keyof NodeState['packages']]);
+  const locked = lockedVersion(state, offer.name);
+  return locked !== undefined && offer.version !== rpmVersion(locked);
 }
 
 /** Splits "kubeadm-1.31.2-150500.1.1", "kubeadm-'1.31.2-*'", "kubeadm-0:1.31.2*.x86_64" or "kubeadm" into name and version glob. */

@@ -1,7 +1,7 @@
-// yum and dnf (dnf 4 wording, as yum is on EL 8/9): install, list, versionlock, makecache.
+// yum and dnf (dnf 4 wording, as yum is on EL 8/9): install, downgrade, list, versionlock, makecache.
 import { clusterSpec, readState, updateState, type NodeState, type ToolContext } from '../context.ts';
 import { comparePackageVersions, globMatches, isK8sPackage, rpmVersion, upstreamOf } from './repo.ts';
-import { activeRepos, lockedAway, offers, parsePackageSpec, parseYumArgs, type RpmOffer, type YumArgs } from './yum-repos.ts';
+import { activeRepos, lockedAway, lockedVersion, offers, parsePackageSpec, parseYumArgs, type RpmOffer, type YumArgs } from './yum-repos.ts';
 
 const METADATA = 'Last metadata expiration check: 0:00:42 ago.';
 
@@ -16,6 +16,8 @@ export async function yum(ctx: ToolContext, argv: string[]): Promise<number> {
     case 'upgrade':
     case 'update':
       return install(ctx, args, say);
+    case 'downgrade':
+      return install(ctx, args, say, true);
     case 'list':
       return list(ctx, args, say);
     case 'versionlock':
@@ -66,14 +68,29 @@ function choose(ctx: ToolContext, args: YumArgs, specs: string[]): Pick[] | stri
   return picks;
 }
 
-async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void): Promise<number> {
+/**
+ * install (any version it is given: an older one is a downgrade, as dnf does) or downgrade (only to a version below
+ * the installed one; dnf skips the others with a warning and fails when nothing is left to downgrade).
+ */
+async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void, downgradeOnly = false): Promise<number> {
   say(METADATA);
   const chosen = choose(ctx, args, args.operands);
   if (typeof chosen[0] === 'string') {
     for (const line of chosen as string[]) ctx.err(line + '\n');
     return 1;
   }
-  const picks = chosen as Pick[];
+  let picks = chosen as Pick[];
+  if (downgradeOnly) {
+    for (const p of picks.filter((p) => p.installed === undefined)) ctx.err(`Packages for argument ${p.spec} available, but not installed.\n`);
+    for (const p of picks.filter((p) => p.installed !== undefined && comparePackageVersions(p.offer.version, p.installed) >= 0)) {
+      say(`Package ${p.offer.name} of lowest version already installed, cannot downgrade it.`);
+    }
+    picks = picks.filter((p) => p.installed !== undefined && comparePackageVersions(p.offer.version, p.installed) < 0);
+    if (picks.length === 0) {
+      ctx.err('Error: No packages marked for downgrade.\n');
+      return 1;
+    }
+  }
   for (const p of picks.filter((p) => p.installed === p.offer.version)) say(`Package ${p.offer.name}-${p.offer.version}.x86_64 is already installed.`);
   const moving = picks.filter((p) => p.installed !== p.offer.version);
   say('Dependencies resolved.');
@@ -106,8 +123,13 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
   updateState(ctx, (state) => {
     for (const p of moving) if (isK8sPackage(p.offer.name)) state.packages[p.offer.name] = upstreamOf(p.offer.version);
   });
-  moving.forEach((p, i) => say(`  ${(p.installed ? 'Upgrading' : 'Installing').padEnd(17)}: ${p.offer.name}-${p.offer.version}.x86_64 ${i + 1}/${moving.length}`));
-  say(`${moving.some((p) => p.installed) ? 'Upgraded' : 'Installed'}:\n${moving.map((p) => `  ${p.offer.name}-${p.offer.version}.x86_64`).join('\n')}\n\nComplete!`);
+  const verb = (p: Pick) => (p.installed === undefined ? 'Install' : comparePackageVersions(p.offer.version, p.installed) < 0 ? 'Downgrad' : 'Upgrad');
+  moving.forEach((p, i) => say(`  ${`${verb(p)}ing`.padEnd(17)}: ${p.offer.name}-${p.offer.version}.x86_64 ${i + 1}/${moving.length}`));
+  for (const title of ['Upgrad', 'Downgrad', 'Install']) {
+    const members = moving.filter((p) => verb(p) === title);
+    if (members.length > 0) say(`${title}ed:\n${members.map((p) => `  ${p.offer.name}-${p.offer.version}.x86_64`).join('\n')}\n`);
+  }
+  say('Complete!');
   return 0;
 }
 
@@ -141,7 +163,10 @@ function list(ctx: ToolContext, args: YumArgs, say: (l: string) => void): number
 function versionlock(ctx: ToolContext, args: YumArgs): number {
   const [action = 'list', ...specs] = args.operands;
   const names = specs.map((s) => parsePackageSpec(s).name);
-  const lockLine = (state: NodeState, name: string) => `${name}-0:${installedVersion(state, name) ?? '*'}.*`;
+  const lockLine = (state: NodeState, name: string) => {
+    const locked = lockedVersion(state, name);
+    return `${name}-0:${locked ? rpmVersion(locked) : '*'}.*`;
+  };
   if (action === 'list') {
     const state = readState(ctx);
     for (const name of [...state.holds].sort()) ctx.out(lockLine(state, name) + '\n');
@@ -153,14 +178,26 @@ function versionlock(ctx: ToolContext, args: YumArgs): number {
   }
   const lines: string[] = [];
   updateState(ctx, (state) => {
-    if (action === 'clear') state.holds = [];
+    const locks = (state.versionlocks ??= {});
+    if (action === 'clear') {
+      state.holds = [];
+      state.versionlocks = {};
+    }
     for (const name of names) {
       if (action === 'add') {
-        if (!state.holds.includes(name)) state.holds.push(name);
+        // like dnf: a package already locked keeps the version its lock names, whatever is installed now
+        if (state.holds.includes(name)) {
+          lines.push(`Package already locked in equivalent form: ${lockLine(state, name)}`);
+          continue;
+        }
+        const installed = isK8sPackage(name) ? state.packages[name] : undefined;
+        state.holds.push(name);
+        if (installed) locks[name] = installed;
         lines.push(`Adding versionlock on: ${lockLine(state, name)}`);
       } else if (state.holds.includes(name)) {
         lines.push(`Deleting versionlock for: ${lockLine(state, name)}`);
         state.holds = state.holds.filter((n) => n !== name);
+        delete locks[name];
       }
     }
   });
