@@ -84,6 +84,12 @@ export function planOrder(input: OrderInput): OrderResult {
 function chooseFirstControlPlane(cps: InventoryNode[], state: ClusterState, target: string | undefined): { first?: { node: string; reason: string }; action: 'apply' | 'node' } {
   if (cps.length === 0) return { action: 'node' };
   const upgradedApiserver = target ? state.controlPlanePods.find((p) => p.component === 'kube-apiserver' && sameVersion(p.version, target)) : undefined;
+  const configVersion = state.kubeadmConfig?.kubernetesVersion.replace(/^v/, '');
+  if (upgradedApiserver && configVersion !== undefined && configVersion !== target) {
+    // An apply cut short: the static pods moved on, kubeadm-config did not. kubeadm upgrade apply is idempotent, so the
+    // first control plane still to upgrade runs it again (`kubeadm upgrade node` would read the old kubeadm-config).
+    return { first: { node: cps[0]!.name, reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target} but kubeadm-config still says ${configVersion}: an earlier kubeadm upgrade apply did not finish, so it runs again here` }, action: 'apply' };
+  }
   if (upgradedApiserver) {
     // apply already ran there in an earlier run; the remaining control planes only need `kubeadm upgrade node`.
     return { first: { node: cps[0]!.name, reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target}, so kubeadm upgrade apply has run; the others use kubeadm upgrade node` }, action: 'node' };

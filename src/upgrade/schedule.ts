@@ -64,8 +64,6 @@ export function classifyNode(node: PlannedNode, plan: Plan, progress: NodeProgre
 export interface ScheduleOptions {
   /** only these of the plan's worker batches (the `workers` command: one worker-matrix entry) */
   workerBatches?: WorkerBatch[];
-  /** kubernetesVersion in kubeadm-config: while it is not the target, the first control plane runs `kubeadm upgrade apply` */
-  kubeadmConfigVersion?: string;
   /** only these nodes (the `node` command) */
   only?: string[];
 }
@@ -97,12 +95,6 @@ export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProg
   for (const name of [...resumedSkipped('control-plane'), ...plan.order.controlPlanes]) {
     const scheduled = place(name);
     if (scheduled) schedule.controlPlanes.push(scheduled);
-  }
-  // An apply cut short leaves kubeadm-config behind; the plan then sees an upgraded kube-apiserver and says
-  // `node`. The first control plane to run kubeadm must be `apply` until kubeadm-config holds the target.
-  const firstToUpgrade = schedule.controlPlanes.find((c) => !c.doneBefore.includes('kubeadm-upgrade') && c.stages.includes('kubeadm-upgrade'));
-  if (firstToUpgrade && options.kubeadmConfigVersion !== undefined && options.kubeadmConfigVersion.replace(/^v/, '') !== target && !schedule.controlPlanes.some((c) => c.job.kubeadmAction === 'apply')) {
-    firstToUpgrade.job.kubeadmAction = 'apply';
   }
 
   // Every batch keeps its plan index; nodes done already are skipped inside it, and a batch left empty is dropped.

@@ -33,14 +33,26 @@ describe('control-plane order', () => {
     expect(order(state, { inventory: inv }).order.controlPlanes).toEqual(['cp-2', 'cp-1']);
   });
 
-  it('after apply ran (an apiserver at the target), the rest use kubeadm upgrade node', () => {
+  it('after apply ran (an apiserver at the target, kubeadm-config too), the rest use kubeadm upgrade node', () => {
     const state = cluster({ controlPlanes: 2, workers: 0 });
     for (const p of state.controlPlanePods.filter((p) => p.node === 'cp-1' && p.component !== 'etcd')) p.version = '1.31.4';
     state.nodes[0]!.kubeletVersion = '1.31.4';
+    state.kubeadmConfig = { ...state.kubeadmConfig!, kubernetesVersion: 'v1.31.4' };
     const r = order(state);
     expect(r.skipped.get('cp-1')).toMatch(/already run 1\.31\.4/);
     expect(r.order.firstControlPlane).toBeUndefined();
     expect([...r.kubeadmAction]).toEqual([['cp-2', 'node']]);
+  });
+});
+
+describe('an apply cut short before kubeadm-config', () => {
+  it('runs kubeadm upgrade apply again on the first control plane still to upgrade', () => {
+    const state = cluster({ controlPlanes: 2, workers: 0 });
+    for (const p of state.controlPlanePods.filter((p) => p.node === 'cp-1' && p.component !== 'etcd')) p.version = '1.31.4';
+    state.nodes[0]!.kubeletVersion = '1.31.4';
+    const r = order(state);
+    expect([...r.kubeadmAction]).toEqual([['cp-2', 'apply']]);
+    expect(r.order.firstControlPlane?.reason).toMatch(/did not finish, so it runs again here/);
   });
 });
 

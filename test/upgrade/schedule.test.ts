@@ -20,7 +20,7 @@ function planFor(mutate: (state: ReturnType<typeof cluster>) => void = () => {})
 describe('buildSchedule', () => {
   it('follows the plan: first control plane applies, the others run node, workers in batches of max-unavailable', () => {
     const { plan } = planFor();
-    const schedule = buildSchedule(plan, new Map(), { kubeadmConfigVersion: '1.30.5' });
+    const schedule = buildSchedule(plan, new Map());
     expect(schedule.controlPlanes.map((c) => [c.job.name, c.job.kubeadmAction])).toEqual([['cp-1', 'apply'], ['cp-2', 'node'], ['cp-3', 'node']]);
     expect(schedule.workerBatches.map((b) => b.nodes.map((n) => n.job.name))).toEqual([['worker-1', 'worker-2'], ['worker-3', 'worker-4'], ['worker-5', 'worker-6']]);
     expect(schedule.controlPlanes[0]!.stages).toEqual(DONE_ALL);
@@ -63,21 +63,26 @@ describe('buildSchedule', () => {
     expect(schedule.skipped.filter((s) => s.role === 'worker').map((s) => [s.name, s.batch])).toEqual([['worker-1', 0], ['worker-2', 0], ['worker-4', 1]]);
   });
 
-  it('runs kubeadm upgrade apply again when an earlier apply did not reach kubeadm-config', () => {
-    const { plan } = planFor((state) => {
+  it('runs kubeadm upgrade apply again when an earlier apply did not reach kubeadm-config: the plan says so, the run does it', () => {
+    const cutShort = planFor((state) => {
       state.controlPlanePods = state.controlPlanePods.filter((p) => p.node !== 'cp-1').concat(controlPlanePods('cp-1', '1.31.4'));
-    });
-    expect(plan.nodes.find((n) => n.name === 'cp-1')!.kubeadmAction).toBe('node');
-    const schedule = buildSchedule(plan, new Map([['cp-1', progress(['repo-switch', 'kubeadm-install'])]]), { kubeadmConfigVersion: '1.30.5' });
+    }).plan;
+    expect(cutShort.nodes.find((n) => n.name === 'cp-1')!.kubeadmAction).toBe('apply');
+    expect(cutShort.order.firstControlPlane?.reason).toMatch(/kubeadm-config still says 1\.30\.5/);
+    const schedule = buildSchedule(cutShort, new Map([['cp-1', progress(['repo-switch', 'kubeadm-install'])]]));
     expect(schedule.controlPlanes[0]!.job).toMatchObject({ name: 'cp-1', kubeadmAction: 'apply' });
-    expect(buildSchedule(plan, new Map(), { kubeadmConfigVersion: 'v1.31.4' }).controlPlanes.every((c) => c.job.kubeadmAction === 'node')).toBe(true);
+    const finished = planFor((state) => {
+      state.controlPlanePods = state.controlPlanePods.filter((p) => p.node !== 'cp-1').concat(controlPlanePods('cp-1', '1.31.4'));
+      state.kubeadmConfig = { ...state.kubeadmConfig!, kubernetesVersion: 'v1.31.4' };
+    }).plan;
+    expect(buildSchedule(finished, new Map()).controlPlanes.every((c) => c.job.kubeadmAction === 'node')).toBe(true);
   });
 });
 
 describe('runSchedule', () => {
   it('stops scheduling after a failure: the running batch finishes, later batches never start, and the record says where each node stands', async () => {
     const { plan } = planFor();
-    const schedule = buildSchedule(plan, new Map(), { kubeadmConfigVersion: '1.30.5' });
+    const schedule = buildSchedule(plan, new Map());
     const recorder = new Recorder();
     recorder.responders.push((node, argv) => (node === 'worker-3' && argv.join(' ') === 'kubeadm upgrade node' ? { code: 1, stderr: 'kubeadm: error\n' } : undefined));
     recorder.responders.push(nodeWorld(TARGET.version, { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' }));

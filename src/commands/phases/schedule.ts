@@ -27,7 +27,7 @@ export function schedulePhase(scope: ScheduleScope): Phase {
       const prepared = preparedOf(run);
       const { plan, state } = prepared;
       run.progress = await readAllProgress(run.deps, plan.nodes.map((n) => n.name));
-      const full = buildSchedule(plan, run.progress, { kubeadmConfigVersion: state.kubeadmConfig?.kubernetesVersion, ...scope.scheduleOptions?.(prepared) });
+      const full = buildSchedule(plan, run.progress, scope.scheduleOptions?.(prepared) ?? {});
       if (full.problems.length > 0) {
         for (const problem of full.problems) run.emit({ type: 'note', level: 'warning', text: problem });
         return { outcome: 'refused', reason: `Nothing was changed: ${full.problems.length} node(s) cannot be upgraded by this action (see the notes).` };
