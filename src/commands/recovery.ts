@@ -1,6 +1,6 @@
-// command: backup and command: rollback as steps of the Action: the nodes and the cluster's name from the
-// inventory (or the cluster), real SSH shells, the artifact client, a job summary and outputs. Rollback holds
-// the cluster lock while it works, so no upgrade starts under it.
+// command: backup and command: rollback as lists of phases (the same phase loop as the upgrade commands): the nodes
+// and the cluster's name from the inventory (or the cluster), real SSH shells, the artifact client, a job summary and
+// outputs. Rollback holds the cluster lock while it works, so no upgrade starts under it.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { acquireClusterLock, DEFAULT_LOCK_NAMESPACE, lockName, releaseClusterLock, type LockHolder } from '../adapters/cluster/lease.ts';
 import { isNotFound, makeClusterApis } from '../adapters/cluster/progress.ts';
@@ -12,6 +12,7 @@ import { actionsArtifactUploader, type ArtifactUploader } from '../backup/artifa
 import { backupCommand } from './backup.ts';
 import type { RunIdentity } from './deps.ts';
 import { checkInputs } from './prepare.ts';
+import { runPhaseList, type Phase } from './phases/phase.ts';
 import { rollbackCommand } from './rollback.ts';
 
 export interface RecoveryIo {
@@ -46,25 +47,6 @@ async function target(settings: Settings): Promise<Target> {
   return { kubeconfig: checked.kubeconfig, inventory, cluster: api.kubeadmConfig?.clusterName ?? 'kubernetes' };
 }
 
-/** command: backup — every node's backup now, placed as the backup inputs say. */
-export async function runBackupStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
-  const { inventory, cluster } = await target(settings);
-  const open = shellOpener(settings);
-  try {
-    const result = await backupCommand(settings.backup, {
-      cluster, runId: io.identity.runId, runAttempt: String(io.identity.attempt), nodes: inventory.nodes, runnerTemp: io.runnerTemp,
-      openShell: open, log: io.info, warn: io.warning, uploader: io.uploader ?? actionsArtifactUploader(), parallelism: settings.parallelism,
-    });
-    io.setOutputs(result.outputs);
-    await io.writeSummary(`## Backup of ${cluster} ✅\n\n${result.summary}`);
-    return { exitCode: 0 };
-  } catch (error) {
-    const message = `the backup failed: ${(error as Error).message}`;
-    await io.writeSummary(`## Backup of ${cluster} ❌\n\n**${message}**\n`);
-    return { exitCode: 1, message };
-  }
-}
-
 /**
  * The restored etcd holds the cluster lock as it was when the backup was taken: held by the run that took it.
  * That run is over, so its Lease is deleted; a new run can then start at once instead of after lock-ttl.
@@ -82,33 +64,125 @@ async function clearRestoredLock(kubeconfig: KubeConfig, name: string, backupId:
   }
 }
 
-/** command: rollback — refuses without confirm-rollback = the cluster's name and without a verified snapshot. */
-export async function runRollbackStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
-  const { kubeconfig, inventory, cluster } = await target(settings);
-  const name = lockName(inventory.cluster);
-  const holder: LockHolder = { repository: io.identity.repository, runId: io.identity.runId, attempt: io.identity.attempt, job: `${io.identity.job} (rollback)` };
-  const apis = makeClusterApis(kubeconfig);
-  const refuse = async (message: string): Promise<RecoveryResult> => {
-    await io.writeSummary(`## Rollback of ${cluster} ❌\n\n**${message}**\n`);
-    return { exitCode: 1, message };
-  };
-  if (settings.backup.confirmRollback.trim() !== cluster) {
-    return refuse(`rollback refused, nothing was changed: confirm-rollback is "${settings.backup.confirmRollback}", not the cluster's name "${cluster}". Set confirm-rollback: ${cluster} to confirm.`);
-  }
-  const lock = await acquireClusterLock(apis, { name, holder, ttlMs: settings.upgrade.lockTtlMs });
-  if (!lock.acquired) return refuse(`rollback refused, nothing was changed: another run holds the cluster lock (Lease kube-system/${name}): ${lock.holder}. Wait for it to finish.`);
-  try {
+/** What the recovery phases share. */
+interface RecoveryRun {
+  settings: Settings;
+  io: RecoveryIo;
+  target?: Target;
+  /** the summary's body, by the phase that did the work */
+  summary?: string;
+  release(): Promise<void>;
+}
+
+const targetOf = (run: RecoveryRun): Target => {
+  if (!run.target) throw new Error('the target phase must run first');
+  return run.target;
+};
+
+/** The nodes and the cluster's name (read-only). */
+const targetPhase: Phase<RecoveryRun> = {
+  title: 'target',
+  async run(run) {
+    run.target = await target(run.settings);
+    return undefined;
+  },
+};
+
+/** Every node's backup now, placed as the backup inputs say. */
+const backupNowPhase: Phase<RecoveryRun> = {
+  title: 'backup',
+  async run(run) {
+    const { inventory, cluster } = targetOf(run);
+    const { settings, io } = run;
+    const result = await backupCommand(settings.backup, {
+      cluster, runId: io.identity.runId, runAttempt: String(io.identity.attempt), nodes: inventory.nodes, runnerTemp: io.runnerTemp,
+      openShell: shellOpener(settings), log: io.info, warn: io.warning, uploader: io.uploader ?? actionsArtifactUploader(), parallelism: settings.parallelism,
+    });
+    io.setOutputs(result.outputs);
+    run.summary = result.summary;
+    return undefined;
+  },
+};
+
+/** confirm-rollback must name the cluster: nothing is touched otherwise. */
+const confirmPhase: Phase<RecoveryRun> = {
+  title: 'confirm',
+  async run(run) {
+    const { cluster } = targetOf(run);
+    const given = run.settings.backup.confirmRollback;
+    if (given.trim() === cluster) return undefined;
+    return { outcome: 'refused', reason: `rollback refused, nothing was changed: confirm-rollback is "${given}", not the cluster's name "${cluster}". Set confirm-rollback: ${cluster} to confirm.` };
+  },
+};
+
+function rollbackHolder(io: RecoveryIo): LockHolder {
+  return { repository: io.identity.repository, runId: io.identity.runId, attempt: io.identity.attempt, job: `${io.identity.job} (rollback)` };
+}
+
+/** The cluster lock, so no upgrade starts under the rollback; released when the command ends. */
+const rollbackLockPhase: Phase<RecoveryRun> = {
+  title: 'lock',
+  async run(run) {
+    const { kubeconfig, inventory } = targetOf(run);
+    const name = lockName(inventory.cluster);
+    const holder = rollbackHolder(run.io);
+    const apis = makeClusterApis(kubeconfig);
+    const lock = await acquireClusterLock(apis, { name, holder, ttlMs: run.settings.upgrade.lockTtlMs });
+    if (!lock.acquired) return { outcome: 'refused', reason: `rollback refused, nothing was changed: another run holds the cluster lock (Lease kube-system/${name}): ${lock.holder}. Wait for it to finish.` };
+    run.release = async () => {
+      run.release = async () => {};
+      await releaseClusterLock(apis, name, holder).catch(() => undefined);
+    };
+    return undefined;
+  },
+};
+
+/** Restores etcd from the backup's verified snapshot and puts manifests, kubelet files, repository and packages back. */
+const rollbackPhase: Phase<RecoveryRun> = {
+  title: 'rollback',
+  async run(run) {
+    const { kubeconfig, inventory, cluster } = targetOf(run);
+    const { settings, io } = run;
     const { report, summary } = await rollbackCommand(settings.backup, {
       cluster, nodes: inventory.nodes, source: settings.backup.rollbackSource, runnerTemp: io.runnerTemp, kubeConfig: kubeconfig,
       openShell: shellOpener(settings), log: io.info, waitTimeoutMs: settings.upgrade.nodeReadyTimeoutMs * 2,
     });
-    await clearRestoredLock(kubeconfig, name, report.backupId, io);
+    await clearRestoredLock(kubeconfig, lockName(inventory.cluster), report.backupId, io);
     io.setOutputs({ 'backup-id': report.backupId });
-    await io.writeSummary(`## Rollback of ${cluster} ✅\n\n${summary}`);
+    run.summary = summary;
+    return undefined;
+  },
+};
+
+/** Runs a recovery command's phases; the summary says what was done, or why nothing / not all of it was. */
+async function runRecovery(title: string, verb: string, phases: readonly Phase<RecoveryRun>[], settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
+  const run: RecoveryRun = { settings, io, release: async () => {} };
+  const heading = () => `## ${title} of ${run.target?.cluster ?? 'the cluster'}`;
+  try {
+    const stop = await runPhaseList(phases, run, false);
+    if (stop) {
+      await io.writeSummary(`${heading()} ❌\n\n**${stop.reason}**\n`);
+      return { exitCode: 1, message: stop.reason ?? `${verb} ${stop.outcome}` };
+    }
+    await io.writeSummary(`${heading()} ✅\n\n${run.summary ?? ''}`);
     return { exitCode: 0 };
   } catch (error) {
-    return refuse(`rollback failed: ${(error as Error).message}`);
+    // Before the target is known nothing was touched: the error (an input, an unreachable API) is the command's.
+    if (!run.target) throw error;
+    const message = `${verb} failed: ${(error as Error).message}`;
+    await io.writeSummary(`${heading()} ❌\n\n**${message}**\n`);
+    return { exitCode: 1, message };
   } finally {
-    await releaseClusterLock(apis, name, holder).catch(() => undefined);
+    await run.release();
   }
+}
+
+/** command: backup — every node's backup now, placed as the backup inputs say. */
+export function runBackupStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
+  return runRecovery('Backup', 'the backup', [targetPhase, backupNowPhase], settings, io);
+}
+
+/** command: rollback — refuses without confirm-rollback = the cluster's name and without a verified snapshot. */
+export function runRollbackStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
+  return runRecovery('Rollback', 'rollback', [targetPhase, confirmPhase, rollbackLockPhase, rollbackPhase], settings, io);
 }

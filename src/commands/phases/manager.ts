@@ -3,7 +3,7 @@
 import { foldRun, type RunCommand, type RunEvent, type RunOutcome } from '../../core/run-record.ts';
 import { runOutputs, runSummaryMarkdown } from '../../report/run-report.ts';
 import type { CommandDeps, CommandResult } from '../deps.ts';
-import type { EventBody, Phase, RunState } from './phase.ts';
+import { runPhaseList, type EventBody, type Phase, type RunState } from './phase.ts';
 
 export async function runPhases(command: RunCommand, phases: readonly Phase[], deps: CommandDeps, target = deps.settings.target.raw): Promise<CommandResult> {
   const events: RunEvent[] = [];
@@ -26,17 +26,14 @@ export async function runPhases(command: RunCommand, phases: readonly Phase[], d
     return { record, exitCode: ok.includes(outcome) ? 0 : 1 };
   };
 
-  for (const phase of phases) {
-    if (phase.shouldRun && !phase.shouldRun(run)) continue;
-    try {
-      const stop = run.dryRun && phase.dryRun ? await phase.dryRun(run) : await phase.run(run);
-      if (stop) return await finish(stop.outcome, stop.reason);
-    } catch (error) {
-      // Before the plan exists nothing was touched: the error (an input, an unreachable API) is the command's.
-      if (!run.prepared) throw error;
-      run.emit({ type: 'note', level: 'warning', text: `the run stopped on an error: ${(error as Error).message}` });
-      return finish('failed', (error as Error).message);
-    }
+  try {
+    const stop = await runPhaseList(phases, run, run.dryRun);
+    if (stop) return await finish(stop.outcome, stop.reason);
+  } catch (error) {
+    // Before the plan exists nothing was touched: the error (an input, an unreachable API) is the command's.
+    if (!run.prepared) throw error;
+    run.emit({ type: 'note', level: 'warning', text: `the run stopped on an error: ${(error as Error).message}` });
+    return finish('failed', (error as Error).message);
   }
   if (run.dryRun) return finish('succeeded', 'Dry run: the commands are in the log; nothing was changed.');
   if (run.command !== 'verify' && run.nodes.length === 0) {

@@ -44,13 +44,27 @@ export interface PhaseStop {
   reason?: string;
 }
 
-export interface Phase {
+/** A phase over the state S its command's phases share (RunState for the upgrade commands). */
+export interface Phase<S = RunState> {
   title: string;
   /** false: the phase has nothing to do in this run (it is skipped, in dry runs too) */
-  shouldRun?(run: RunState): boolean;
-  run(run: RunState): Promise<PhaseStop | undefined>;
+  shouldRun?(run: S): boolean;
+  run(run: S): Promise<PhaseStop | undefined>;
   /** what the phase would do, printed to the log; absent: the phase only reads, so it runs as it is */
-  dryRun?(run: RunState): Promise<PhaseStop | undefined>;
+  dryRun?(run: S): Promise<PhaseStop | undefined>;
+}
+
+/**
+ * Runs phases in order (dryRun instead of run in a dry run, when the phase has one); the first stop ends the list.
+ * The one loop every command goes through.
+ */
+export async function runPhaseList<S>(phases: readonly Phase<S>[], state: S, dryRun: boolean): Promise<PhaseStop | undefined> {
+  for (const phase of phases) {
+    if (phase.shouldRun && !phase.shouldRun(state)) continue;
+    const stop = dryRun && phase.dryRun ? await phase.dryRun(state) : await phase.run(state);
+    if (stop) return stop;
+  }
+  return undefined;
 }
 
 /** The run's prepared plan, once the plan phase ran (every later phase runs after it). */
