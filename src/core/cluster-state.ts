@@ -131,5 +131,7 @@ export interface ClusterState {
   addons: { coreDNSImage?: string; kubeProxyImage?: string };
   pods: PodObservation[];
   budgets: BudgetObservation[];
+  /** every DaemonSet, "namespace/name" (a DaemonSet pod whose DaemonSet is gone is an orphan the drain refuses); undefined: not read */
+  daemonSets?: string[];
   nodeReports: NodeReport[];
 }

@@ -3,6 +3,7 @@
 // pods' requests. Built for 3,000 nodes and 90,000 pods: everything is indexed once, then each batch is cheap.
 import type { BudgetObservation, ClusterState, LabelSelector, NodeObservation, PodObservation, Quantity } from './cluster-state.ts';
 import type { BatchForecast, BudgetImpact, CapacityCheck, DrainForecast, NodeForecast } from './plan-types.ts';
+import { classifyPod, type CompiledPolicy, type PodFacts } from './pod-policy.ts';
 import { listText } from './util.ts';
 
 export interface DrainBatch {
@@ -25,18 +26,6 @@ export function selectorMatches(selector: LabelSelector, labels: Record<string, 
     if (e.operator === 'DoesNotExist' && has) return false;
   }
   return true;
-}
-
-type PodKind = 'evict' | 'daemonSet' | 'mirror' | 'finished' | 'terminating' | 'unmanaged';
-
-/** What `kubectl drain --ignore-daemonsets --delete-emptydir-data` does with a pod (unmanaged: refuses, without --force). */
-export function podKind(pod: PodObservation): PodKind {
-  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return 'finished';
-  if (pod.mirror) return 'mirror';
-  if (pod.controllerKind === 'DaemonSet') return 'daemonSet';
-  if (pod.terminating) return 'terminating';
-  if (!pod.controllerKind) return 'unmanaged';
-  return 'evict';
 }
 
 const podRef = (p: PodObservation) => `${p.namespace}/${p.name}`;
@@ -127,18 +116,29 @@ function pool(index: Index, tolerated: string[]): { free: Free; nodes: Set<strin
   return out;
 }
 
-function nodeForecast(node: string, pods: PodObservation[]): { forecast: NodeForecast; evicted: PodObservation[] } {
-  const f: NodeForecast = { node, evict: 0, daemonSet: 0, mirror: 0, emptyDir: 0, finished: 0, unmanaged: 0, unmanagedPods: [], requests: { cpuMilli: 0, memoryBytes: 0 } };
+function nodeForecast(node: string, pods: PodObservation[], policy: CompiledPolicy, facts: PodFacts): { forecast: NodeForecast; evicted: PodObservation[] } {
+  const f: NodeForecast = { node, evict: 0, daemonSet: 0, mirror: 0, emptyDir: 0, finished: 0, unmanaged: 0, unmanagedPods: [], notSelected: 0, refused: [], requests: { cpuMilli: 0, memoryBytes: 0 } };
   const evicted: PodObservation[] = [];
   for (const pod of pods) {
-    const kind = podKind(pod);
-    if (kind === 'evict') {
+    const verdict = classifyPod(pod, policy, facts);
+    if (verdict.action === 'evict') {
+      if (verdict.finished) {
+        f.finished++;
+        continue;
+      }
       f.evict++;
       if (pod.emptyDir) f.emptyDir++;
       evicted.push(pod);
-    } else if (kind === 'daemonSet' || kind === 'mirror' || kind === 'finished' || kind === 'unmanaged') {
-      f[kind]++;
-      if (kind === 'unmanaged' && f.unmanagedPods.length < MAX_POD_NAMES_PER_NODE) f.unmanagedPods.push(podRef(pod));
+    } else if (verdict.action === 'skip') {
+      if (verdict.kind === 'daemonSet') f.daemonSet++;
+      else if (verdict.kind === 'mirror') f.mirror++;
+      else if (verdict.kind === 'not-selected') f.notSelected++;
+    } else if (verdict.action === 'refuse') {
+      if (verdict.kind === 'unmanaged') {
+        f.unmanaged++;
+        if (f.unmanagedPods.length < MAX_POD_NAMES_PER_NODE) f.unmanagedPods.push(podRef(pod));
+      }
+      if (f.refused.length < MAX_POD_NAMES_PER_NODE) f.refused.push({ pod: podRef(pod), kind: verdict.kind, input: verdict.input, reason: verdict.reason });
     }
   }
   f.requests = sumRequests(evicted);
@@ -232,15 +232,17 @@ function unionRoom(pools: { nodes: Set<string>; room: Free }[], inBatch: Set<str
 
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)}Mi`;
 
-export function forecastDrains(state: ClusterState, batches: DrainBatch[]): DrainForecast {
+export function forecastDrains(state: ClusterState, batches: DrainBatch[], policy: CompiledPolicy): DrainForecast {
   const index = buildIndex(state);
+  const daemonSets = state.daemonSets ? new Set(state.daemonSets) : undefined;
+  const facts: PodFacts = daemonSets ? { daemonSetExists: (namespace, name) => daemonSets.has(`${namespace}/${name}`) } : {};
   const totals = { evict: 0, daemonSet: 0, mirror: 0, emptyDir: 0, unmanaged: 0, blockingBudgets: 0, batchesWithoutRoom: 0 };
   const out: BatchForecast[] = [];
   for (const batch of batches) {
     const nodes: NodeForecast[] = [];
     const evicted: { pod: PodObservation; node: string }[] = [];
     for (const name of batch.nodes) {
-      const { forecast, evicted: pods } = nodeForecast(name, index.podsByNode.get(name) ?? []);
+      const { forecast, evicted: pods } = nodeForecast(name, index.podsByNode.get(name) ?? [], policy, facts);
       nodes.push(forecast);
       for (const pod of pods) evicted.push({ pod, node: name });
       totals.evict += forecast.evict;

@@ -155,10 +155,14 @@ export interface NodeForecast {
   emptyDir: number;
   /** Succeeded/Failed pods: deleted, nothing to reschedule */
   finished: number;
-  /** pods without a controller: drain refuses them (blocker) */
+  /** pods without a controller that the drain refuses (force-drain-unmanaged: false): a blocker */
   unmanaged: number;
   /** namespace/name of unmanaged pods (capped at 10 per node) */
   unmanagedPods: string[];
+  /** pods drain-pod-selector leaves where they are */
+  notSelected: number;
+  /** pods the drain would refuse (capped at 10 per node), with the input that would allow each */
+  refused: { pod: string; kind: 'emptyDir' | 'unmanaged' | 'orphaned-daemonset'; input: string; reason: string }[];
   /** summed requests of the evicted pods */
   requests: Quantity;
 }

@@ -1,7 +1,8 @@
 // buildPlan: the pure function behind `command: plan`. ClusterState + Settings + Inventory → Plan.
 import type { ClusterState } from './cluster-state.ts';
-import { estimateDuration } from './estimate.ts';
+import { ESTIMATE_MODEL, estimateDuration } from './estimate.ts';
 import { forecastDrains, type DrainBatch } from './forecast.ts';
+import { compilePolicy } from './pod-policy.ts';
 import type { Inventory } from './inventory.ts';
 import { planOrder } from './order.ts';
 import type { Blocker, BatchForecast, ComponentRow, Hop, Plan, PlannedNode, PreflightVerdict, ProcedureDescriber, SkewVerdict, Step, TargetResolution } from './plan-types.ts';
@@ -45,7 +46,9 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
     ...order.controlPlanes.map((node, index) => ({ stage: 'control-plane' as const, index, nodes: [node] })),
     ...pendingBatches.map((b) => ({ stage: 'workers' as const, index: b.index, nodes: b.nodes })),
   ];
-  const forecast = forecastDrains(state, drainBatches);
+  const forecast = forecastDrains(state, drainBatches, compilePolicy(settings.upgrade.drain));
+  // a single-node cluster has nowhere else to put its pods: they wait Pending through the node's own upgrade
+  const allowPending = settings.upgrade.allowPendingPods ?? state.nodes.length === 1;
   const preflight = [...preflightVerdicts(state, inventory, target), ...ordered.notes];
   if (order.workerBatches.length > MAX_MATRIX_JOBS) {
     preflight.push({ id: 'matrix-limit', severity: 'warning', message: `${order.workerBatches.length} worker batches: a GitHub matrix runs at most ${MAX_MATRIX_JOBS} jobs, so worker-matrix cannot drive one job per batch; raise max-unavailable or use command: workers in one job`, nodes: [], nodeCount: 0 });
@@ -60,7 +63,8 @@ export function buildPlan(state: ClusterState, settings: Settings, inventory: In
 
   const pendingCount = nodes.filter((n) => !n.skipped).length;
   const upToDate = target.version !== undefined && current?.text === target.version && pendingCount === 0;
-  const blockers = upToDate ? [] : collectBlockers(target, hops, skew, preflight, forecast.batches);
+  if (!upToDate) preflight.push(...pendingPodsVerdicts(forecast.batches, allowPending, settings.upgrade.allowPendingPods === undefined));
+  const blockers = upToDate ? [] : collectBlockers(target, hops, skew, preflight, forecast.batches, allowPending);
   const verdict = upToDate ? 'up-to-date' : blockers.length > 0 ? 'blocked' : 'ready';
   const verdictReason =
     verdict === 'up-to-date'
@@ -135,7 +139,7 @@ function plannedNodes(state: ClusterState, inventory: Inventory, ordered: Return
   return { nodes, procedures };
 }
 
-function collectBlockers(target: TargetResolution, hops: Hop[], skew: SkewVerdict[], preflight: PreflightVerdict[], batches: BatchForecast[]): Blocker[] {
+function collectBlockers(target: TargetResolution, hops: Hop[], skew: SkewVerdict[], preflight: PreflightVerdict[], batches: BatchForecast[], allowPending: boolean): Blocker[] {
   const blockers: Blocker[] = [];
   if (!target.version) blockers.push({ source: 'target', id: 'target-unresolved', message: target.reason ?? 'the target version could not be resolved' });
   if (hops.length > 1) {
@@ -145,19 +149,27 @@ function collectBlockers(target: TargetResolution, hops: Hop[], skew: SkewVerdic
   }
   for (const v of skew) if (v.severity === 'mandatory' || (v.severity === 'forceable' && !v.forced)) blockers.push({ source: 'skew', id: v.id, message: v.severity === 'forceable' ? `${v.message} (forceable: force: true accepts it)` : v.message });
   for (const v of preflight) if (v.severity === 'mandatory' && v.id !== 'packages-published') blockers.push({ source: 'preflight', id: v.id, message: v.message });
-  blockers.push(...forecastBlockers(batches));
+  blockers.push(...forecastBlockers(batches, allowPending));
   return blockers;
 }
 
 const batchName = (b: BatchForecast) => (b.stage === 'control-plane' ? `control plane ${b.nodes[0]?.node}` : `worker batch ${b.index}`);
 
+const REFUSAL: Record<'unmanaged' | 'emptyDir' | 'orphaned-daemonset', { id: string; what: string; fix: string }> = {
+  unmanaged: { id: 'unmanaged-pods', what: 'without a controller', fix: 'a drain would delete them for good, so it refuses; move them into a Deployment, delete them, exclude them with drain-pod-selector, or set force-drain-unmanaged: true' },
+  emptyDir: { id: 'emptydir-pods', what: 'with emptyDir volumes', fix: 'their emptyDir data would be lost, so the drain refuses (delete-emptydir-data: false); set delete-emptydir-data: true, or exclude them with drain-pod-selector' },
+  'orphaned-daemonset': { id: 'orphaned-daemonset-pods', what: 'whose DaemonSet no longer exists', fix: 'nothing would recreate them, so the drain refuses (as kubectl drain does); delete them, or set force-drain-unmanaged: true' },
+};
+
 /** Forecast findings folded into a handful of blockers (not one per node, for 3,000-node clusters). */
-function forecastBlockers(batches: BatchForecast[]): Blocker[] {
+function forecastBlockers(batches: BatchForecast[], allowPending: boolean): Blocker[] {
   const out: Blocker[] = [];
-  const unmanaged = batches.flatMap((b) => b.nodes.filter((n) => n.unmanaged > 0));
-  if (unmanaged.length > 0) {
-    const pods = unmanaged.flatMap((n) => n.unmanagedPods);
-    out.push({ source: 'forecast', id: 'unmanaged-pods', message: `${unmanaged.reduce((s, n) => s + n.unmanaged, 0)} pod(s) without a controller on ${listText(unmanaged.map((n) => n.node))} (${listText(pods, 3)}): a drain would delete them for good, so it refuses; move them into a Deployment or delete them` });
+  for (const kind of ['unmanaged', 'emptyDir', 'orphaned-daemonset'] as const) {
+    const nodes = batches.flatMap((b) => b.nodes).filter((n) => n.refused.some((r) => r.kind === kind));
+    if (nodes.length === 0) continue;
+    const pods = nodes.flatMap((n) => n.refused.filter((r) => r.kind === kind).map((r) => r.pod));
+    const count = kind === 'unmanaged' ? nodes.reduce((s, n) => s + n.unmanaged, 0) : pods.length;
+    out.push({ source: 'forecast', id: REFUSAL[kind].id, message: `${count} pod(s) ${REFUSAL[kind].what} on ${listText(nodes.map((n) => n.node))} (${listText(pods, 3)}): ${REFUSAL[kind].fix}` });
   }
   const seen = new Set<string>();
   for (const b of batches) {
@@ -171,8 +183,25 @@ function forecastBlockers(batches: BatchForecast[]): Blocker[] {
   const multi = batches.flatMap((b) => b.multiBudgetPods);
   if (multi.length > 0) out.push({ source: 'forecast', id: 'pod-with-several-pdbs', message: `pods covered by more than one PodDisruptionBudget cannot be evicted (the Eviction API refuses them): ${listText(multi, 3)}` });
   const full = batches.filter((b) => !b.capacity.fits);
-  if (full.length > 0) out.push({ source: 'forecast', id: 'capacity', message: `no room for the evicted pods while draining ${listText(full.map(batchName), 3)}: ${full[0]!.capacity.message}` });
+  if (full.length > 0 && !allowPending) out.push({ source: 'forecast', id: 'capacity', message: `no room for the evicted pods while draining ${listText(full.map(batchName), 3)}: ${full[0]!.capacity.message}; set allow-pending-pods: true to let them wait Pending while each node is upgraded` });
   return out;
+}
+
+/** Minutes a node is away (cordon → uncordon), by the estimate's model: the time its evicted pods may wait Pending. */
+function windowMinutes(b: BatchForecast): number {
+  const m = ESTIMATE_MODEL;
+  const evicted = Math.max(0, ...b.nodes.map((n) => n.evict));
+  return Math.max(1, Math.round(m.drainBase + m.perEvictedPod * evicted + m.worker));
+}
+
+/** With allow-pending-pods (or on a single-node cluster): which batches leave pods Pending, and for about how long. */
+function pendingPodsVerdicts(batches: BatchForecast[], allowPending: boolean, byDefault: boolean): PreflightVerdict[] {
+  const full = batches.filter((b) => !b.capacity.fits);
+  if (!allowPending || full.length === 0) return [];
+  const why = byDefault ? 'a single-node cluster has nowhere else to put them' : 'allow-pending-pods: true';
+  const parts = full.slice(0, 5).map((b) => `${batchName(b)}: ${b.capacity.needed.pods} pod(s) for about ${windowMinutes(b)} min`);
+  const names = full.flatMap((b) => b.nodes.map((n) => n.node));
+  return [{ id: 'pending-pods', severity: 'warning', message: `pods wait Pending while their node is upgraded (${why}; PodDisruptionBudgets are still respected): ${parts.join('; ')}${full.length > 5 ? ` and ${full.length - 5} more batch(es)` : ''}`, nodes: names.slice(0, 20), nodeCount: names.length }];
 }
 
 function componentRows(state: ClusterState, orderedControlPlanes: string[], target: string | undefined): ComponentRow[] {

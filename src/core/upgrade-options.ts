@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { inputField as field, type Fail } from './input-field.ts';
 import type { InputReader } from './settings.ts';
+import { parseLabelSelector } from './label-selector.ts';
 
 export interface UpgradeOptions {
   drain: {
@@ -16,6 +17,11 @@ export interface UpgradeOptions {
     fallbackDelete: boolean;
   };
   /** the worker batch of the `workers` command */
+  /**
+   * allow-pending-pods: the upgrade may go on when the other nodes have no room for a drained node's pods (they
+   * wait Pending until it is back). Undefined: the default, true only for a single-node cluster.
+   */
+  allowPendingPods?: boolean;
   batch?: number;
   lockTtlMs: number;
   /** 0 = off; otherwise how long to wait after SIGTERM to kube-apiserver */
@@ -76,8 +82,17 @@ const schema = z.object({
   }),
   'delete-emptydir-data': field(bool(true)),
   'force-drain-unmanaged': field(bool(false)),
-  'drain-pod-selector': field((v): string | undefined | Fail => (v === '' ? undefined : /^[A-Za-z0-9_./!=,()\s-]+$/.test(v) ? v : { problem: `${quoteValue(v)} is not a label selector`, fix: 'use a label selector such as app!=db or tier in (web,cache)' })),
+  'drain-pod-selector': field((v): string | undefined | Fail => {
+    if (v === '') return undefined;
+    try {
+      parseLabelSelector(v);
+      return v;
+    } catch (error) {
+      return { problem: `${quoteValue(v)} is not a label selector: ${(error as Error).message}`, fix: 'use a label selector such as app!=db or tier in (web,cache)' };
+    }
+  }),
   'drain-fallback-delete': field(bool(false)),
+  'allow-pending-pods': field((v): boolean | undefined | Fail => (v === '' ? undefined : bool(false)(v))),
   batch: field((v): number | undefined | Fail => (v === '' ? undefined : /^\d{1,6}$/.test(v) ? Number(v) : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the batch of a worker-matrix entry: batch: ${{ matrix.batch }}' })),
   'lock-ttl': field(duration('30m', 60_000, '30m')),
   'graceful-apiserver-stop': field(gracefulStop),
@@ -117,6 +132,7 @@ export function parseUpgradeOptions(read: InputReader, command: string): Upgrade
       ...(v['drain-pod-selector'] ? { podSelector: v['drain-pod-selector'] } : {}),
       fallbackDelete: v['drain-fallback-delete'],
     },
+    ...(v['allow-pending-pods'] !== undefined ? { allowPendingPods: v['allow-pending-pods'] } : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
     lockTtlMs: v['lock-ttl'],
     gracefulApiserverStopMs: v['graceful-apiserver-stop'],

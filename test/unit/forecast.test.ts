@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetObservation, ClusterState } from '../../src/core/cluster-state.ts';
 import { forecastDrains, selectorMatches } from '../../src/core/forecast.ts';
+import { compilePolicy } from '../../src/core/pod-policy.ts';
 import { cluster, pod } from './fixtures.ts';
+
+const POLICY = compilePolicy({ deleteEmptyDirData: true, forceUnmanaged: false });
 
 const workerBatch = (index: number, nodes: string[]) => ({ stage: 'workers' as const, index, nodes });
 
@@ -21,8 +24,8 @@ describe('pod classification', () => {
       pod('bare', 'worker-1', { controllerKind: undefined }),
       pod('elsewhere', 'worker-2'),
     ];
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
-    expect(b!.nodes[0]).toEqual({ node: 'worker-1', evict: 2, daemonSet: 1, mirror: 1, emptyDir: 1, finished: 1, unmanaged: 1, unmanagedPods: ['default/bare'], requests: { cpuMilli: 200, memoryBytes: 256 * 1024 * 1024 } });
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
+    expect(b!.nodes[0]).toEqual({ node: 'worker-1', evict: 2, daemonSet: 1, mirror: 1, emptyDir: 1, finished: 1, unmanaged: 1, unmanagedPods: ['default/bare'], notSelected: 0, refused: [{ pod: 'default/bare', kind: 'unmanaged', input: 'force-drain-unmanaged', reason: expect.stringMatching(/no controller/) }], requests: { cpuMilli: 200, memoryBytes: 256 * 1024 * 1024 } });
   });
 });
 
@@ -36,14 +39,14 @@ describe('PodDisruptionBudgets', () => {
   it('a budget allowing no disruption blocks', () => {
     const state = withApp(['worker-1', 'worker-2', 'worker-3']);
     state.budgets = [budget('web', { matchLabels: { app: 'web' } }, 0)];
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.budgets).toEqual([expect.objectContaining({ name: 'web', effect: 'blocks', podsInBatch: 1, nodes: ['worker-1'] })]);
   });
 
   it('counts pods of one budget across the nodes of the batch against disruptionsAllowed', () => {
     const state = withApp(['worker-1', 'worker-2', 'worker-3']);
     state.budgets = [budget('web', { matchLabels: { app: 'web' } }, 1)];
-    const f = forecastDrains(state, [workerBatch(0, ['worker-1']), workerBatch(1, ['worker-2', 'worker-3'])]);
+    const f = forecastDrains(state, [workerBatch(0, ['worker-1']), workerBatch(1, ['worker-2', 'worker-3'])], POLICY);
     expect(f.batches[0]!.budgets).toEqual([]);
     expect(f.batches[1]!.budgets).toEqual([expect.objectContaining({ effect: 'delays', podsInBatch: 2, disruptionsAllowed: 1 })]);
     expect(f.totals.blockingBudgets).toBe(0);
@@ -52,13 +55,13 @@ describe('PodDisruptionBudgets', () => {
   it('ignores budgets of other namespaces or selectors', () => {
     const state = withApp(['worker-1']);
     state.budgets = [{ ...budget('other-ns', {}, 0), namespace: 'kube-system' }, budget('db', { matchLabels: { app: 'db' } }, 0)];
-    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches[0]!.budgets).toEqual([]);
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.budgets).toEqual([]);
   });
 
   it('lists pods covered by two budgets (the Eviction API refuses them)', () => {
     const state = withApp(['worker-1']);
     state.budgets = [budget('a', { matchLabels: { app: 'web' } }, 5), budget('b', {}, 5)];
-    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches[0]!.multiBudgetPods).toEqual(['default/app-0']);
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.multiBudgetPods).toEqual(['default/app-0']);
   });
 
   it.each([
@@ -76,7 +79,7 @@ describe('PodDisruptionBudgets', () => {
 describe('capacity of the remaining nodes', () => {
   it('fits when the other schedulable workers have room', () => {
     const state = cluster({ workers: 3, podsPerWorker: 10 });
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 2, needed: { pods: 10, cpuMilli: 1000 } });
   });
 
@@ -84,7 +87,7 @@ describe('capacity of the remaining nodes', () => {
     const state = cluster({ workers: 3, podsPerWorker: 10 });
     state.nodes.find((n) => n.name === 'worker-2')!.unschedulable = true;
     state.nodes.find((n) => n.name === 'worker-3')!.ready = false;
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: false, targetNodes: 0, message: expect.stringMatching(/CPU 1000m needed, 0m free/) });
   });
 
@@ -95,21 +98,21 @@ describe('capacity of the remaining nodes', () => {
     leftCordoned.cordonedByUpgrade = true;
     leftCordoned.taints = [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }];
     state.nodes.find((n) => n.name === 'worker-3')!.unschedulable = true;
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
   });
 
   it('counts requests against allocatable of the target nodes', () => {
     const state = cluster({ workers: 2 });
     state.pods = [pod('big', 'worker-1', { requests: { cpuMilli: 3000, memoryBytes: 0 } }), pod('filler', 'worker-2', { requests: { cpuMilli: 2000, memoryBytes: 0 } })];
-    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])]).batches;
+    const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: false, free: { cpuMilli: 2000 }, needed: { cpuMilli: 3000 } });
   });
 
   it('pods leaving a control plane may go to other control planes (they tolerate its taint)', () => {
     const state = cluster({ controlPlanes: 2, workers: 0 });
     state.pods = [pod('coredns-1', 'cp-1')];
-    const [b] = forecastDrains(state, [{ stage: 'control-plane', index: 0, nodes: ['cp-1'] }]).batches;
+    const [b] = forecastDrains(state, [{ stage: 'control-plane', index: 0, nodes: ['cp-1'] }], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
   });
 });

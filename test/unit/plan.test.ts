@@ -117,3 +117,69 @@ describe('per-node steps', () => {
     expect(one.workerMinutes).toBeCloseTo(4 * four.workerMinutes);
   });
 });
+
+describe('one pod policy: the plan blocks exactly what the drain would refuse', () => {
+  const withBarePod = () => {
+    const state = cluster({ workers: 2, podsPerWorker: 1 });
+    state.pods.push(pod('bare', 'worker-1', { controllerKind: undefined, labels: { app: 'db' } }));
+    return state;
+  };
+
+  it('a bare pod blocks; force-drain-unmanaged: true or a drain-pod-selector that leaves it out lets the upgrade go on', () => {
+    expect(plan(withBarePod()).blockers.map((b) => b.id)).toEqual(['unmanaged-pods']);
+    expect(plan(withBarePod(), { 'force-drain-unmanaged': 'true' }).verdict).toBe('ready');
+    expect(plan(withBarePod(), { 'drain-pod-selector': 'app!=db' }).verdict).toBe('ready');
+  });
+
+  it('delete-emptydir-data: false blocks the plan before any node is touched, naming the input', () => {
+    const state = cluster({ workers: 2, podsPerWorker: 1 });
+    state.pods.push(pod('cache-1', 'worker-2', { emptyDir: true }));
+    expect(plan(state).verdict).toBe('ready');
+    const refused = plan(state, { 'delete-emptydir-data': 'false' });
+    expect(refused.blockers).toEqual([expect.objectContaining({ id: 'emptydir-pods', message: expect.stringMatching(/default\/cache-1.*set delete-emptydir-data: true/) })]);
+  });
+
+  it('a pod whose DaemonSet is gone blocks unless force-drain-unmanaged, as kubectl drain refuses it', () => {
+    const state = cluster({ workers: 2, podsPerWorker: 1 });
+    state.pods.push(pod('agent-x', 'worker-1', { controllerKind: 'DaemonSet', controllerName: 'old-agent' }));
+    state.daemonSets = ['default/agent'];
+    expect(plan(state).blockers).toEqual([expect.objectContaining({ id: 'orphaned-daemonset-pods', message: expect.stringMatching(/DaemonSet no longer exists/) })]);
+    expect(plan(state, { 'force-drain-unmanaged': 'true' }).verdict).toBe('ready');
+  });
+
+  it('a drain-pod-selector that is not a selector is an input error naming the input', () => {
+    expect(() => plan(cluster(), { 'drain-pod-selector': 'app in (web' })).toThrow(/drain-pod-selector/);
+  });
+});
+
+describe('small clusters', () => {
+  const full = (state: ClusterState) => {
+    for (const n of state.nodes) n.allocatable = { cpuMilli: 1000, memoryBytes: 1024 ** 3, pods: 110 };
+    return state;
+  };
+
+  it('a single-node cluster: its pods wait Pending through its own upgrade, by default, and the plan says so', () => {
+    const state = full(cluster({ controlPlanes: 1, workers: 0 }));
+    state.pods.push(pod('coredns-1', 'cp-1'), pod('coredns-2', 'cp-1'));
+    const p = plan(state);
+    expect(p.verdict).toBe('ready');
+    expect(p.preflight.find((v) => v.id === 'pending-pods')).toMatchObject({ severity: 'warning', message: expect.stringMatching(/single-node cluster has nowhere else.*control plane cp-1: 2 pod\(s\) for about \d+ min/) });
+  });
+
+  it('1 control plane + 1 worker: blocked, naming allow-pending-pods; with it, ready and the pending pods are named', () => {
+    const state = full(cluster({ controlPlanes: 1, workers: 1, podsPerWorker: 3 }));
+    state.nodes.find((n) => n.name === 'cp-1')!.taints = [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }];
+    const blocked = plan(state);
+    expect(blocked.blockers).toEqual([expect.objectContaining({ id: 'capacity', message: expect.stringMatching(/set allow-pending-pods: true/) })]);
+    const allowed = plan(state, { 'allow-pending-pods': 'true' });
+    expect(allowed.verdict).toBe('ready');
+    expect(allowed.preflight.find((v) => v.id === 'pending-pods')!.message).toMatch(/allow-pending-pods: true.*worker batch 0: 3 pod\(s\)/);
+  });
+
+  it('a PodDisruptionBudget that allows nothing still blocks a small cluster', () => {
+    const state = full(cluster({ controlPlanes: 1, workers: 0 }));
+    state.pods.push(pod('db-0', 'cp-1', { labels: { app: 'db' } }));
+    state.budgets = [{ namespace: 'default', name: 'db', selector: { matchLabels: { app: 'db' } }, disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 }];
+    expect(plan(state).blockers.map((b) => b.id)).toEqual(['pdb-blocks']);
+  });
+});

@@ -4,6 +4,8 @@
 // Unlike kubectl, a failed drain uncordons the node and names what blocked it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Eviction, V1Pod } from '@kubernetes/client-node';
+import { classifyPod, compilePolicy, type CompiledPolicy, type PodFacts, type PodVerdict } from '../../core/pod-policy.ts';
+import { mapPod } from './map.ts';
 import { listAll } from './read-cluster.ts';
 import { apiFailure, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
 
@@ -84,21 +86,21 @@ export class DrainError extends Error {
   }
 }
 
-type DrainApis = Pick<ClusterApis, 'core'>;
+type DrainApis = Pick<ClusterApis, 'core' | 'apps'>;
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /** Marks the node unschedulable. Returns false when it already was (nothing changed). */
-export async function cordonNode(api: DrainApis, node: string): Promise<boolean> {
+export async function cordonNode(api: Pick<ClusterApis, 'core'>, node: string): Promise<boolean> {
   return setUnschedulable(api, node, true);
 }
 
 /** Makes the node schedulable again. Returns false when it already was (nothing changed). */
-export async function uncordonNode(api: DrainApis, node: string): Promise<boolean> {
+export async function uncordonNode(api: Pick<ClusterApis, 'core'>, node: string): Promise<boolean> {
   return setUnschedulable(api, node, false);
 }
 
-async function setUnschedulable(api: DrainApis, node: string, unschedulable: boolean): Promise<boolean> {
+async function setUnschedulable(api: Pick<ClusterApis, 'core'>, node: string, unschedulable: boolean): Promise<boolean> {
   const verb = unschedulable ? 'cordon' : 'uncordon';
   try {
     const current = await api.core.readNode({ name: node });
@@ -113,24 +115,30 @@ async function setUnschedulable(api: DrainApis, node: string, unschedulable: boo
 
 const podId = (pod: V1Pod): string => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 
-type PodPlan = { action: 'evict' } | { action: 'wait' } | { action: 'skip'; reason: string } | { action: 'refuse'; reason: string };
+/** Whether a DaemonSet exists, read once per drain (a pod whose DaemonSet is gone is an orphan: kubectl refuses it). */
+function daemonSetLookup(api: DrainApis): (namespace: string, name: string) => Promise<boolean> {
+  const known = new Map<string, Promise<boolean>>();
+  return (namespace, name) => {
+    const key = `${namespace}/${name}`;
+    let found = known.get(key);
+    if (!found) {
+      found = api.apps.readNamespacedDaemonSet({ name, namespace }).then(() => true, (error: unknown) => !isNotFound(error));
+      known.set(key, found);
+    }
+    return found;
+  };
+}
 
-/** What drain does with a pod, by kubectl's filters (DaemonSet, mirror, local storage, unreplicated). */
-export function classifyPod(pod: V1Pod, options: Pick<DrainOptions, 'deleteEmptyDirData' | 'forceUnmanaged'>): PodPlan {
-  const controller = pod.metadata?.ownerReferences?.find((o) => o.controller === true);
-  if (controller?.kind === 'DaemonSet') return { action: 'skip', reason: `managed by DaemonSet ${controller.name}` };
-  if (MIRROR_ANNOTATION in (pod.metadata?.annotations ?? {})) return { action: 'skip', reason: 'mirror pod of a static pod (the kubelet owns it)' };
-  if (pod.metadata?.deletionTimestamp) return { action: 'wait' };
-  const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-  if (finished) return { action: 'evict' };
-  const refusals: string[] = [];
-  if (!options.deleteEmptyDirData && pod.spec?.volumes?.some((v) => v.emptyDir !== undefined)) {
-    refusals.push('uses emptyDir local storage, which would be lost (set delete-emptydir-data: true to allow)');
-  }
-  if (!options.forceUnmanaged && !controller) {
-    refusals.push('declares no controller, so nothing would recreate it (set force-drain-unmanaged: true to allow)');
-  }
-  return refusals.length > 0 ? { action: 'refuse', reason: refusals.join('; ') } : { action: 'evict' };
+/** What the drain does with a pod: the core's pod policy, with what only the cluster knows filled in. */
+async function podVerdict(pod: V1Pod, policy: CompiledPolicy, daemonSetExists: (namespace: string, name: string) => Promise<boolean>): Promise<PodVerdict> {
+  const observed = mapPod(pod);
+  const exists = observed.controllerKind === 'DaemonSet' && observed.controllerName ? await daemonSetExists(observed.namespace, observed.controllerName) : true;
+  const deleted = pod.metadata?.deletionTimestamp;
+  const facts: PodFacts = {
+    daemonSetExists: () => exists,
+    ...(deleted ? { terminatingSeconds: (Date.now() - new Date(deleted).getTime()) / 1000 } : {}),
+  };
+  return classifyPod(observed, policy, facts);
 }
 
 interface DrainContext {
@@ -185,10 +193,11 @@ async function waitGone(ctx: DrainContext, pod: V1Pod, deadline: number): Promis
       if (isNotFound(error)) return undefined;
       // A passing API failure is not a verdict on the pod: look again until the deadline.
     }
-    if (Date.now() + poll > deadline) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
       return { pod: id, reason: `still terminating when the drain timed out (grace period ${pod.spec?.terminationGracePeriodSeconds ?? 30}s)` };
     }
-    await sleep(poll);
+    await sleep(Math.min(poll, remaining));
   }
 }
 
@@ -251,9 +260,10 @@ async function evictUntilGone(ctx: DrainContext, pod: V1Pod): Promise<PodOutcome
       if (refused.line !== lastLine) ctx.emit('blocked', `${id}: ${refused.line}`, id);
       lastLine = refused.line;
       if (refused.blocker.budget) ctx.delayedBy.set(refused.blocker.budget, { ...refused.blocker });
-      const retryDelay = ctx.options.retryDelayMs ?? 5000;
-      if (!refused.retry || Date.now() + retryDelay > ctx.deadline) return giveUp(ctx, current, refused.blocker);
-      await sleep(retryDelay);
+      // ask again until the deadline itself (the last wait is shortened to end there), so drain-timeout means what it says
+      const remaining = ctx.deadline - Date.now();
+      if (!refused.retry || remaining <= 0) return giveUp(ctx, current, refused.blocker);
+      await sleep(Math.min(ctx.options.retryDelayMs ?? 5000, remaining));
       // Look again: the pod may have gone, been replaced, or started terminating meanwhile.
       try {
         const fresh = await ctx.api.core.readNamespacedPod({ name, namespace });
@@ -295,6 +305,8 @@ export async function drainNode(api: DrainApis, node: string, options: DrainOpti
   emit('cordoned', wasUnschedulable ? `node ${node} was already cordoned` : `node ${node} cordoned`);
   const result: DrainResult = { node, wasUnschedulable, evicted: [], skipped: [], deletedIgnoringBudget: [], blockedBy: [], delayedBy: [] };
   const fail = async (message: string): Promise<never> => {
+    // An operator's cordon is never undone: only a cordon this drain made is lifted again.
+    if (wasUnschedulable) throw new DrainError(`${message}; the node stays cordoned: it was cordoned before this drain`, result, false);
     let uncordoned = false;
     let note = 'node uncordoned';
     try {
@@ -314,13 +326,20 @@ export async function drainNode(api: DrainApis, node: string, options: DrainOpti
     return fail(`cannot drain node ${node}: ${(error as Error).message}`);
   }
   const toMove: V1Pod[] = [];
+  let policy: CompiledPolicy;
+  try {
+    policy = compilePolicy(options);
+  } catch (error) {
+    return fail(`cannot drain node ${node}: drain-pod-selector: ${(error as Error).message}`);
+  }
+  const daemonSetExists = daemonSetLookup(api);
   for (const pod of pods) {
-    const plan = classifyPod(pod, options);
-    if (plan.action === 'skip') {
-      result.skipped.push({ pod: podId(pod), reason: plan.reason });
-      emit('skipped', `skipping ${podId(pod)}: ${plan.reason}`, podId(pod));
-    } else if (plan.action === 'refuse') {
-      result.blockedBy.push({ pod: podId(pod), reason: plan.reason });
+    const verdict = await podVerdict(pod, policy, daemonSetExists);
+    if (verdict.action === 'skip') {
+      result.skipped.push({ pod: podId(pod), reason: verdict.reason });
+      emit('skipped', `skipping ${podId(pod)}: ${verdict.reason}`, podId(pod));
+    } else if (verdict.action === 'refuse') {
+      result.blockedBy.push({ pod: podId(pod), reason: verdict.reason });
     } else {
       toMove.push(pod);
     }
