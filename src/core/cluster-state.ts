@@ -53,6 +53,8 @@ export interface PodObservation {
   mirror: boolean;
   emptyDir: boolean;
   requests: Quantity;
+  /** taint keys the pod tolerates for scheduling (NoSchedule / NoExecute); "*" when it tolerates every taint */
+  tolerates?: string[];
 }
 
 export interface LabelSelector {

@@ -104,8 +104,9 @@ function pool(index: Index, tolerated: string[]): { free: Free; nodes: Set<strin
   const cached = index.poolCache.get(key);
   if (cached) return cached;
   const out = { free: { cpuMilli: 0, memoryBytes: 0, pods: 0 }, nodes: new Set<string>() };
+  const all = tolerated.includes('*');
   for (const node of index.schedulable) {
-    if (!index.taints.get(node.name)!.every((t) => tolerated.includes(t))) continue;
+    if (!all && !index.taints.get(node.name)!.every((t) => tolerated.includes(t))) continue;
     const f = index.free.get(node.name)!;
     out.free.cpuMilli += f.cpuMilli;
     out.free.memoryBytes += f.memoryBytes;
@@ -173,10 +174,12 @@ function budgetImpacts(evicted: { pod: PodObservation; node: string }[], index: 
 function capacityCheck(batchNodes: string[], evicted: { pod: PodObservation; node: string }[], index: Index): CapacityCheck {
   const inBatch = new Set(batchNodes);
   const needed = { cpuMilli: 0, memoryBytes: 0, pods: 0 };
-  // Group the evicted pods by the taints of the node they leave; each group may go where those taints (or fewer) are.
+  // Group the evicted pods by what they tolerate (their own node's taints, assumed, plus their tolerations); each
+  // group may go where those taints (or fewer) are.
   const groups = new Map<string, { tolerated: string[]; need: Free }>();
   for (const { pod, node } of evicted) {
-    const tolerated = index.taints.get(node) ?? [];
+    const own = index.taints.get(node) ?? [];
+    const tolerated = pod.tolerates ? [...new Set([...own, ...pod.tolerates])].sort() : own;
     const key = tolerated.join('\u0000');
     const g = groups.get(key) ?? groups.set(key, { tolerated, need: { cpuMilli: 0, memoryBytes: 0, pods: 0 } }).get(key)!;
     g.need.cpuMilli += pod.requests.cpuMilli;

@@ -116,3 +116,13 @@ describe('capacity of the remaining nodes', () => {
     expect(b!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
   });
 });
+
+describe('tolerations', () => {
+  it('a pod that tolerates the control-plane taint may go to a control plane when its worker drains', () => {
+    const state = cluster({ controlPlanes: 1, workers: 1 });
+    state.pods = [pod('coredns-1', 'worker-1', { tolerates: ['node-role.kubernetes.io/control-plane'] })];
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
+    state.pods = [pod('web-1', 'worker-1')];
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({ fits: false, targetNodes: 0 });
+  });
+});

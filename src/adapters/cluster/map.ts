@@ -99,7 +99,22 @@ export function mapPod(pod: V1Pod): PodObservation {
     mirror: MIRROR_ANNOTATION in (pod.metadata?.annotations ?? {}),
     emptyDir: pod.spec?.volumes?.some((v) => v.emptyDir !== undefined) ?? false,
     requests: podRequests(pod.spec?.containers ?? [], pod.spec?.initContainers ?? []),
+    ...tolerated(pod),
   };
+}
+
+/** The taint keys a pod tolerates where it matters for placement (NoSchedule, NoExecute, or any effect). */
+function tolerated(pod: V1Pod): Pick<PodObservation, 'tolerates'> {
+  const keys = new Set<string>();
+  for (const t of pod.spec?.tolerations ?? []) {
+    if (t.effect && t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') continue;
+    if (!t.key) {
+      if (t.operator === 'Exists') keys.add('*');
+      continue;
+    }
+    keys.add(t.key);
+  }
+  return keys.size > 0 ? { tolerates: [...keys].sort() } : {};
 }
 
 /** The tag of an image reference without "v" and without a digest: "registry.k8s.io/etcd:3.5.15-0" → "3.5.15-0". */
