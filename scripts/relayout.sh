@@ -80,6 +80,8 @@ mv_tree test/unit test/core
 mv_tree test/cluster-effects test/adapters/cluster
 mv_file test/adapters/cluster-map.test.ts test/adapters/cluster/cluster-map.test.ts
 mv_file test/adapters/probe.test.ts test/adapters/node/probe.test.ts
+for f in packages-apt packages-manager packages-rpm; do mv_file "test/adapters/$f.test.ts" "test/adapters/node/$f.test.ts"; done
+mv_file test/upgrade/repo-switch.test.ts test/adapters/node/repo-switch.test.ts
 mv_file test/adapters/pr-comment.test.ts test/adapters/github/pr-comment.test.ts
 for f in known-hosts local quote ssh; do mv_file "test/adapters/$f.test.ts" "test/adapters/transport/$f.test.ts"; done
 mv_file test/backup/fetch.test.ts test/adapters/transport/fetch.test.ts
