@@ -10,7 +10,7 @@ import { parseSettings } from '../src/core/settings.ts';
 import { inventoryFromCluster } from '../src/core/inventory.ts';
 import { buildPlan } from '../src/core/plan.ts';
 import { planCommentMarkdown, planOutputs, planSummaryMarkdown } from '../src/report/plan-report.ts';
-import { startCluster } from '../test/sim/index.ts';
+import { startCluster } from '../sim/index.ts';
 
 const { values } = parseArgs({
   options: {

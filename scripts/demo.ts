@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type SimCluster } from '../test/sim/index.ts';
+import { startCluster, type SimCluster } from '../sim/index.ts';
 import { inputEnvironment, parseCommandFile, repoRoot } from '../test/support/action-runner.ts';
 
 const started = Date.now();

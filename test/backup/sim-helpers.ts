@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { InventoryNode } from '../../src/core/inventory.ts';
 import { connectSsh } from '../../src/adapters/transport/ssh.ts';
 import type { NodeShell } from '../../src/adapters/transport/node-shell.ts';
-import type { SimCluster } from '../sim/index.ts';
+import type { SimCluster } from '../../sim/index.ts';
 
 export function inventoryNodes(cluster: SimCluster): InventoryNode[] {
   return cluster.spec.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role, user: 'root', port: n.sshPort, transport: 'ssh' as const, labels: {} }));

@@ -12,7 +12,7 @@ import { collectKubeadmBackups, listKubeadmBackups } from '../../src/backup/kube
 import { decryptBackup } from '../../src/backup/unpack.ts';
 import { backupCommand, type BackupCommandResult } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
 

@@ -14,7 +14,7 @@ import { parseBackupSettings } from '../backup/settings.ts';
 import { NODE_BACKUP_ROOT } from '../../src/backup/retention.ts';
 import { backupCommand } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { startArtifactService, type ArtifactServiceStandIn } from '../backup/artifact-service.ts';
 import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';

@@ -17,7 +17,7 @@ import { readTar } from '../../src/backup/tar.ts';
 import type { BackupManifest } from '../../src/backup/types.ts';
 import { backupCommand, type BackupCommandResult } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { startArtifactService, type ArtifactServiceStandIn } from '../backup/artifact-service.ts';
 import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan, Step } from '../../src/core/plan-types.ts';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction } from '../support/action-runner.ts';
 import { logGroups, upgradeInputs } from './upgrade-helpers.ts';
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import semver from 'semver';
-import { startCluster, type SimCluster, type ClusterStatus } from '../sim/index.ts';
+import { startCluster, type SimCluster, type ClusterStatus } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionOptions, type ActionResult } from '../support/action-runner.ts';
 import { startGitHubApi, type GitHubApiStandIn } from '../support/github-api.ts';
 

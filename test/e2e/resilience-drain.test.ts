@@ -5,7 +5,7 @@
 // removed, a re-run resumes worker-1 at its drain and completes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
 

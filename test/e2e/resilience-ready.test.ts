@@ -5,7 +5,7 @@
 // cordoned by the failed run, as room for worker-2's pods: the only other worker is that one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { commandLog, logGroups, upgradeInputs } from './upgrade-helpers.ts';
 

@@ -6,7 +6,7 @@
 // filtering": the versionlock the upgrade added pinned the new version and rollback never deleted it.
 // Build dist/ first (npm run build).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { runAction, type ActionResult } from '../support/action-runner.ts';
 import { inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
 import { upgradeInputs } from './upgrade-helpers.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { decryptBackup } from '../../src/backup/unpack.ts';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { etcdctlArgs, inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';

@@ -2,7 +2,7 @@
 // annotations, and the action's log groups.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SimCluster } from '../sim/index.ts';
+import type { SimCluster } from '../../sim/index.ts';
 
 export interface LoggedCommand {
   time: string;

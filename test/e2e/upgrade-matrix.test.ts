@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type SimCluster } from '../sim/index.ts';
+import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, inputEnvironment, parseCommandFile, runAction } from '../support/action-runner.ts';
 import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
 

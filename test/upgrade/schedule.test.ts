@@ -5,7 +5,7 @@ import { buildPlan } from '../../src/core/plan.ts';
 import { foldRun, resumeStage } from '../../src/core/run-record.ts';
 import { runSchedule } from '../../src/upgrade/runner.ts';
 import { buildSchedule } from '../../src/upgrade/schedule.ts';
-import { cluster, controlPlanePods, inventoryOf, settingsFrom } from '../unit/fixtures.ts';
+import { cluster, controlPlanePods, inventoryOf, settingsFrom } from '../core/fixtures.ts';
 import { FakeCluster, Recorder, TARGET, nodeWorld, runnerDeps } from './fakes.ts';
 
 const DONE_ALL = ['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon'];

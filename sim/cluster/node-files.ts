@@ -1,0 +1,153 @@
+// What `kubeadm init/join` and the package setup would have left on each SSH node, written into the
+// node's overlay upper dirs, plus its state.json, stand-in shims and SSH host key.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { compileCacheDir, nodePaths, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
+import type { KeyPairPaths as KeyFiles } from '../lib/pki.ts';
+import { renderKubeconfig } from '../lib/kube-rest.ts';
+import { aptListsFiles } from '../standins/pkg/apt-config.ts';
+import { publishedIn, repoUrl } from '../standins/pkg/repo.ts';
+import { kubeadmFlagsEnv, kubeletConfigurationYaml, repoFile } from './configs.ts';
+import { controlPlaneManifests } from './manifests.ts';
+import type { ClusterPki } from './pki.ts';
+import { minorOf } from './versions.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** The tools a node's /usr/local/sbin holds; each shim runs the stand-in of that name. */
+export const STANDIN_TOOLS = ['kubeadm', 'kubelet', 'kubectl', 'apt-get', 'apt-mark', 'apt-cache', 'dpkg-query', 'dpkg',
+  'yum', 'dnf', 'rpm', 'systemctl', 'swapon', 'crictl', 'killall'];
+
+async function put(file: string, content: string, mode = 0o644): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, content, { mode });
+}
+
+async function copyKeyPair(from: KeyFiles, toBase: string): Promise<void> {
+  await mkdir(dirname(toBase), { recursive: true });
+  await Promise.all([copyFile(from.cert, `${toBase}.crt`), copyFile(from.key, `${toBase}.key`)]);
+}
+
+export function initialNodeState(node: SimNodeSpec): NodeState {
+  return {
+    packages: { kubeadm: node.version, kubelet: node.version, kubectl: node.version },
+    holds: ['kubeadm', 'kubectl', 'kubelet'],
+    kubelet: { active: true, version: node.version },
+    swap: false,
+  };
+}
+
+export function shimText(spec: ClusterSpec, node: SimNodeSpec, tool: string): string {
+  const main = join(spec.repoRoot, 'sim/standins/main.ts');
+  const nodeDir = nodePaths(spec.dir, node.name).nodeDir;
+  return `#!/bin/sh\nNODE_COMPILE_CACHE=${compileCacheDir(spec)} exec ${spec.node24} ${main} --node-dir ${nodeDir} ${tool} "$@"\n`;
+}
+
+/** Shared kubeconfig texts: rendered once, written on every control plane. */
+export interface ControlPlaneKubeconfigs {
+  'admin.conf': string;
+  'super-admin.conf': string;
+  'controller-manager.conf': string;
+  'scheduler.conf': string;
+}
+
+/** A kubeconfig for `user` with its certificate embedded, pointing at the cluster's API endpoint. */
+export function clientKubeconfig(spec: ClusterSpec, pki: ClusterPki, userName: string, client: KeyFiles): string {
+  return renderKubeconfig({
+    server: spec.apiServer.url, clusterName: spec.name, userName,
+    caPem: readFileSync(pki.ca.cert, 'utf8'), certPem: readFileSync(client.cert, 'utf8'), keyPem: readFileSync(client.key, 'utf8'),
+  });
+}
+
+export function controlPlaneKubeconfigs(spec: ClusterSpec, pki: ClusterPki): ControlPlaneKubeconfigs {
+  // kubeadm points controller-manager.conf and scheduler.conf at the node's own API server; the simulated
+  // cluster has one API server, at the control-plane endpoint
+  return {
+    'admin.conf': clientKubeconfig(spec, pki, 'kubernetes-admin', pki.admin),
+    'super-admin.conf': clientKubeconfig(spec, pki, 'kubernetes-super-admin', pki.superAdmin),
+    'controller-manager.conf': clientKubeconfig(spec, pki, 'system:kube-controller-manager', pki.controllerManager),
+    'scheduler.conf': clientKubeconfig(spec, pki, 'system:kube-scheduler', pki.scheduler),
+  };
+}
+
+async function writeControlPlanePki(etcK8s: string, pki: ClusterPki, node: SimNodeSpec): Promise<void> {
+  const own = pki.nodes[node.name]?.etcd;
+  if (!own) throw new Error(`no etcd certificates were made for ${node.name}`);
+  const dir = join(etcK8s, 'pki');
+  await Promise.all([
+    copyKeyPair(pki.ca, join(dir, 'ca')),
+    copyKeyPair(pki.apiserver, join(dir, 'apiserver')),
+    copyKeyPair(pki.apiserverKubeletClient, join(dir, 'apiserver-kubelet-client')),
+    copyKeyPair(pki.apiserverEtcdClient, join(dir, 'apiserver-etcd-client')),
+    copyKeyPair(pki.frontProxyCa, join(dir, 'front-proxy-ca')),
+    copyKeyPair(pki.frontProxyClient, join(dir, 'front-proxy-client')),
+    copyFile(pki.sa.key, join(dir, 'sa.key')),
+    copyFile(pki.sa.pub, join(dir, 'sa.pub')),
+    copyKeyPair(pki.etcdCa, join(dir, 'etcd', 'ca')),
+    copyKeyPair(own.server, join(dir, 'etcd', 'server')),
+    copyKeyPair(own.peer, join(dir, 'etcd', 'peer')),
+    copyKeyPair(own.healthcheckClient, join(dir, 'etcd', 'healthcheck-client')),
+  ]);
+}
+
+async function writeKubeletFiles(spec: ClusterSpec, pki: ClusterPki, node: SimNodeSpec, upperEtc: string, upperVar: string) {
+  const client = pki.nodes[node.name]?.kubeletClient;
+  if (!client) throw new Error(`no kubelet client certificate was made for ${node.name}`);
+  const kubeletConf = clientKubeconfig(spec, pki, `system:node:${node.name}`, client);
+  await Promise.all([
+    put(join(upperEtc, 'kubernetes/kubelet.conf'), kubeletConf, 0o600),
+    mkdir(join(upperEtc, 'kubernetes/pki'), { recursive: true }).then(() => copyFile(pki.ca.cert, join(upperEtc, 'kubernetes/pki/ca.crt'))),
+    put(join(upperVar, 'lib/kubelet/config.yaml'), kubeletConfigurationYaml()),
+    put(join(upperVar, 'lib/kubelet/kubeadm-flags.env'), kubeadmFlagsEnv()),
+  ]);
+}
+
+async function writePackageSetup(spec: ClusterSpec, node: SimNodeSpec, upperRoot: string): Promise<void> {
+  const repo = repoFile(node);
+  await put(join(upperRoot, repo.path), repo.text);
+  if (node.os !== 'debian') return;
+  const minor = minorOf(node.version);
+  await Promise.all([
+    // stands for the dearmored release key the install guide fetches; nothing verifies it here
+    put(join(upperRoot, 'etc/apt/keyrings/kubernetes-apt-keyring.gpg'), 'simulated pkgs.k8s.io release key\n'),
+    // what `apt-get update` fetched for this minor, in the stand-in's own format
+    ...aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(spec, minor))
+      .map((file) => put(join(upperRoot, 'var/lib/apt/lists', file.name), file.content)),
+  ]);
+}
+
+async function writeShims(spec: ClusterSpec, node: SimNodeSpec, bin: string): Promise<void> {
+  await mkdir(bin, { recursive: true });
+  await Promise.all(STANDIN_TOOLS.map((tool) => put(join(bin, tool), shimText(spec, node, tool), 0o755)));
+}
+
+async function writeHostKey(hostKey: string, node: SimNodeSpec): Promise<void> {
+  await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${node.name}`, '-f', hostKey]);
+}
+
+/** Everything one node needs before its supervisor starts. */
+export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: ControlPlaneKubeconfigs, node: SimNodeSpec) {
+  const paths = nodePaths(spec.dir, node.name);
+  const upperRoot = join(paths.nodeDir, 'upper');
+  const etcK8s = join(paths.upperEtc, 'kubernetes');
+  await Promise.all([paths.upperEtc, paths.upperVar, paths.workEtc, paths.workVar].map((d) => mkdir(d, { recursive: true })));
+  const work: Promise<unknown>[] = [
+    writeKubeletFiles(spec, pki, node, paths.upperEtc, paths.upperVar),
+    writePackageSetup(spec, node, upperRoot),
+    writeShims(spec, node, paths.bin),
+    writeHostKey(paths.hostKey, node),
+    put(paths.stateFile, `${JSON.stringify(initialNodeState(node), null, 2)}\n`),
+    put(paths.commandsLog, ''),
+  ];
+  if (node.role === 'control-plane') {
+    work.push(writeControlPlanePki(etcK8s, pki, node));
+    for (const [file, text] of Object.entries(controlPlaneManifests(spec, node))) {
+      work.push(put(join(etcK8s, 'manifests', file), text, 0o600));
+    }
+    for (const [file, text] of Object.entries(confs)) work.push(put(join(etcK8s, file), text, 0o600));
+  }
+  await Promise.all(work);
+}

@@ -1,0 +1,46 @@
+// The node's OpenSSH server: a config that admits only the cluster's client key and routes every
+// command through forced-command.ts.
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { keepChildRunning, type KeptChild } from './child.ts';
+import { compileCacheDir, type ClusterSpec, type NodePaths, type SimNodeSpec } from './spec.ts';
+
+export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: NodePaths): string {
+  const forced = join(cluster.repoRoot, 'sim/node/forced-command.ts');
+  const words = [cluster.node24, forced, paths.nodeDir, paths.hostKey, cluster.dir];
+  const spaced = words.find((w) => /\s/.test(w));
+  if (spaced) throw new Error(`sshd_config cannot hold a path with spaces: ${spaced}`);
+  return [
+    `ListenAddress ${node.address}:${node.sshPort}`,
+    `HostKey ${paths.hostKey}`,
+    `AuthorizedKeysFile ${join(cluster.dir, 'ssh', 'authorized_keys')}`,
+    'PubkeyAuthentication yes',
+    'PermitRootLogin prohibit-password',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'HostbasedAuthentication no',
+    'StrictModes no',
+    'UsePAM no',
+    'PidFile none',
+    'MaxSessions 50',
+    'MaxStartups 100',
+    'LogLevel INFO',
+    'PrintMotd no',
+    'Subsystem sftp /usr/lib/openssh/sftp-server',
+    `ForceCommand /usr/bin/env NODE_COMPILE_CACHE=${compileCacheDir(cluster)} ${cluster.node24} ${forced} --node-dir ${paths.nodeDir}`,
+    '',
+  ].join('\n');
+}
+
+export function startSshd(cluster: ClusterSpec, node: SimNodeSpec, paths: NodePaths, log: (line: string) => void): KeptChild {
+  writeFileSync(paths.sshdConfig, sshdConfigText(cluster, node, paths));
+  // sshd ignores a private host key others can read
+  chmodSync(paths.hostKey, 0o600);
+  return keepChildRunning({
+    name: 'sshd',
+    file: '/usr/sbin/sshd',
+    args: ['-D', '-e', '-f', paths.sshdConfig],
+    logFile: paths.sshdLog,
+    log,
+  });
+}

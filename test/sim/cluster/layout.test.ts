@@ -1,0 +1,124 @@
+// What `sim up` writes before anything starts: spec, PKI, node files, access files (no processes here).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { writeClusterLayout } from '../../../sim/cluster/layout.ts';
+import { buildClusterSpec, resolveOptions } from '../../../sim/cluster/options.ts';
+import type { ClusterSpec } from '../../../sim/node/spec.ts';
+
+const x509 = (file: string, ...what: string[]) => execFileSync('openssl', ['x509', '-in', file, '-noout', ...what], { encoding: 'utf8' });
+
+describe('cluster layout', () => {
+  let dir: string;
+  let spec: ClusterSpec;
+  const node = (name: string) => join(dir, 'nodes', name);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sim-layout-'));
+    spec = buildClusterSpec(resolveOptions({ dir, controlPlanes: 3, workers: 2, workerVersion: '1.29.9', os: 'mixed' }), '127.199.250');
+    await writeClusterLayout(spec, [{ type: 'never-ready', node: 'worker-1' }]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes cluster.json with the addresses of the README', () => {
+    const written = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterSpec;
+    expect(written.apiServer).toEqual({ address: '127.199.250.1', port: 6443, url: 'https://127.199.250.1:6443' });
+    expect(written.nodes.map((n) => [n.name, n.address, n.role, n.os, n.version])).toEqual([
+      ['cp-1', '127.199.250.10', 'control-plane', 'debian', '1.30.5'],
+      ['cp-2', '127.199.250.11', 'control-plane', 'rhel', '1.30.5'],
+      ['cp-3', '127.199.250.12', 'control-plane', 'debian', '1.30.5'],
+      ['worker-1', '127.199.250.13', 'worker', 'rhel', '1.29.9'],
+      ['worker-2', '127.199.250.14', 'worker', 'debian', '1.29.9'],
+    ]);
+    expect(written.published).toContain('1.31.0');
+    expect(written.published).toContain('1.28.0');
+    expect(JSON.parse(readFileSync(join(dir, 'faults.json'), 'utf8'))).toEqual([{ type: 'never-ready', node: 'worker-1' }]);
+  });
+
+  it('issues certificates with the identities and addresses clients check', () => {
+    const pki = join(dir, 'pki');
+    expect(x509(join(pki, 'admin.crt'), '-subject')).toMatch(/O = system:masters, CN = kubernetes-admin/);
+    expect(x509(join(pki, 'apiserver.crt'), '-ext', 'subjectAltName')).toContain('IP Address:127.199.250.1');
+    expect(x509(join(pki, 'nodes/worker-2/kubelet-client.crt'), '-subject')).toMatch(/O = system:nodes, CN = system:node:worker-2/);
+    const etcdServer = join(node('cp-2'), 'upper/etc/kubernetes/pki/etcd/server.crt');
+    expect(x509(etcdServer, '-ext', 'subjectAltName')).toContain('IP Address:127.199.250.11');
+    const verify = execFileSync('openssl', ['verify', '-CAfile', join(pki, 'etcd-ca.crt'), etcdServer], { encoding: 'utf8' });
+    expect(verify).toContain(': OK');
+    expect(statSync(join(pki, 'ca.key')).mode & 0o077).toBe(0);
+  });
+
+  it('writes kubeadm static pod manifests with this node and a 3-member etcd', () => {
+    const etcd = parseYaml(readFileSync(join(node('cp-3'), 'upper/etc/kubernetes/manifests/etcd.yaml'), 'utf8'));
+    const command: string[] = etcd.spec.containers[0].command;
+    expect(etcd.spec.containers[0].image).toBe('registry.k8s.io/etcd:3.5.15-0');
+    expect(command).toContain('--name=cp-3');
+    expect(command).toContain('--listen-client-urls=https://127.199.250.12:2379');
+    expect(command).toContain('--initial-cluster=cp-1=https://127.199.250.10:2380,cp-2=https://127.199.250.11:2380,cp-3=https://127.199.250.12:2380');
+    const apiserver = parseYaml(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8'));
+    expect(apiserver.spec.containers[0].image).toBe('registry.k8s.io/kube-apiserver:v1.30.5');
+    expect(apiserver.spec.containers[0].command).toContain('--advertise-address=127.199.250.10');
+  });
+
+  it('gives control planes their kubeconfigs and every node kubelet files and its package repository', () => {
+    for (const conf of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
+      expect(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes', conf), 'utf8')).toContain('server: https://127.199.250.1:6443');
+    }
+    const kubelet = parseYaml(readFileSync(join(node('worker-2'), 'upper/etc/kubernetes/kubelet.conf'), 'utf8'));
+    expect(kubelet.users[0].name).toBe('system:node:worker-2');
+    expect(parseYaml(readFileSync(join(node('worker-2'), 'upper/var/lib/kubelet/config.yaml'), 'utf8')).kind).toBe('KubeletConfiguration');
+    expect(readFileSync(join(node('worker-2'), 'upper/etc/apt/sources.list.d/kubernetes.list'), 'utf8'))
+      .toBe('deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n');
+    const lists = readFileSync(join(node('worker-2'), 'upper/var/lib/apt/lists/pkgs.k8s.io_core:_stable:_v1.29_deb_Packages'), 'utf8');
+    expect(lists).toContain('Package: kubeadm\nVersion: 1.29.9-1.1');
+    const repo = readFileSync(join(node('worker-1'), 'upper/etc/yum.repos.d/kubernetes.repo'), 'utf8');
+    expect(repo).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.29/rpm/');
+    expect(repo).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni');
+    expect(JSON.parse(readFileSync(join(node('worker-1'), 'state.json'), 'utf8'))).toEqual({
+      packages: { kubeadm: '1.29.9', kubelet: '1.29.9', kubectl: '1.29.9' },
+      holds: ['kubeadm', 'kubectl', 'kubelet'], kubelet: { active: true, version: '1.29.9' }, swap: false,
+    });
+  });
+
+  it('writes one stand-in shim per tool, exactly as the README shows', () => {
+    const shim = readFileSync(join(node('cp-1'), 'bin/apt-mark'), 'utf8');
+    expect(shim).toBe(`#!/bin/sh\nNODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`);
+    expect(statSync(join(node('cp-1'), 'bin/kubeadm')).mode & 0o111).toBe(0o111);
+  });
+
+  it('writes known_hosts with each node real host key, and the inventory', () => {
+    const knownHosts = readFileSync(join(dir, 'ssh/known_hosts'), 'utf8').trim().split('\n');
+    expect(knownHosts).toHaveLength(5);
+    const hostKey = readFileSync(join(node('worker-1'), 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    expect(knownHosts[3]).toBe(`127.199.250.13 ${hostKey}`);
+    expect(readFileSync(join(dir, 'ssh/authorized_keys'), 'utf8')).toBe(readFileSync(join(dir, 'ssh/id_ed25519.pub'), 'utf8'));
+    const inventory = parseYaml(readFileSync(join(dir, 'inventory.yaml'), 'utf8'));
+    expect(inventory.defaults).toEqual({ user: 'root', port: 22, transport: 'ssh' });
+    expect(inventory.nodes[0]).toEqual({ name: 'cp-1', address: '127.199.250.10', role: 'control-plane' });
+    expect(inventory.nodes[4]).toEqual({ name: 'worker-2', address: '127.199.250.14', role: 'worker', labels: { 'topology.kubernetes.io/zone': 'zone-b' } });
+  });
+});
+
+describe('up options', () => {
+  it('applies the README defaults', () => {
+    const options = resolveOptions({ dir: '/tmp/x' });
+    expect(options).toMatchObject({ controlPlanes: 3, workers: 6, version: '1.30.5', workerVersion: '1.30.5', os: 'debian',
+      apiOnlyWorkers: 0, podsPerNode: 0, workload: 'none' });
+    expect(options.published[0]).toBe('1.29.0');
+    expect(options.published.at(-1)).toBe('1.31.13');
+  });
+
+  it.each([
+    [{ version: 'v1.30.5' }, '--version must be a version like 1.30.5'],
+    [{ controlPlanes: 0 }, '--control-planes must be a whole number from 1'],
+    [{ controlPlanes: 200, workers: 100 }, 'at most 245'],
+    [{ os: 'ubuntu' as never }, '--os must be debian, rhel or mixed'],
+    [{ workload: 'big' as never }, '--workload must be none or demo'],
+    [{ published: ['1.30.6'] }, '--published must include the installed --version 1.30.5'],
+    [{ dir: '/tmp/my cluster' }, '--dir must not contain whitespace'],
+  ])('rejects %j', (options, message) => {
+    expect(() => resolveOptions({ dir: '/tmp/x', ...options })).toThrow(message);
+  });
+});

@@ -1,0 +1,38 @@
+// Shared steps of the kubeadm stand-in tests.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeState } from '../../../sim/node/spec.ts';
+import type { SimFixture } from './fixture.ts';
+
+export function setPackages(fx: SimFixture, node: string, packages: Partial<NodeState['packages']>): void {
+  const file = join(fx.nodeDir(node), 'state.json');
+  const state = JSON.parse(readFileSync(file, 'utf8')) as NodeState;
+  Object.assign(state.packages, packages);
+  writeFileSync(file, JSON.stringify(state));
+}
+
+/** Plays the kubelets of the given control planes while `work` runs: mirror pods follow the manifests. */
+export async function withKubelets<T>(fx: SimFixture, nodes: string[], work: () => Promise<T>, frozen = new Set<string>()): Promise<T> {
+  const timer = setInterval(() => nodes.forEach((n) => fx.sync(n, frozen)), 25);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function image(fx: SimFixture, node: string, component: string): string {
+  return /image: (\S+)/.exec(fx.file(node, `etc/kubernetes/manifests/${component}.yaml`))?.[1] ?? '';
+}
+
+export function tmpEntries(fx: SimFixture, node: string): string[] {
+  try {
+    return readdirSync(join(fx.root(node), 'etc/kubernetes/tmp')).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function apiObject(fx: SimFixture, path: string): any {
+  return fx.api?.objects.get(path);
+}
