@@ -59,7 +59,9 @@ try {
   console.log(`  read cluster (paginated API lists): ${(median(times.read) / 1000).toFixed(2)} s`);
   console.log(`  build plan (pure):                  ${(median(times.plan) / 1000).toFixed(2)} s`);
   console.log(`  render summary, comment, outputs:   ${(median(times.render) / 1000).toFixed(2)} s`);
-  console.log(`sizes: job summary ${mib(sizes.summary)} MiB (limit 1), PR comment ${sizes.comment.length} chars (limit 65536), plan output ${mib(sizes.plan)} MiB`);
+  console.log(
+    `sizes: job summary ${mib(sizes.summary)} MiB (limit 1), PR comment ${sizes.comment.length} chars (limit 65536), plan output ${mib(sizes.plan)} MiB`,
+  );
 } finally {
   await cluster.stop();
 }

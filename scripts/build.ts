@@ -5,7 +5,7 @@ import { writeFile, rm, mkdir } from 'node:fs/promises';
 
 // `--outdir DIR` builds elsewhere (the dist check in the tests compares that with the committed dist/).
 const flag = process.argv.indexOf('--outdir');
-const outdir = flag > 0 ? process.argv[flag + 1] ?? 'dist' : 'dist';
+const outdir = flag > 0 ? (process.argv[flag + 1] ?? 'dist') : 'dist';
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 const result = await build({

@@ -14,12 +14,29 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(3)}
 const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
 
 /** One step of the action, as the runner runs it: prints progress lines as they come, returns outputs and summary. */
-async function runStep(inputs: Record<string, string>, dir: string): Promise<{ exitCode: number | null; outputs: Record<string, string>; summary: string }> {
-  const files = { GITHUB_OUTPUT: join(dir, `${inputs.command}-output`), GITHUB_STEP_SUMMARY: join(dir, `${inputs.command}-summary.md`), GITHUB_STATE: join(dir, `${inputs.command}-state`) };
+async function runStep(
+  inputs: Record<string, string>,
+  dir: string,
+): Promise<{ exitCode: number | null; outputs: Record<string, string>; summary: string }> {
+  const files = {
+    GITHUB_OUTPUT: join(dir, `${inputs.command}-output`),
+    GITHUB_STEP_SUMMARY: join(dir, `${inputs.command}-summary.md`),
+    GITHUB_STATE: join(dir, `${inputs.command}-state`),
+  };
   for (const file of Object.values(files)) writeFileSync(file, '');
   const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? dir, GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'demo/cluster', GITHUB_RUN_ID: String(process.pid),
-    GITHUB_RUN_ATTEMPT: '1', GITHUB_JOB: inputs.command!, GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_WORKSPACE: dir, RUNNER_TEMP: dir, ...files, ...inputEnvironment(inputs),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'demo/cluster',
+    GITHUB_RUN_ID: String(process.pid),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_JOB: inputs.command!,
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_WORKSPACE: dir,
+    RUNNER_TEMP: dir,
+    ...files,
+    ...inputEnvironment(inputs),
   };
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'index.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let pending = '';
@@ -28,12 +45,17 @@ async function runStep(inputs: Record<string, string>, dir: string): Promise<{ e
     pending = lines.pop() ?? '';
     for (const line of lines) {
       // progress: stage starts, finished nodes, batches, warnings; command output stays in the (folded) groups
-      if (/^(▶|✔|Worker batch|Reading|Probing|::warning::|::error::)/.test(line)) say(line.replace(/^::(warning|error)::/, '$1: ').replace(/%0A/g, '\n           '));
+      if (/^(▶|✔|Worker batch|Reading|Probing|::warning::|::error::)/.test(line))
+        say(line.replace(/^::(warning|error)::/, '$1: ').replace(/%0A/g, '\n           '));
     }
   });
   child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { exitCode, outputs: parseCommandFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
+  return {
+    exitCode,
+    outputs: parseCommandFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+  };
 }
 
 async function demo(cluster: SimCluster, dir: string): Promise<boolean> {
@@ -56,7 +78,9 @@ async function demo(cluster: SimCluster, dir: string): Promise<boolean> {
   const status = await cluster.status();
   const behind = status.nodes.filter((n) => n.kubeletVersion !== `v${plan.outputs['target-version']}` || n.cordoned);
   for (const node of status.nodes) say(`${node.name.padEnd(9)} kubelet ${node.kubeletVersion}${node.cordoned ? ' (cordoned)' : ''}`);
-  const web = (status.workloads as { budgets?: { name: string; desiredHealthy: number; lowestReady: number }[] } | null)?.budgets?.find((b) => b.name === 'web-pdb');
+  const web = (status.workloads as { budgets?: { name: string; desiredHealthy: number; lowestReady: number }[] } | null)?.budgets?.find(
+    (b) => b.name === 'web-pdb',
+  );
   if (web) say(`web-pdb: never fewer than ${web.lowestReady} Ready pods (the budget asks for ${web.desiredHealthy})`);
   if (behind.length > 0) say(`NOT at the target: ${behind.map((n) => n.name).join(', ')}`);
   return upgrade.exitCode === 0 && behind.length === 0;

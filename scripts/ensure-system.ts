@@ -18,7 +18,13 @@ const needed: Record<string, string> = {
 
 const searchPath = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
 const has = (program: string) => searchPath.some((dir) => dir && existsSync(`${dir}/${program}`));
-const missing = [...new Set(Object.entries(needed).filter(([p]) => !has(p)).map(([, pkg]) => pkg))];
+const missing = [
+  ...new Set(
+    Object.entries(needed)
+      .filter(([p]) => !has(p))
+      .map(([, pkg]) => pkg),
+  ),
+];
 
 if (missing.length > 0) {
   const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
@@ -29,7 +35,10 @@ if (missing.length > 0) {
   }
   console.error(`Installing what the cluster simulator needs: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', ...missing]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
+  ]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) {
       console.error(`apt-get ${args.join(' ')} failed (exit ${result.status}). Run it by hand:\n  ${command}`);

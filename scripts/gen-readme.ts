@@ -3,7 +3,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import YAML from 'yaml';
 
-interface ActionInput { description?: string; default?: string; required?: boolean }
+interface ActionInput {
+  description?: string;
+  default?: string;
+  required?: boolean;
+}
 
 const cell = (text: string) => text.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim();
 

@@ -59,7 +59,8 @@ function requireDir(value: string | undefined): string {
 }
 
 function requireCluster(dir: string): void {
-  if (!existsSync(join(dir, 'cluster.json'))) throw new UsageError(`${dir} holds no cluster (no cluster.json): bring one up with \`sim up --dir ${dir}\``);
+  if (!existsSync(join(dir, 'cluster.json')))
+    throw new UsageError(`${dir} holds no cluster (no cluster.json): bring one up with \`sim up --dir ${dir}\``);
 }
 
 export function upOptionsFromArgs(args: string[]): UpOptions {
@@ -71,7 +72,10 @@ export function upOptionsFromArgs(args: string[]): UpOptions {
     version: v.version,
     workerVersion: v['worker-version'],
     os: v.os as OsChoice | undefined,
-    published: v.published?.split(',').map((s) => s.trim()).filter(Boolean),
+    published: v.published
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     apiOnlyWorkers: wholeNumber('api-only-workers', v['api-only-workers']),
     podsPerNode: wholeNumber('pods-per-node', v['pods-per-node']),
     workload: v.workload as UpOptions['workload'],
@@ -100,7 +104,10 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       const dir = requireDir(v.dir);
       requireCluster(dir);
       if (!v.file) throw new UsageError('--file FILE is required (YAML or JSON FaultSpec[])');
-      const faults = readFaultsFile(resolve(v.file), readClusterSpec(dir).nodes.map((n) => n.name));
+      const faults = readFaultsFile(
+        resolve(v.file),
+        readClusterSpec(dir).nodes.map((n) => n.name),
+      );
       writeFaults(dir, faults);
       print({ dir, faults });
       return 0;

@@ -12,7 +12,13 @@ import { setOutputs, writeSummary } from './adapters/github/report.ts';
 import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { LOCK_STATE } from './commands/lock-state.ts';
-import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from './adapters/github/pr-comment.ts';
+import {
+  commentMarker,
+  decideComment,
+  describeCommentFailure,
+  upsertComment,
+  type PullRequestEvent,
+} from './adapters/github/pr-comment.ts';
 
 const POST_STATE = 'isPost';
 /** Inputs whose values are secrets: masked in every later log line. */
@@ -28,7 +34,10 @@ export async function run(): Promise<void> {
     for (const warning of settings.warnings) core.warning(warning);
     if (isRunCommand(settings.command)) {
       const result = await runCommand(settings, realDeps(settings));
-      if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`);
+      if (result.exitCode !== 0)
+        core.setFailed(
+          `${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`,
+        );
       return;
     }
     if (settings.command === 'backup' || settings.command === 'rollback') {
@@ -85,7 +94,9 @@ async function planCommand(settings: Settings): Promise<void> {
   const checked = checkInputs(settings);
   core.info('Reading the cluster through the Kubernetes API');
   // the same reads, probes and buildPlan as every changing command (src/commands/prepare.ts)
-  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), { tolerateUnreachableApi: true });
+  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), {
+    tolerateUnreachableApi: true,
+  });
   if (!state.apiReachable) core.error(state.apiError ?? 'the Kubernetes API cannot be reached');
   reportUnreachable(state.nodeReports);
   setOutputs(planOutputs(plan));
@@ -104,7 +115,9 @@ function reportUnreachable(reports: NodeReport[]): void {
   const failed = reports.filter((r) => !r.reachable);
   if (failed.length === 0) return;
   const shown = failed.slice(0, 5).map((r) => `${r.name}: ${r.error ?? 'unreachable'}`);
-  core.warning(`${failed.length} node(s) could not be read:\n${shown.join('\n')}${failed.length > shown.length ? `\n… and ${failed.length - shown.length} more (see the log)` : ''}`);
+  core.warning(
+    `${failed.length} node(s) could not be read:\n${shown.join('\n')}${failed.length > shown.length ? `\n… and ${failed.length - shown.length} more (see the log)` : ''}`,
+  );
 }
 
 /** Posts or updates the sticky PR comment; returns a notice for the summary when it was skipped or failed. */
@@ -117,7 +130,12 @@ async function postPlanComment(settings: Settings, plan: Plan, cluster: string):
   }
   const marker = commentMarker(event.workflow, cluster);
   try {
-    const result = await upsertComment({ token: settings.githubToken!, apiUrl: process.env.GITHUB_API_URL || context.apiUrl }, decision, marker, planCommentMarkdown(plan, marker));
+    const result = await upsertComment(
+      { token: settings.githubToken!, apiUrl: process.env.GITHUB_API_URL || context.apiUrl },
+      decision,
+      marker,
+      planCommentMarkdown(plan, marker),
+    );
     core.info(`PR comment ${result.action}: ${result.url ?? result.id}`);
     return undefined;
   } catch (error) {

@@ -41,29 +41,64 @@ function nodeObject(i: number, version: string, created: string): Obj {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
-      name, uid: newUid(), creationTimestamp: created,
+      name,
+      uid: newUid(),
+      creationTimestamp: created,
       labels: {
-        'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
-        'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64',
-        'topology.kubernetes.io/zone': `zone-${'abc'[i % 3]}`, [API_ONLY_LABEL]: 'true',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': 'amd64',
+        'topology.kubernetes.io/zone': `zone-${'abc'[i % 3]}`,
+        [API_ONLY_LABEL]: 'true',
       },
       annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
     },
     spec: { podCIDR: `10.${128 + (i >> 8)}.${i & 255}.0/24`, podCIDRs: [`10.${128 + (i >> 8)}.${i & 255}.0/24`] },
     status: {
-      capacity, allocatable: capacity,
+      capacity,
+      allocatable: capacity,
       conditions: [
-        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', ...heartbeat },
-        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', ...heartbeat },
-        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', ...heartbeat },
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientMemory',
+          message: 'kubelet has sufficient memory available',
+          ...heartbeat,
+        },
+        {
+          type: 'DiskPressure',
+          status: 'False',
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'kubelet has no disk pressure',
+          ...heartbeat,
+        },
+        {
+          type: 'PIDPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientPID',
+          message: 'kubelet has sufficient PID available',
+          ...heartbeat,
+        },
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', ...heartbeat },
       ],
-      addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }],
+      addresses: [
+        { type: 'InternalIP', address: ip },
+        { type: 'Hostname', address: name },
+      ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       nodeInfo: {
-        machineID: newUid().replace(/-/g, ''), systemUUID: newUid(), bootID: newUid(),
-        kernelVersion: '6.1.0-25-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', containerRuntimeVersion: 'containerd://1.7.22',
-        kubeletVersion: `v${version}`, kubeProxyVersion: `v${version}`, operatingSystem: 'linux', architecture: 'amd64',
+        machineID: newUid().replace(/-/g, ''),
+        systemUUID: newUid(),
+        bootID: newUid(),
+        kernelVersion: '6.1.0-25-amd64',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        containerRuntimeVersion: 'containerd://1.7.22',
+        kubeletVersion: `v${version}`,
+        kubeProxyVersion: `v${version}`,
+        operatingSystem: 'linux',
+        architecture: 'amd64',
       },
     },
   };
@@ -91,13 +126,28 @@ export function createApiOnlyWorkers(api: ObjectApi, options: ApiOnlyWorkerOptio
   const template = bulkTemplate();
   const hash = templateHash(template);
   // Shared, never mutated: every write in this server stores a new object.
-  const podSpec = options.podsPerNode > 0 ? api.create(R.pods, BULK_NAMESPACE, { metadata: { name: 'shape' }, spec: template.spec }, { dryRun: true }).spec : {};
-  const containerStatuses = [{
-    name: 'app', image: appImage, imageID: `${appImage}@sha256:${'0'.repeat(64)}`, containerID: 'containerd://0', ready: true,
-    started: true, restartCount: 0, state: { running: { startedAt: created } }, lastState: {},
-  }];
+  const podSpec =
+    options.podsPerNode > 0
+      ? api.create(R.pods, BULK_NAMESPACE, { metadata: { name: 'shape' }, spec: template.spec }, { dryRun: true }).spec
+      : {};
+  const containerStatuses = [
+    {
+      name: 'app',
+      image: appImage,
+      imageID: `${appImage}@sha256:${'0'.repeat(64)}`,
+      containerID: 'containerd://0',
+      ready: true,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: created } },
+      lastState: {},
+    },
+  ];
   const conditions = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
-    type, status: 'True', lastProbeTime: null, lastTransitionTime: created,
+    type,
+    status: 'True',
+    lastProbeTime: null,
+    lastTransitionTime: created,
   }));
   let podNumber = 0;
   for (let i = 1; i <= options.count; i++) {
@@ -106,16 +156,27 @@ export function createApiOnlyWorkers(api: ObjectApi, options: ApiOnlyWorkerOptio
     if (options.podsPerNode === 0) continue;
     const rsName = `app-${String(i).padStart(5, '0')}`;
     const rs: Obj = {
-      apiVersion: 'apps/v1', kind: 'ReplicaSet',
-      metadata: { name: rsName, namespace: BULK_NAMESPACE, uid: newUid(), creationTimestamp: created, generation: 1, labels: { app: 'bulk', 'pod-template-hash': hash } },
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: rsName,
+        namespace: BULK_NAMESPACE,
+        uid: newUid(),
+        creationTimestamp: created,
+        generation: 1,
+        labels: { app: 'bulk', 'pod-template-hash': hash },
+      },
       spec: {
         replicas: options.podsPerNode,
         selector: { matchLabels: { app: 'bulk', 'pod-template-hash': hash, 'sim-set': rsName } },
         template: { metadata: { labels: { app: 'bulk', 'pod-template-hash': hash, 'sim-set': rsName } }, spec: template.spec },
       },
       status: {
-        replicas: options.podsPerNode, fullyLabeledReplicas: options.podsPerNode, readyReplicas: options.podsPerNode,
-        availableReplicas: options.podsPerNode, observedGeneration: 1,
+        replicas: options.podsPerNode,
+        fullyLabeledReplicas: options.podsPerNode,
+        readyReplicas: options.podsPerNode,
+        availableReplicas: options.podsPerNode,
+        observedGeneration: 1,
       },
     };
     store.add(R.replicasets, rs, { bulk: true });
@@ -125,15 +186,34 @@ export function createApiOnlyWorkers(api: ObjectApi, options: ApiOnlyWorkerOptio
     for (let p = 0; p < options.podsPerNode; p++) {
       podNumber += 1;
       const podIP = `10.${(podNumber >> 16) + 128}.${(podNumber >> 8) & 255}.${podNumber & 255}`;
-      store.add(R.pods, {
-        apiVersion: 'v1', kind: 'Pod',
-        metadata: { name: `${rsName}-${String(p).padStart(5, '0')}`, namespace: BULK_NAMESPACE, uid: newUid(), creationTimestamp: created, labels, ownerReferences: owner },
-        spec: { ...podSpec, nodeName: node.metadata.name },
-        status: {
-          phase: 'Running', conditions, hostIP, hostIPs: [{ ip: hostIP }], podIP, podIPs: [{ ip: podIP }], startTime: created,
-          containerStatuses, qosClass: 'Burstable',
+      store.add(
+        R.pods,
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${rsName}-${String(p).padStart(5, '0')}`,
+            namespace: BULK_NAMESPACE,
+            uid: newUid(),
+            creationTimestamp: created,
+            labels,
+            ownerReferences: owner,
+          },
+          spec: { ...podSpec, nodeName: node.metadata.name },
+          status: {
+            phase: 'Running',
+            conditions,
+            hostIP,
+            hostIPs: [{ ip: hostIP }],
+            podIP,
+            podIPs: [{ ip: podIP }],
+            startTime: created,
+            containerStatuses,
+            qosClass: 'Burstable',
+          },
         },
-      }, { bulk: true });
+        { bulk: true },
+      );
     }
   }
 }

@@ -34,7 +34,9 @@ export function defaultPodSpec(spec: Obj, forTemplate: boolean): void {
     spec.preemptionPolicy ??= 'PreemptLowerPriority';
     const tolerations = (spec.tolerations ?? []) as Obj[];
     for (const t of defaultTolerations) {
-      const covered = tolerations.some((x) => (x.key === t.key || (x.key === undefined && x.operator === 'Exists')) && (x.effect === t.effect || !x.effect));
+      const covered = tolerations.some(
+        (x) => (x.key === t.key || (x.key === undefined && x.operator === 'Exists')) && (x.effect === t.effect || !x.effect),
+      );
       if (!covered) tolerations.push({ ...t });
     }
     spec.tolerations = tolerations;

@@ -42,14 +42,28 @@ function checkPreconditions(def: ResourceDef, obj: Obj, options: DeleteOptions):
   const name = obj.metadata.name;
   const what = def.group ? `${def.plural}.${def.group}` : def.plural;
   if (pre.uid && pre.uid !== obj.metadata.uid) {
-    throw failure(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`, {
-      name, kind: def.plural, ...(def.group ? { group: def.group } : {}),
-    });
+    throw failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${what} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+      {
+        name,
+        kind: def.plural,
+        ...(def.group ? { group: def.group } : {}),
+      },
+    );
   }
   if (pre.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
-    throw failure(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`, {
-      name, kind: def.plural, ...(def.group ? { group: def.group } : {}),
-    });
+    throw failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${what} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      {
+        name,
+        kind: def.plural,
+        ...(def.group ? { group: def.group } : {}),
+      },
+    );
   }
 }
 
@@ -57,7 +71,11 @@ function answer(def: ResourceDef, obj: Obj, removed: boolean): DeleteResult {
   if (returnsObject.has(def.kind) || !removed) return { code: 200, body: obj, removed };
   const details: Obj = { name: obj.metadata.name, kind: def.plural, uid: obj.metadata.uid };
   if (def.group) details.group = def.group;
-  return { code: 200, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details, code: 200 } as StatusBody, removed };
+  return {
+    code: 200,
+    body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details, code: 200 } as StatusBody,
+    removed,
+  };
 }
 
 /** The grace period a pod deletion gets: unbound and finished pods get 0, as the pod strategy says. */
@@ -75,7 +93,10 @@ function deletePod(api: ObjectApi, pod: Obj, options: DeleteOptions): DeleteResu
     return answer(R.pods, pod, false);
   }
   if (grace === 0) {
-    const final = { ...pod, metadata: { ...pod.metadata, deletionTimestamp: pod.metadata.deletionTimestamp ?? timeNow(), deletionGracePeriodSeconds: 0 } };
+    const final = {
+      ...pod,
+      metadata: { ...pod.metadata, deletionTimestamp: pod.metadata.deletionTimestamp ?? timeNow(), deletionGracePeriodSeconds: 0 },
+    };
     if (options.dryRun) return answer(R.pods, final, true);
     const removed = api.store.remove(R.pods, pod.metadata.namespace, pod.metadata.name);
     return answer(R.pods, { ...final, metadata: { ...final.metadata, resourceVersion: removed?.metadata.resourceVersion } }, true);
@@ -88,7 +109,13 @@ function deletePod(api: ObjectApi, pod: Obj, options: DeleteOptions): DeleteResu
   return answer(R.pods, api.store.replace(R.pods, marked), false);
 }
 
-function markForDeletion(api: ObjectApi, def: ResourceDef, obj: Obj, options: DeleteOptions, extra: (o: Obj) => void = () => {}): DeleteResult {
+function markForDeletion(
+  api: ObjectApi,
+  def: ResourceDef,
+  obj: Obj,
+  options: DeleteOptions,
+  extra: (o: Obj) => void = () => {},
+): DeleteResult {
   if (obj.metadata.deletionTimestamp) return answer(def, obj, false);
   const marked = structuredClone(obj);
   marked.metadata.deletionTimestamp = timeNow();
@@ -99,7 +126,13 @@ function markForDeletion(api: ObjectApi, def: ResourceDef, obj: Obj, options: De
 }
 
 /** Deletes (or starts deleting) one object. Dependents are collected by the garbage collector. */
-export function deleteObject(api: ObjectApi, def: ResourceDef, namespace: string | undefined, name: string, options: DeleteOptions): DeleteResult {
+export function deleteObject(
+  api: ObjectApi,
+  def: ResourceDef,
+  namespace: string | undefined,
+  name: string,
+  options: DeleteOptions,
+): DeleteResult {
   const obj = api.get(def, namespace, name);
   checkPreconditions(def, obj, options);
   if (def.kind === 'Pod' && !(obj.metadata.finalizers?.length > 0)) return deletePod(api, obj, options);

@@ -10,10 +10,34 @@ function resourceEntries(def: ResourceDef): Obj[] {
   if (def.shortNames) main.shortNames = def.shortNames;
   if (def.categories) main.categories = def.categories;
   const subs = def.subresources.map((sub) => {
-    if (sub === 'eviction') return { name: `${def.plural}/eviction`, singularName: '', namespaced: true, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
-    if (sub === 'scale') return { name: `${def.plural}/scale`, singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    if (sub === 'eviction')
+      return {
+        name: `${def.plural}/eviction`,
+        singularName: '',
+        namespaced: true,
+        group: 'policy',
+        version: 'v1',
+        kind: 'Eviction',
+        verbs: ['create'],
+      };
+    if (sub === 'scale')
+      return {
+        name: `${def.plural}/scale`,
+        singularName: '',
+        namespaced: true,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      };
     if (sub === 'binding') return { name: `${def.plural}/binding`, singularName: '', namespaced: true, kind: 'Binding', verbs: ['create'] };
-    return { name: `${def.plural}/${sub}`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: ['get', 'patch', 'update'] };
+    return {
+      name: `${def.plural}/${sub}`,
+      singularName: '',
+      namespaced: def.namespaced,
+      kind: def.kind,
+      verbs: ['get', 'patch', 'update'],
+    };
   });
   return [main, ...subs];
 }

@@ -98,7 +98,11 @@ export function methodNotAllowed(): ApiError {
 export function unsupportedPatchType(contentType: string, strategic: boolean): ApiError {
   const types = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
   if (strategic) types.push('application/strategic-merge-patch+json');
-  return failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${types.join(', ')}`);
+  return failure(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${types.join(', ')}`,
+  );
 }
 
 export function unauthorized(): ApiError {

@@ -44,11 +44,14 @@ export function budgetsFor(api: ObjectApi, pod: Obj): Obj[] {
 function takeDisruption(api: ObjectApi, pdb: Obj, podName: string, dryRun: boolean): void {
   if ((pdb.status?.observedGeneration ?? 0) < (pdb.metadata.generation ?? 1)) {
     throw failure(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-      causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} is still being processed by the server.` }],
+      causes: [
+        { reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} is still being processed by the server.` },
+      ],
     });
   }
   const allowed = pdb.status?.disruptionsAllowed ?? 0;
-  if (allowed < 0) throw failure(403, 'Forbidden', `poddisruptionbudgets.policy "${pdb.metadata.name}" is forbidden: pdb disruptions allowed is negative`);
+  if (allowed < 0)
+    throw failure(403, 'Forbidden', `poddisruptionbudgets.policy "${pdb.metadata.name}" is forbidden: pdb disruptions allowed is negative`);
   if (allowed === 0) throw tooManyRequests(budgetMessage(pdb));
   if (dryRun) return;
   const next = structuredClone(pdb);
@@ -56,15 +59,25 @@ function takeDisruption(api: ObjectApi, pdb: Obj, podName: string, dryRun: boole
   next.status.disruptedPods = { ...next.status.disruptedPods, [podName]: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   if (next.status.disruptionsAllowed === 0) {
     next.status.conditions = ((next.status.conditions ?? []) as Obj[]).map((c) =>
-      c.type === 'DisruptionAllowed' ? { ...c, status: 'False', reason: 'InsufficientPods', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } : c,
+      c.type === 'DisruptionAllowed'
+        ? { ...c, status: 'False', reason: 'InsufficientPods', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }
+        : c,
     );
   }
   api.store.replace(R.pdbs, next);
 }
 
-export function evictPod(api: ObjectApi, namespace: string, name: string, body: unknown, query: URLSearchParams, hooks: EvictionHooks): StatusBody {
+export function evictPod(
+  api: ObjectApi,
+  namespace: string,
+  name: string,
+  body: unknown,
+  query: URLSearchParams,
+  hooks: EvictionHooks,
+): StatusBody {
   if (!isPlainObject(body)) throw badRequest('the body of the request is not a JSON object');
-  if (body.metadata?.name !== undefined && body.metadata.name !== name) throw badRequest('name in URL does not match name in Eviction object');
+  if (body.metadata?.name !== undefined && body.metadata.name !== name)
+    throw badRequest('name in URL does not match name in Eviction object');
   const pod = api.get(R.pods, namespace, name);
   const deleteOptions = parseDeleteOptions(body.deleteOptions, query);
   const dryRun = deleteOptions.dryRun === true;
@@ -77,7 +90,8 @@ export function evictPod(api: ObjectApi, namespace: string, name: string, body: 
   const faulted = budgets.find((b) => hooks.blockedByFault(namespace, b.metadata.name));
   if (faulted) throw tooManyRequests(budgetMessage(faulted));
   if (canIgnoreBudget(pod)) return evict();
-  if (budgets.length > 1) throw bareServerError('This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+  if (budgets.length > 1)
+    throw bareServerError('This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
   const pdb = budgets[0];
   if (!pdb) return evict();
   // A running pod that is not ready does not count as healthy: it may go while the budget holds.

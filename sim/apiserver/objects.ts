@@ -2,7 +2,15 @@
 // or a stale resourceVersion, status only through /status, generation bumps, defaulting, no-op
 // updates that keep the resourceVersion.
 import {
-  alreadyExists, badRequest, conflict, failure, forbidden, invalid, namespaceNotFound, notFound, unsupportedPatchType,
+  alreadyExists,
+  badRequest,
+  conflict,
+  failure,
+  forbidden,
+  invalid,
+  namespaceNotFound,
+  notFound,
+  unsupportedPatchType,
 } from './errors.ts';
 import { applyDefaults } from './defaults.ts';
 import { jsonPatch, isPlainObject, mergePatch } from './patch.ts';
@@ -80,7 +88,8 @@ export class ObjectApi {
     if (this.store.get(def, namespace, obj.metadata.name)) throw alreadyExists(def, obj.metadata.name);
     obj.apiVersion = apiVersionOf(def);
     obj.kind = def.kind;
-    for (const field of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields']) delete obj.metadata[field];
+    for (const field of ['resourceVersion', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'managedFields'])
+      delete obj.metadata[field];
     obj.metadata.uid = newUid();
     obj.metadata.creationTimestamp = timeNow();
     if (def.generation) obj.metadata.generation = 1;
@@ -108,9 +117,21 @@ export class ObjectApi {
     return this.store_(def, old, structuredClone(body), options);
   }
 
-  patch(def: ResourceDef, namespace: string | undefined, name: string, contentType: string, rawBody: string, options: WriteOptions = {}): { object: Obj; created: boolean } {
+  patch(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    rawBody: string,
+    options: WriteOptions = {},
+  ): { object: Obj; created: boolean } {
     const type = contentType.split(';')[0]!.trim().toLowerCase();
-    const patchTypes = ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml'];
+    const patchTypes = [
+      'application/merge-patch+json',
+      'application/strategic-merge-patch+json',
+      'application/json-patch+json',
+      'application/apply-patch+yaml',
+    ];
     if (!patchTypes.includes(type)) throw unsupportedPatchType(type, true);
     const patch = parseBody(rawBody, type === 'application/apply-patch+yaml');
     const old = this.store.get(def, namespace, name);
@@ -120,7 +141,10 @@ export class ObjectApi {
     }
     let patched: Obj;
     if (type === 'application/json-patch+json') patched = jsonPatch(old, patch);
-    else if (!isPlainObject(patch)) throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`);
+    else if (!isPlainObject(patch))
+      throw badRequest(
+        `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`,
+      );
     else if (type === 'application/merge-patch+json') patched = mergePatch(old, patch) as Obj;
     else patched = strategicMergePatch(old, patch, def.kind);
     checkPatchedDecodable(def, patched);
@@ -158,7 +182,16 @@ export class ObjectApi {
       if (result.metadata.annotations === undefined) delete result.metadata.annotations;
     } else {
       result = { ...next, apiVersion: old.apiVersion, kind: old.kind };
-      const keep = ['uid', 'creationTimestamp', 'name', 'namespace', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'resourceVersion'];
+      const keep = [
+        'uid',
+        'creationTimestamp',
+        'name',
+        'namespace',
+        'deletionTimestamp',
+        'deletionGracePeriodSeconds',
+        'generation',
+        'resourceVersion',
+      ];
       result.metadata = { ...(isPlainObject(next.metadata) ? next.metadata : {}) };
       for (const field of keep) {
         if (old.metadata[field] === undefined) delete result.metadata[field];
@@ -189,7 +222,10 @@ export class ObjectApi {
     if (svc.spec.clusterIP) {
       if (used.has(svc.spec.clusterIP)) {
         throw invalid(R.services, svc.metadata.name, [
-          { field: 'spec.clusterIPs', message: `Invalid value: []string{${JSON.stringify(svc.spec.clusterIP)}}: failed to allocate IP ${svc.spec.clusterIP}: provided IP is already allocated` },
+          {
+            field: 'spec.clusterIPs',
+            message: `Invalid value: []string{${JSON.stringify(svc.spec.clusterIP)}}: failed to allocate IP ${svc.spec.clusterIP}: provided IP is already allocated`,
+          },
         ]);
       }
     } else {

@@ -32,7 +32,9 @@ export function openApiGroupVersion(path: string, clusterVersion: string): Obj |
         'x-kubernetes-action': 'patch',
         'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
         parameters: ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map((name) => ({
-          name, in: 'query', schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
+          name,
+          in: 'query',
+          schema: { type: name === 'force' ? 'boolean' : 'string', uniqueItems: true },
         })),
         responses: { '200': { description: 'OK' } },
       },

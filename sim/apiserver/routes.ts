@@ -67,9 +67,15 @@ function bindPod(api: ObjectApi, namespace: string, name: string, body: unknown)
   if (!isPlainObject(body) || !body.target?.name) throw badRequest('Binding target is required');
   const pod = api.get(R.pods, namespace, name);
   if (pod.spec?.nodeName) {
-    throw failure(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${pod.spec.nodeName}"`, {
-      name, kind: 'pods/binding',
-    });
+    throw failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${pod.spec.nodeName}"`,
+      {
+        name,
+        kind: 'pods/binding',
+      },
+    );
   }
   const conditions = ((pod.status?.conditions ?? []) as Obj[]).filter((c) => c.type !== 'PodScheduled');
   conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: timeNow() });
@@ -99,7 +105,11 @@ function deleteOne(api: ObjectApi, r: ResourceRequest, body: unknown, query: URL
 }
 
 function deleteCollection(api: ObjectApi, r: ResourceRequest, body: unknown, query: URLSearchParams): Reply {
-  const page = listObjects(api.store, r.def, { namespace: r.namespace, labelSelector: query.get('labelSelector'), fieldSelector: query.get('fieldSelector') });
+  const page = listObjects(api.store, r.def, {
+    namespace: r.namespace,
+    labelSelector: query.get('labelSelector'),
+    fieldSelector: query.get('fieldSelector'),
+  });
   const options = parseDeleteOptions(body, query);
   const items = page.items.map((o) => deleteObject(api, r.def, o.metadata.namespace, o.metadata.name, options).body);
   return { code: 200, body: JSON.parse(listJson(r.def, { ...page, items: items as Obj[], continueToken: '' })) };
@@ -108,7 +118,12 @@ function deleteCollection(api: ObjectApi, r: ResourceRequest, body: unknown, que
 function getReply(api: ObjectApi, r: ResourceRequest, req: IncomingMessage, query: URLSearchParams): Reply {
   const obj = api.get(r.def, r.namespace, r.name!);
   if (wantsTable(req.headers.accept) && !r.subresource) {
-    const table = renderTable(r.def.kind, [obj], { resourceVersion: obj.metadata.resourceVersion }, query.get('includeObject') ?? 'Metadata');
+    const table = renderTable(
+      r.def.kind,
+      [obj],
+      { resourceVersion: obj.metadata.resourceVersion },
+      query.get('includeObject') ?? 'Metadata',
+    );
     return { code: 200, body: table, contentType: 'application/json;as=Table;v=v1;g=meta.k8s.io' };
   }
   return { code: 200, body: obj };
@@ -140,7 +155,14 @@ export interface RouteContext {
 }
 
 /** Handles one resource request. Returns undefined when it already streamed the answer (watch). */
-export function handleResource(ctx: RouteContext, r: ResourceRequest, req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Reply | undefined {
+export function handleResource(
+  ctx: RouteContext,
+  r: ResourceRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  raw: string,
+): Reply | undefined {
   const { api } = ctx;
   const query = url.searchParams;
   const method = req.method ?? 'GET';
@@ -149,7 +171,18 @@ export function handleResource(ctx: RouteContext, r: ResourceRequest, req: Incom
     const filter = makeFilter(r.def, query.get('labelSelector'), query.get('fieldSelector'));
     if (r.name) filter.fields.push({ field: 'metadata.name', value: r.name, negate: false });
     const timeout = query.get('timeoutSeconds');
-    serveWatch(api.store, { def: r.def, namespace: r.namespace, filter, resourceVersion: query.get('resourceVersion'), timeoutSeconds: timeout ? Number(timeout) : undefined }, res, ctx.onWatchClose);
+    serveWatch(
+      api.store,
+      {
+        def: r.def,
+        namespace: r.namespace,
+        filter,
+        resourceVersion: query.get('resourceVersion'),
+        timeoutSeconds: timeout ? Number(timeout) : undefined,
+      },
+      res,
+      ctx.onWatchClose,
+    );
     return undefined;
   }
   if (!r.name) {
@@ -173,7 +206,8 @@ export function handleResource(ctx: RouteContext, r: ResourceRequest, req: Incom
   if (r.subresource === 'scale') {
     if (method === 'GET') return { code: 200, body: scaleOf(api.get(r.def, r.namespace, r.name)) };
     if (method === 'PUT') return { code: 200, body: updateScale(api, r.def, r.namespace!, r.name, parseJson(raw)) };
-    if (method === 'PATCH') return { code: 200, body: patchScale(api, r.def, r.namespace!, r.name, req.headers['content-type'] ?? '', raw) };
+    if (method === 'PATCH')
+      return { code: 200, body: patchScale(api, r.def, r.namespace!, r.name, req.headers['content-type'] ?? '', raw) };
     throw methodNotAllowed();
   }
   switch (method) {
@@ -184,7 +218,9 @@ export function handleResource(ctx: RouteContext, r: ResourceRequest, req: Incom
     case 'PATCH': {
       if (query.get('fieldManager') === null && /apply-patch/.test(req.headers['content-type'] ?? '')) {
         throw failure(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
-          group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+          group: 'meta.k8s.io',
+          kind: 'PatchOptions',
+          causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
         });
       }
       const result = api.patch(r.def, r.namespace, r.name, req.headers['content-type'] ?? '', raw, options);

@@ -19,7 +19,8 @@ function selectorText(selector: Obj | undefined): string {
 export function scaleOf(obj: Obj): Obj {
   const { name, namespace, uid, resourceVersion, creationTimestamp } = obj.metadata;
   return {
-    kind: 'Scale', apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
     metadata: { name, namespace, uid, resourceVersion, creationTimestamp },
     spec: { replicas: obj.spec?.replicas ?? 1 },
     status: { replicas: obj.status?.replicas ?? 0, selector: selectorText(obj.spec?.selector) },
@@ -51,7 +52,8 @@ export function patchScale(api: ObjectApi, def: ResourceDef, namespace: string, 
   const current = scaleOf(obj);
   let next: Obj;
   if (type === 'application/json-patch+json') next = jsonPatch(current, patch);
-  else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') next = mergePatch(current, patch) as Obj;
+  else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json')
+    next = mergePatch(current, patch) as Obj;
   else throw unsupportedPatchType(type, true);
   return applyScale(api, def, obj, next);
 }

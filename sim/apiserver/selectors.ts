@@ -80,7 +80,9 @@ export function labelSelectorMatcher(selector: Obj | null | undefined): LabelMat
     values: [value],
   }));
   for (const e of (selector.matchExpressions ?? []) as Obj[]) {
-    const op = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists' }[e.operator as string] as Requirement['op'] | undefined;
+    const op = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists' }[e.operator as string] as
+      | Requirement['op']
+      | undefined;
     if (!op) return () => false;
     reqs.push({ key: e.key, op, values: e.values ?? [] });
   }
@@ -95,11 +97,30 @@ export interface FieldRequirement {
 
 const commonFields = ['metadata.name', 'metadata.namespace'];
 const fieldsByResource: Record<string, string[]> = {
-  pods: [...commonFields, 'spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  pods: [
+    ...commonFields,
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   nodes: [...commonFields, 'spec.unschedulable'],
   events: [
-    ...commonFields, 'involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
-    'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type',
+    ...commonFields,
+    'involvedObject.kind',
+    'involvedObject.namespace',
+    'involvedObject.name',
+    'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
+    'reason',
+    'reportingComponent',
+    'source',
+    'type',
   ],
   namespaces: [...commonFields, 'status.phase'],
   secrets: [...commonFields, 'type'],

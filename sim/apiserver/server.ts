@@ -73,7 +73,18 @@ function readBody(req: IncomingMessage): Promise<string> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) reject(new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large', reason: 'RequestEntityTooLarge', code: 413 }));
+      if (size > MAX_BODY)
+        reject(
+          new ApiError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'Request entity too large',
+            reason: 'RequestEntityTooLarge',
+            code: 413,
+          }),
+        );
       else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -109,10 +120,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const loop = new ControllerLoop(objects, { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs }, log);
   const ctx = loop.context;
   for (const c of [
-    nodeLifecycleController(ctx), schedulerController(ctx), kubeletController(ctx), replicaSetController(ctx),
-    deploymentController(ctx), daemonSetController(ctx), disruptionController(ctx, tracker), jobController(ctx),
-    garbageCollector(ctx), namespaceController(ctx),
-  ]) loop.add(c);
+    nodeLifecycleController(ctx),
+    schedulerController(ctx),
+    kubeletController(ctx),
+    replicaSetController(ctx),
+    deploymentController(ctx),
+    daemonSetController(ctx),
+    disruptionController(ctx, tracker),
+    jobController(ctx),
+    garbageCollector(ctx),
+    namespaceController(ctx),
+  ])
+    loop.add(c);
   loop.start();
   bootstrap(objects);
   if (options.apiOnlyWorkers) {
@@ -131,7 +150,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   function simStatus(): Reply {
     const counts: Record<string, number> = {};
     for (const def of resources) counts[resourceKey(def.group, def.plural)] = store.count(def);
-    return { code: 200, body: { clusterVersion, resourceVersion: String(store.currentRv()), counts, budgets: [...tracker.records.values()] } };
+    return {
+      code: 200,
+      body: { clusterVersion, resourceVersion: String(store.currentRv()), counts, budgets: [...tracker.records.values()] },
+    };
   }
 
   function route(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Reply | undefined {
@@ -168,11 +190,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       return { code: 404, body: '404 page not found\n', contentType: 'text/plain; charset=utf-8' };
     }
     return handleResource(
-      { api: objects, eviction: { blockedByFault: (ns, name) => faults.pdbBlocked(ns, name) }, onWatchClose: (fn) => {
-        watchClosers.add(fn);
-        return () => watchClosers.delete(fn);
-      } },
-      request, req, res, url, raw,
+      {
+        api: objects,
+        eviction: { blockedByFault: (ns, name) => faults.pdbBlocked(ns, name) },
+        onWatchClose: (fn) => {
+          watchClosers.add(fn);
+          return () => watchClosers.delete(fn);
+        },
+      },
+      request,
+      req,
+      res,
+      url,
+      raw,
     );
   }
 
@@ -193,13 +223,27 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     } catch (error) {
       if (error instanceof ApiError) return send(res, { code: error.status.code, body: error.status });
       log(`${req.method} ${req.url}: ${(error as Error).stack ?? error}`);
-      send(res, { code: 500, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: String((error as Error).message), reason: 'InternalError', code: 500 } });
+      send(res, {
+        code: 500,
+        body: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: String((error as Error).message),
+          reason: 'InternalError',
+          code: 500,
+        },
+      });
     }
   }
 
-  const server: Server = createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    void handle(req, res);
-  });
+  const server: Server = createServer(
+    { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -30,7 +30,15 @@ export async function startStandaloneApiServer(options: StandaloneOptions = {}):
   try {
     const ca = await createCA(dir, 'ca', 'kubernetes');
     const [serving, admin] = await Promise.all([
-      issueCert({ ca, outDir: dir, name: 'apiserver', cn: 'kube-apiserver', dnsNames: ['localhost', 'kubernetes', 'kubernetes.default'], ipAddresses: ['127.0.0.1'], usage: 'server' }),
+      issueCert({
+        ca,
+        outDir: dir,
+        name: 'apiserver',
+        cn: 'kube-apiserver',
+        dnsNames: ['localhost', 'kubernetes', 'kubernetes.default'],
+        ipAddresses: ['127.0.0.1'],
+        usage: 'server',
+      }),
       issueCert({ ca, outDir: dir, name: 'admin', cn: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' }),
     ]);
     const caPem = await readFile(ca.cert, 'utf8');
@@ -42,13 +50,22 @@ export async function startStandaloneApiServer(options: StandaloneOptions = {}):
       tls: { cert: serving.cert, key: serving.key, ca: ca.cert },
     });
     const kubeconfigText = renderKubeconfig({
-      server: server.url, caPem, certPem: await readFile(admin.cert, 'utf8'), keyPem: await readFile(admin.key, 'utf8'),
-      userName: 'kubernetes-admin', clusterName: 'kubernetes',
+      server: server.url,
+      caPem,
+      certPem: await readFile(admin.cert, 'utf8'),
+      keyPem: await readFile(admin.key, 'utf8'),
+      userName: 'kubernetes-admin',
+      clusterName: 'kubernetes',
     });
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfigText, { mode: 0o600 });
     return {
-      url: server.url, kubeconfigPath, kubeconfigText, dir, caPem, server,
+      url: server.url,
+      kubeconfigPath,
+      kubeconfigText,
+      dir,
+      caPem,
+      server,
       close: async () => {
         await server.close();
         await rm(dir, { recursive: true, force: true });

@@ -64,7 +64,8 @@ export function podStatusText(pod: Obj): string {
   for (const c of [...((pod.status?.containerStatuses ?? []) as Obj[])].reverse()) {
     if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
     else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-    else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
+    else if (c.state?.terminated)
+      reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
     else if (c.ready && c.state?.running) running = true;
   }
   if (reason === 'Completed' && running) reason = podReady(pod) ? 'Running' : 'NotReady';
@@ -129,23 +130,40 @@ const columnsByKind: Record<string, Column[]> = {
     { name: 'Up-to-date', type: 'integer', cell: (d) => d.status?.updatedNumberScheduled ?? 0 },
     { name: 'Available', type: 'integer', cell: (d) => d.status?.numberAvailable ?? 0 },
     {
-      name: 'Node Selector', type: 'string',
-      cell: (d) => Object.entries((d.spec?.template?.spec?.nodeSelector ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>',
+      name: 'Node Selector',
+      type: 'string',
+      cell: (d) =>
+        Object.entries((d.spec?.template?.spec?.nodeSelector ?? {}) as Record<string, string>)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || '<none>',
     },
     ageColumn,
   ],
   PodDisruptionBudget: [
     nameColumn,
     { name: 'Min Available', type: 'string', cell: (p) => (p.spec?.minAvailable === undefined ? 'N/A' : String(p.spec.minAvailable)) },
-    { name: 'Max Unavailable', type: 'string', cell: (p) => (p.spec?.maxUnavailable === undefined ? 'N/A' : String(p.spec.maxUnavailable)) },
+    {
+      name: 'Max Unavailable',
+      type: 'string',
+      cell: (p) => (p.spec?.maxUnavailable === undefined ? 'N/A' : String(p.spec.maxUnavailable)),
+    },
     { name: 'Allowed Disruptions', type: 'integer', cell: (p) => p.status?.disruptionsAllowed ?? 0 },
     ageColumn,
   ],
-  ConfigMap: [nameColumn, { name: 'Data', type: 'integer', cell: (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length }, ageColumn],
+  ConfigMap: [
+    nameColumn,
+    { name: 'Data', type: 'integer', cell: (c) => Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length },
+    ageColumn,
+  ],
   Lease: [nameColumn, { name: 'Holder', type: 'string', cell: (l) => l.spec?.holderIdentity ?? '' }, ageColumn],
   Job: [
     nameColumn,
-    { name: 'Status', type: 'string', cell: (j) => (((j.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : 'Running') },
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (j) =>
+        ((j.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : 'Running',
+    },
     { name: 'Completions', type: 'string', cell: (j) => `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}` },
     ageColumn,
   ],
@@ -154,7 +172,11 @@ const columnsByKind: Record<string, Column[]> = {
     { name: 'Type', type: 'string', cell: (s) => s.spec?.type ?? 'ClusterIP' },
     { name: 'Cluster-IP', type: 'string', cell: (s) => s.spec?.clusterIP ?? '<none>' },
     { name: 'External-IP', type: 'string', cell: () => '<none>' },
-    { name: 'Port(s)', type: 'string', cell: (s) => ((s.spec?.ports ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>' },
+    {
+      name: 'Port(s)',
+      type: 'string',
+      cell: (s) => ((s.spec?.ports ?? []) as Obj[]).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(',') || '<none>',
+    },
     ageColumn,
   ],
 };
@@ -173,7 +195,11 @@ export function renderTable(kind: string, objects: Obj[], listMeta: Obj, include
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
     columnDefinitions: columns.map((c) => ({
-      name: c.name, type: c.type, format: c.format ?? '', description: '', priority: c.priority ?? 0,
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: '',
+      priority: c.priority ?? 0,
     })),
     rows: objects.map((obj) => {
       const row: Obj = { cells: columns.map((c) => c.cell(obj)) };

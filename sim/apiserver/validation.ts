@@ -48,13 +48,17 @@ export function checkPatchedDecodable(def: ResourceDef, obj: Obj): void {
   const error = decodeError(def.kind, obj);
   if (!error) return;
   const message = ` "" is invalid: patch: Invalid value: ${JSON.stringify(JSON.stringify(obj))}: ${error}`;
-  throw failure(422, 'Invalid', message, { causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(JSON.stringify(obj))}: ${error}`, field: 'patch' }] });
+  throw failure(422, 'Invalid', message, {
+    causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(JSON.stringify(obj))}: ${error}`, field: 'patch' }],
+  });
 }
 
 export function checkName(def: ResourceDef, obj: Obj): void {
   const name = obj.metadata?.name;
   if (!name) {
-    throw invalid(def, '', [{ field: 'metadata.name', message: 'Required value: name or generateName is required', type: 'FieldValueRequired' }]);
+    throw invalid(def, '', [
+      { field: 'metadata.name', message: 'Required value: name or generateName is required', type: 'FieldValueRequired' },
+    ]);
   }
   if (name.length > 253 || !SUBDOMAIN.test(name)) {
     throw invalid(def, name, [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${SUBDOMAIN_MESSAGE}` }]);
@@ -75,7 +79,12 @@ export function validateObject(def: ResourceDef, obj: Obj): void {
     const labels = obj.spec?.template?.metadata?.labels ?? {};
     const mismatch = Object.entries((selector.matchLabels ?? {}) as Record<string, string>).some(([k, v]) => labels[k] !== v);
     if (mismatch) {
-      throw invalid(def, name, [{ field: 'spec.template.metadata.labels', message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\`` }]);
+      throw invalid(def, name, [
+        {
+          field: 'spec.template.metadata.labels',
+          message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
+        },
+      ]);
     }
     if (!(obj.spec?.template?.spec?.containers?.length > 0)) throw required(def, name, 'spec.template.spec.containers');
   }

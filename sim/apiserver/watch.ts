@@ -42,8 +42,13 @@ export function serveWatch(store: Store, req: WatchRequest, res: ServerResponse,
     const events = store.eventsSince(Number(rv));
     if (!events) {
       send('ERROR', {
-        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-        message: `too old resource version: ${rv} (${store.currentRv()})`, reason: 'Expired', code: 410,
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${rv} (${store.currentRv()})`,
+        reason: 'Expired',
+        code: 410,
       });
       res.end();
       return;

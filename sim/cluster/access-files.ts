@@ -41,10 +41,12 @@ function hostPattern(node: SimNodeSpec): string {
 
 /** known_hosts with every node's real host key, as plain (unhashed) entries. */
 export async function writeKnownHosts(spec: ClusterSpec): Promise<void> {
-  const lines = await Promise.all(spec.nodes.map(async (node) => {
-    const pub = (await readFile(`${nodePaths(spec.dir, node.name).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
-    return `${hostPattern(node)} ${pub[0]} ${pub[1]}`;
-  }));
+  const lines = await Promise.all(
+    spec.nodes.map(async (node) => {
+      const pub = (await readFile(`${nodePaths(spec.dir, node.name).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
+      return `${hostPattern(node)} ${pub[0]} ${pub[1]}`;
+    }),
+  );
   await writeFile(accessPaths(spec.dir).knownHosts, `${lines.join('\n')}\n`);
 }
 

@@ -23,11 +23,19 @@ function container(name: string, image: string, cpu: string, memory: string) {
   return { name, image, imagePullPolicy: 'IfNotPresent', resources: { requests: { cpu, memory } } };
 }
 
-function deployment(namespace: string, name: string, replicas: number, labels: Record<string, string>, pod: Record<string, unknown>): ApiObject {
+function deployment(
+  namespace: string,
+  name: string,
+  replicas: number,
+  labels: Record<string, string>,
+  pod: Record<string, unknown>,
+): ApiObject {
   return {
     path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
     body: {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels },
       spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: pod } },
     },
   };
@@ -37,7 +45,9 @@ function daemonSet(namespace: string, name: string, labels: Record<string, strin
   return {
     path: `/apis/apps/v1/namespaces/${namespace}/daemonsets`,
     body: {
-      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name, namespace, labels },
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name, namespace, labels },
       spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: pod } },
     },
   };
@@ -60,11 +70,17 @@ export function kubeadmObjects(spec: ClusterSpec): ApiObject[] {
     {
       path: '/api/v1/namespaces/kube-system/services',
       body: {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system', labels: dnsLabels },
-        spec: { clusterIP: '10.96.0.10', selector: dnsLabels, ports: [
-          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
-          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
-        ] },
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', namespace: 'kube-system', labels: dnsLabels },
+        spec: {
+          clusterIP: '10.96.0.10',
+          selector: dnsLabels,
+          ports: [
+            { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+            { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          ],
+        },
       },
     },
     daemonSet('kube-system', 'kube-proxy', proxyLabels, {
@@ -85,15 +101,25 @@ export function demoObjects(): ApiObject[] {
     {
       path: '/apis/policy/v1/namespaces/demo/poddisruptionbudgets',
       body: {
-        apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web-pdb', namespace: 'demo' },
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: { name: 'web-pdb', namespace: 'demo' },
         spec: { minAvailable: 3, selector: { matchLabels: web } },
       },
     },
     daemonSet('demo', 'agent', { app: 'agent' }, { containers: [container('agent', 'registry.k8s.io/pause:3.9', '5m', '8Mi')] }),
-    deployment('demo', 'cache', 1, { app: 'cache' }, {
-      containers: [{ ...container('cache', 'registry.k8s.io/pause:3.9', '10m', '16Mi'), volumeMounts: [{ name: 'scratch', mountPath: '/cache' }] }],
-      volumes: [{ name: 'scratch', emptyDir: {} }],
-    }),
+    deployment(
+      'demo',
+      'cache',
+      1,
+      { app: 'cache' },
+      {
+        containers: [
+          { ...container('cache', 'registry.k8s.io/pause:3.9', '10m', '16Mi'), volumeMounts: [{ name: 'scratch', mountPath: '/cache' }] },
+        ],
+        volumes: [{ name: 'scratch', emptyDir: {} }],
+      },
+    ),
   ];
 }
 
@@ -104,7 +130,9 @@ export async function createObjects(kube: KubeClient, objects: ApiObject[]): Pro
     if (res.status >= 300 && res.status !== 409) {
       const metadata = object.body.metadata as { name?: string } | undefined;
       const message = typeof res.body === 'object' && res.body ? (res.body as { message?: string }).message : String(res.body);
-      throw new Error(`creating ${object.body.kind} ${metadata?.name ?? ''} (POST ${object.path}) failed: HTTP ${res.status} ${message ?? ''}`);
+      throw new Error(
+        `creating ${object.body.kind} ${metadata?.name ?? ''} (POST ${object.path}) failed: HTTP ${res.status} ${message ?? ''}`,
+      );
     }
   }
 }

@@ -53,8 +53,10 @@ export function kubeletConfigurationYaml(): string {
 }
 
 export function kubeadmFlagsEnv(): string {
-  return 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock ' +
-    '--pod-infra-container-image=registry.k8s.io/pause:3.9"\n';
+  return (
+    'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock ' +
+    '--pod-infra-container-image=registry.k8s.io/pause:3.9"\n'
+  );
 }
 
 const pkgsBase = (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}`;
@@ -70,7 +72,15 @@ export function repoFile(node: SimNodeSpec): { path: string; text: string } {
   }
   return {
     path: 'etc/yum.repos.d/kubernetes.repo',
-    text: ['[kubernetes]', 'name=Kubernetes', `baseurl=${pkgsBase(minor)}/rpm/`, 'enabled=1', 'gpgcheck=1',
-      `gpgkey=${pkgsBase(minor)}/rpm/repodata/repomd.xml.key`, 'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni', ''].join('\n'),
+    text: [
+      '[kubernetes]',
+      'name=Kubernetes',
+      `baseurl=${pkgsBase(minor)}/rpm/`,
+      'enabled=1',
+      'gpgcheck=1',
+      `gpgkey=${pkgsBase(minor)}/rpm/repodata/repomd.xml.key`,
+      'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+      '',
+    ].join('\n'),
   };
 }

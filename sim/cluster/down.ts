@@ -40,7 +40,9 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 function pids(): number[] {
-  return readdirSync('/proc').map(Number).filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0 && pid !== process.pid);
 }
 
 function mountNamespaceOf(pid: number): string | undefined {
@@ -127,7 +129,10 @@ export async function downCluster(dir: string): Promise<DownReport> {
     .filter((p): p is { proc: ClusterProcess; pid: number } => p.pid !== undefined);
   // supervisors first (they stop etcd and sshd and leave their namespace), the API server with them
   for (const { pid } of running) signal(pid, 'SIGTERM');
-  const stubborn = await waitUntilGone(running.map((r) => r.pid), TERM_WAIT_MS);
+  const stubborn = await waitUntilGone(
+    running.map((r) => r.pid),
+    TERM_WAIT_MS,
+  );
   for (const { proc, pid } of running) {
     const killed = stubborn.includes(pid);
     if (killed) signal(pid, 'SIGKILL');
@@ -138,7 +143,10 @@ export async function downCluster(dir: string): Promise<DownReport> {
   const leftovers = processesOfDir(dir);
   for (const p of leftovers) signal(p.pid, 'SIGKILL');
   report.killedLeftovers = leftovers;
-  await waitUntilGone(leftovers.map((p) => p.pid), 3000);
+  await waitUntilGone(
+    leftovers.map((p) => p.pid),
+    3000,
+  );
 
   report.remaining = { processes: processesOfDir(dir), mounts: mountsOfDir(dir).lines };
   return report;

@@ -34,14 +34,17 @@ export function validateFaults(value: unknown, knownNodes?: string[], source = '
   const result = faultListSchema.safeParse(value);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `  at [${issue.path.join('].')}]: ${issue.message}`);
-    throw new Error(`${source} is not a valid FaultSpec[]:\n${problems.join('\n')}\n` +
-      'Each entry needs a "type" of command-fails, ssh-drop, never-ready, pdb-blocks or api-unavailable (sim/README.md).');
+    throw new Error(
+      `${source} is not a valid FaultSpec[]:\n${problems.join('\n')}\n` +
+        'Each entry needs a "type" of command-fails, ssh-drop, never-ready, pdb-blocks or api-unavailable (sim/README.md).',
+    );
   }
   if (knownNodes) {
     for (const [index, fault] of result.data.entries()) {
       if ('node' in fault && fault.node !== '*' && !knownNodes.includes(fault.node)) {
-        throw new Error(`${source}[${index}]: node "${fault.node}" is not an SSH node of this cluster ` +
-          `(nodes: ${knownNodes.join(', ')}, or "*")`);
+        throw new Error(
+          `${source}[${index}]: node "${fault.node}" is not an SSH node of this cluster ` + `(nodes: ${knownNodes.join(', ')}, or "*")`,
+        );
       }
     }
   }

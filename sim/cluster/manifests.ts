@@ -15,15 +15,29 @@ interface HostPathVolume {
 
 function probe(host: string, path: string, port: number, scheme: string, failureThreshold: number) {
   return {
-    failureThreshold, httpGet: { host, path, port, scheme },
-    initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 15,
+    failureThreshold,
+    httpGet: { host, path, port, scheme },
+    initialDelaySeconds: 10,
+    periodSeconds: 10,
+    timeoutSeconds: 15,
   };
 }
 
-function staticPod(component: string, image: string, command: string[], volumes: HostPathVolume[], extra: {
-  annotations?: Record<string, string>; cpu: string; probeHost: string; probePath: string; probePort: number; scheme: string;
-  memory?: string;
-}): string {
+function staticPod(
+  component: string,
+  image: string,
+  command: string[],
+  volumes: HostPathVolume[],
+  extra: {
+    annotations?: Record<string, string>;
+    cpu: string;
+    probeHost: string;
+    probePath: string;
+    probePort: number;
+    scheme: string;
+    memory?: string;
+  },
+): string {
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -34,16 +48,18 @@ function staticPod(component: string, image: string, command: string[], volumes:
       namespace: 'kube-system',
     },
     spec: {
-      containers: [{
-        command,
-        image,
-        imagePullPolicy: 'IfNotPresent',
-        livenessProbe: probe(extra.probeHost, extra.probePath, extra.probePort, extra.scheme, 8),
-        name: component,
-        resources: { requests: { cpu: extra.cpu, ...(extra.memory ? { memory: extra.memory } : {}) } },
-        startupProbe: probe(extra.probeHost, extra.probePath, extra.probePort, extra.scheme, 24),
-        volumeMounts: volumes.map((v) => ({ mountPath: v.path, name: v.name, ...(v.readOnly ? { readOnly: true } : {}) })),
-      }],
+      containers: [
+        {
+          command,
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          livenessProbe: probe(extra.probeHost, extra.probePath, extra.probePort, extra.scheme, 8),
+          name: component,
+          resources: { requests: { cpu: extra.cpu, ...(extra.memory ? { memory: extra.memory } : {}) } },
+          startupProbe: probe(extra.probeHost, extra.probePath, extra.probePort, extra.scheme, 24),
+          volumeMounts: volumes.map((v) => ({ mountPath: v.path, name: v.name, ...(v.readOnly ? { readOnly: true } : {}) })),
+        },
+      ],
       hostNetwork: true,
       priority: 2000001000,
       priorityClassName: 'system-node-critical',
@@ -61,7 +77,8 @@ const CA_CERTS: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', typ
 export function etcdManifest(spec: ClusterSpec, node: SimNodeSpec): string {
   const peers = spec.nodes.filter((n) => n.role === 'control-plane').map((n) => `${n.name}=https://${n.address}:2380`);
   const pki = '/etc/kubernetes/pki/etcd';
-  const command = ['etcd',
+  const command = [
+    'etcd',
     `--advertise-client-urls=https://${node.address}:2379`,
     `--cert-file=${pki}/server.crt`,
     '--client-cert-auth=true',
@@ -83,19 +100,30 @@ export function etcdManifest(spec: ClusterSpec, node: SimNodeSpec): string {
     '--snapshot-count=10000',
     `--trusted-ca-file=${pki}/ca.crt`,
   ];
-  return staticPod('etcd', etcdImage(spec.version), command, [
-    { name: 'etcd-certs', path: pki, type: 'DirectoryOrCreate' },
-    { name: 'etcd-data', path: '/var/lib/etcd', type: 'DirectoryOrCreate' },
-  ], {
-    annotations: { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${node.address}:2379` },
-    cpu: '100m', memory: '100Mi', probeHost: node.address, probePath: '/health?exclude=NOSPACE&serializable=true',
-    probePort: 2381, scheme: 'HTTP',
-  });
+  return staticPod(
+    'etcd',
+    etcdImage(spec.version),
+    command,
+    [
+      { name: 'etcd-certs', path: pki, type: 'DirectoryOrCreate' },
+      { name: 'etcd-data', path: '/var/lib/etcd', type: 'DirectoryOrCreate' },
+    ],
+    {
+      annotations: { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${node.address}:2379` },
+      cpu: '100m',
+      memory: '100Mi',
+      probeHost: node.address,
+      probePath: '/health?exclude=NOSPACE&serializable=true',
+      probePort: 2381,
+      scheme: 'HTTP',
+    },
+  );
 }
 
 export function kubeApiserverManifest(spec: ClusterSpec, node: SimNodeSpec): string {
   const pki = '/etc/kubernetes/pki';
-  const command = ['kube-apiserver',
+  const command = [
+    'kube-apiserver',
     `--advertise-address=${node.address}`,
     '--allow-privileged=true',
     '--authorization-mode=Node,RBAC',
@@ -126,14 +154,19 @@ export function kubeApiserverManifest(spec: ClusterSpec, node: SimNodeSpec): str
   ];
   return staticPod('kube-apiserver', `registry.k8s.io/kube-apiserver:v${spec.version}`, command, [CA_CERTS, K8S_CERTS], {
     annotations: { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${node.address}:${spec.apiServer.port}` },
-    cpu: '250m', probeHost: node.address, probePath: '/livez', probePort: spec.apiServer.port, scheme: 'HTTPS',
+    cpu: '250m',
+    probeHost: node.address,
+    probePath: '/livez',
+    probePort: spec.apiServer.port,
+    scheme: 'HTTPS',
   });
 }
 
 export function kubeControllerManagerManifest(spec: ClusterSpec): string {
   const pki = '/etc/kubernetes/pki';
   const conf = '/etc/kubernetes/controller-manager.conf';
-  const command = ['kube-controller-manager',
+  const command = [
+    'kube-controller-manager',
     `--authentication-kubeconfig=${conf}`,
     `--authorization-kubeconfig=${conf}`,
     '--bind-address=127.0.0.1',
@@ -149,23 +182,32 @@ export function kubeControllerManagerManifest(spec: ClusterSpec): string {
     `--service-account-private-key-file=${pki}/sa.key`,
     '--use-service-account-credentials=true',
   ];
-  return staticPod('kube-controller-manager', `registry.k8s.io/kube-controller-manager:v${spec.version}`, command, [
-    CA_CERTS, K8S_CERTS, { name: 'kubeconfig', path: conf, type: 'FileOrCreate', readOnly: true },
-  ], { cpu: '200m', probeHost: '127.0.0.1', probePath: '/healthz', probePort: 10257, scheme: 'HTTPS' });
+  return staticPod(
+    'kube-controller-manager',
+    `registry.k8s.io/kube-controller-manager:v${spec.version}`,
+    command,
+    [CA_CERTS, K8S_CERTS, { name: 'kubeconfig', path: conf, type: 'FileOrCreate', readOnly: true }],
+    { cpu: '200m', probeHost: '127.0.0.1', probePath: '/healthz', probePort: 10257, scheme: 'HTTPS' },
+  );
 }
 
 export function kubeSchedulerManifest(spec: ClusterSpec): string {
   const conf = '/etc/kubernetes/scheduler.conf';
-  const command = ['kube-scheduler',
+  const command = [
+    'kube-scheduler',
     `--authentication-kubeconfig=${conf}`,
     `--authorization-kubeconfig=${conf}`,
     '--bind-address=127.0.0.1',
     `--kubeconfig=${conf}`,
     '--leader-elect=true',
   ];
-  return staticPod('kube-scheduler', `registry.k8s.io/kube-scheduler:v${spec.version}`, command, [
-    { name: 'kubeconfig', path: conf, type: 'FileOrCreate', readOnly: true },
-  ], { cpu: '100m', probeHost: '127.0.0.1', probePath: '/healthz', probePort: 10259, scheme: 'HTTPS' });
+  return staticPod(
+    'kube-scheduler',
+    `registry.k8s.io/kube-scheduler:v${spec.version}`,
+    command,
+    [{ name: 'kubeconfig', path: conf, type: 'FileOrCreate', readOnly: true }],
+    { cpu: '100m', probeHost: '127.0.0.1', probePath: '/healthz', probePort: 10259, scheme: 'HTTPS' },
+  );
 }
 
 /** file name under /etc/kubernetes/manifests → content */

@@ -18,8 +18,23 @@ import { minorOf } from './versions.ts';
 const execFileAsync = promisify(execFile);
 
 /** The tools a node's /usr/local/sbin holds; each shim runs the stand-in of that name. */
-export const STANDIN_TOOLS = ['kubeadm', 'kubelet', 'kubectl', 'apt-get', 'apt-mark', 'apt-cache', 'dpkg-query', 'dpkg',
-  'yum', 'dnf', 'rpm', 'systemctl', 'swapon', 'crictl', 'killall'];
+export const STANDIN_TOOLS = [
+  'kubeadm',
+  'kubelet',
+  'kubectl',
+  'apt-get',
+  'apt-mark',
+  'apt-cache',
+  'dpkg-query',
+  'dpkg',
+  'yum',
+  'dnf',
+  'rpm',
+  'systemctl',
+  'swapon',
+  'crictl',
+  'killall',
+];
 
 async function put(file: string, content: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
@@ -57,8 +72,12 @@ export interface ControlPlaneKubeconfigs {
 /** A kubeconfig for `user` with its certificate embedded, pointing at the cluster's API endpoint. */
 export function clientKubeconfig(spec: ClusterSpec, pki: ClusterPki, userName: string, client: KeyFiles): string {
   return renderKubeconfig({
-    server: spec.apiServer.url, clusterName: spec.name, userName,
-    caPem: readFileSync(pki.ca.cert, 'utf8'), certPem: readFileSync(client.cert, 'utf8'), keyPem: readFileSync(client.key, 'utf8'),
+    server: spec.apiServer.url,
+    clusterName: spec.name,
+    userName,
+    caPem: readFileSync(pki.ca.cert, 'utf8'),
+    certPem: readFileSync(client.cert, 'utf8'),
+    keyPem: readFileSync(client.key, 'utf8'),
   });
 }
 
@@ -114,8 +133,9 @@ async function writePackageSetup(spec: ClusterSpec, node: SimNodeSpec, upperRoot
     // stands for the dearmored release key the install guide fetches; nothing verifies it here
     put(join(upperRoot, 'etc/apt/keyrings/kubernetes-apt-keyring.gpg'), 'simulated pkgs.k8s.io release key\n'),
     // what `apt-get update` fetched for this minor, in the stand-in's own format
-    ...aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(spec, minor))
-      .map((file) => put(join(upperRoot, 'var/lib/apt/lists', file.name), file.content)),
+    ...aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(spec, minor)).map((file) =>
+      put(join(upperRoot, 'var/lib/apt/lists', file.name), file.content),
+    ),
   ]);
 }
 

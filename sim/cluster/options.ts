@@ -74,7 +74,10 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
   if (!['none', 'demo'].includes(workload)) throw new Error(`--workload must be none or demo, got "${workload}"`);
   const published = options.published ?? defaultPublished([version, workerVersion], version);
   for (const v of published) requireVersion('published', v);
-  for (const [name, v] of [['version', version], ['worker-version', workerVersion]] as const) {
+  for (const [name, v] of [
+    ['version', version],
+    ['worker-version', workerVersion],
+  ] as const) {
     if (!published.includes(v)) throw new Error(`--published must include the installed --${name} ${v}`);
   }
   const delays = { ...DEFAULT_DELAYS, ...options.delays };
@@ -86,7 +89,15 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
   if (/\s/.test(dir)) throw new Error(`--dir must not contain whitespace (sshd_config cannot hold it), got "${dir}"`);
   return {
     dir,
-    controlPlanes, workers, version, workerVersion, os, apiOnlyWorkers, podsPerNode, workload, delays,
+    controlPlanes,
+    workers,
+    version,
+    workerVersion,
+    os,
+    apiOnlyWorkers,
+    podsPerNode,
+    workload,
+    delays,
     published: [...new Set(published)].sort(compareVersions),
     ...(options.faults ? { faults: options.faults } : {}),
   };

@@ -47,13 +47,21 @@ async function issueNodePki(pkiDir: string, node: SimNodeSpec, ca: KeyFiles, etc
   const nodeDir = join(pkiDir, 'nodes', node.name);
   await mkdir(nodeDir, { recursive: true });
   const kubeletClient = issueCert({
-    ca, outDir: nodeDir, name: 'kubelet-client', cn: `system:node:${node.name}`, organizations: ['system:nodes'], usage: 'client',
+    ca,
+    outDir: nodeDir,
+    name: 'kubelet-client',
+    cn: `system:node:${node.name}`,
+    organizations: ['system:nodes'],
+    usage: 'client',
   });
   if (node.role !== 'control-plane') return { kubeletClient: await kubeletClient };
   const requests = etcdRequests(nodeDir, node);
-  const [client, server, peer, healthcheckClient] = await Promise.all([kubeletClient,
-    issueCert({ ca: etcdCa, ...requests.server }), issueCert({ ca: etcdCa, ...requests.peer }),
-    issueCert({ ca: etcdCa, ...requests.healthcheckClient })]);
+  const [client, server, peer, healthcheckClient] = await Promise.all([
+    kubeletClient,
+    issueCert({ ca: etcdCa, ...requests.server }),
+    issueCert({ ca: etcdCa, ...requests.peer }),
+    issueCert({ ca: etcdCa, ...requests.healthcheckClient }),
+  ]);
   return { kubeletClient: client, etcd: { server, peer, healthcheckClient } };
 }
 
@@ -70,22 +78,40 @@ export async function createClusterPki(spec: ClusterSpec): Promise<ClusterPki> {
   const controlPlaneIps = spec.nodes.filter((n) => n.role === 'control-plane').map((n) => n.address);
   const leaf = (name: string, cn: string, usage: CertRequest['usage'], extra: Partial<CertRequest> = {}, by = ca) =>
     issueCert({ ca: by, outDir: dir, name, cn, usage, ...extra });
-  const [[apiserver, apiserverKubeletClient, apiserverEtcdClient, frontProxyClient, admin, superAdmin,
-    controllerManager, scheduler], nodePkis] = await Promise.all([Promise.all([
-    leaf('apiserver', 'kube-apiserver', 'server', {
-      dnsNames: [...API_DNS, 'localhost'], ipAddresses: [spec.apiServer.address, SERVICE_IP, ...controlPlaneIps, '127.0.0.1'],
-    }),
-    leaf('apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'client', { organizations: ['kubeadm:cluster-admins'] }),
-    leaf('apiserver-etcd-client', 'kube-apiserver-etcd-client', 'client', {}, etcdCa),
-    leaf('front-proxy-client', 'front-proxy-client', 'client', {}, frontProxyCa),
-    leaf('admin', 'kubernetes-admin', 'client', { organizations: ['system:masters'] }),
-    leaf('super-admin', 'kubernetes-super-admin', 'client', { organizations: ['system:masters'] }),
-    leaf('controller-manager', 'system:kube-controller-manager', 'client'),
-    leaf('scheduler', 'system:kube-scheduler', 'client'),
-  ]), Promise.all(spec.nodes.map((node) => issueNodePki(dir, node, ca, etcdCa)))]);
+  const [
+    [apiserver, apiserverKubeletClient, apiserverEtcdClient, frontProxyClient, admin, superAdmin, controllerManager, scheduler],
+    nodePkis,
+  ] = await Promise.all([
+    Promise.all([
+      leaf('apiserver', 'kube-apiserver', 'server', {
+        dnsNames: [...API_DNS, 'localhost'],
+        ipAddresses: [spec.apiServer.address, SERVICE_IP, ...controlPlaneIps, '127.0.0.1'],
+      }),
+      leaf('apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'client', { organizations: ['kubeadm:cluster-admins'] }),
+      leaf('apiserver-etcd-client', 'kube-apiserver-etcd-client', 'client', {}, etcdCa),
+      leaf('front-proxy-client', 'front-proxy-client', 'client', {}, frontProxyCa),
+      leaf('admin', 'kubernetes-admin', 'client', { organizations: ['system:masters'] }),
+      leaf('super-admin', 'kubernetes-super-admin', 'client', { organizations: ['system:masters'] }),
+      leaf('controller-manager', 'system:kube-controller-manager', 'client'),
+      leaf('scheduler', 'system:kube-scheduler', 'client'),
+    ]),
+    Promise.all(spec.nodes.map((node) => issueNodePki(dir, node, ca, etcdCa))),
+  ]);
   const nodes = Object.fromEntries(spec.nodes.map((node, i) => [node.name, nodePkis[i]!]));
   return {
-    dir, ca, etcdCa, frontProxyCa, sa, apiserver, apiserverKubeletClient, apiserverEtcdClient, frontProxyClient,
-    admin, superAdmin, controllerManager, scheduler, nodes,
+    dir,
+    ca,
+    etcdCa,
+    frontProxyCa,
+    sa,
+    apiserver,
+    apiserverKubeletClient,
+    apiserverEtcdClient,
+    frontProxyClient,
+    admin,
+    superAdmin,
+    controllerManager,
+    scheduler,
+    nodes,
   };
 }

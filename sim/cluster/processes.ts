@@ -65,8 +65,17 @@ export function startApiServer(spec: ClusterSpec): Started {
 /** `unshare` execs the supervisor in place, so the recorded pid is the supervisor's. */
 export function startSupervisor(spec: ClusterSpec, node: SimNodeSpec): Started {
   const proc = supervisorProcess(spec.dir, spec.repoRoot, node.name);
-  return startDetached(proc, 'unshare', ['--mount', '--propagation', 'private', spec.node24, proc.marker,
-    '--dir', spec.dir, '--node', node.name]);
+  return startDetached(proc, 'unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    spec.node24,
+    proc.marker,
+    '--dir',
+    spec.dir,
+    '--node',
+    node.name,
+  ]);
 }
 
 export function readPid(pidFile: string): number | undefined {

@@ -56,13 +56,16 @@ function repoMinorOf(spec: ClusterSpec, node: SimNodeSpec): string | null {
 }
 
 function commandsOf(file: string): unknown[] {
-  return (readText(file) ?? '').split('\n').filter((l) => l.trim()).map((line) => {
-    try {
-      return JSON.parse(line) as unknown;
-    } catch {
-      return { unparsed: line };
-    }
-  });
+  return (readText(file) ?? '')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line) => {
+      try {
+        return JSON.parse(line) as unknown;
+      } catch {
+        return { unparsed: line };
+      }
+    });
 }
 
 function nodeStatus(spec: ClusterSpec, node: SimNodeSpec, apiNode: ApiNode | undefined, apiAnswered: boolean): NodeStatus {
@@ -75,7 +78,10 @@ function nodeStatus(spec: ClusterSpec, node: SimNodeSpec, apiNode: ApiNode | und
   }
   const ready = apiNode?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   return {
-    name: node.name, role: node.role, address: node.address, os: node.os,
+    name: node.name,
+    role: node.role,
+    address: node.address,
+    os: node.os,
     ready: apiAnswered && apiNode ? ready : null,
     kubeletVersion: apiNode?.status?.nodeInfo?.kubeletVersion ?? null,
     cordoned: apiNode ? apiNode.spec?.unschedulable === true : null,

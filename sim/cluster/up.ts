@@ -11,9 +11,7 @@ import { assertEmptyDir, writeClusterLayout } from './layout.ts';
 import { buildClusterSpec, resolveOptions, type UpOptions } from './options.ts';
 import { startApiServer, startSupervisor, supervisorProcess } from './processes.ts';
 import { chooseSubnet } from './subnet.ts';
-import {
-  apiServerPending, assertRunning, ComponentFailure, nodesPending, sshAndEtcdPending, waitUntil, workloadsPending,
-} from './wait.ts';
+import { apiServerPending, assertRunning, ComponentFailure, nodesPending, sshAndEtcdPending, waitUntil, workloadsPending } from './wait.ts';
 
 /** What `up` prints: where everything is. */
 export interface UpResult {
@@ -48,9 +46,11 @@ function blameNode(spec: ClusterSpec, notReady: string[]): ComponentFailure | un
   const node = spec.nodes.find((n) => notReady.some((line) => line.startsWith(`${n.name} `)));
   if (!node) return undefined;
   const nodeDir = join(spec.dir, 'nodes', node.name);
-  const log = notReady.some((l) => l.includes('etcd')) ? join(nodeDir, 'etcd.log')
-    : notReady.some((l) => l.includes('sshd')) ? join(nodeDir, 'sshd.log')
-    : supervisorProcess(spec.dir, spec.repoRoot, node.name).logFile;
+  const log = notReady.some((l) => l.includes('etcd'))
+    ? join(nodeDir, 'etcd.log')
+    : notReady.some((l) => l.includes('sshd'))
+      ? join(nodeDir, 'sshd.log')
+      : supervisorProcess(spec.dir, spec.repoRoot, node.name).logFile;
   return new ComponentFailure(`node ${node.name}`, `not ready in time (${notReady.join('; ')})`, log);
 }
 
@@ -60,23 +60,44 @@ async function startAndWait(spec: ClusterSpec, progress: (line: string) => void,
   const apiProc = apiServer.proc;
   const kube = createKubeClient(loadKubeconfig(accessPaths(spec.dir).kubeconfig));
   try {
-    await waitUntil('API server ready', Date.now() + API_READY_TIMEOUT_MS, () => apiServerPending(kube),
+    await waitUntil(
+      'API server ready',
+      Date.now() + API_READY_TIMEOUT_MS,
+      () => apiServerPending(kube),
       () => assertRunning([apiServer]),
-      (notReady) => new ComponentFailure('apiserver', `/readyz not OK in time (${notReady.join('; ')})`, apiProc.logFile));
+      (notReady) => new ComponentFailure('apiserver', `/readyz not OK in time (${notReady.join('; ')})`, apiProc.logFile),
+    );
     progress(`${elapsed()} API server ready at ${spec.apiServer.url}`);
     const everything = [apiServer, ...spec.nodes.map((node) => startSupervisor(spec, node))];
     const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
     const alive = () => assertRunning(everything);
     await Promise.all([
-      waitUntil('nodes Ready', deadline, () => nodesPending(kube, spec.nodes), alive, (n) => blameNode(spec, n)),
-      waitUntil('sshd and etcd answering', deadline, () => sshAndEtcdPending(spec), alive, (n) => blameNode(spec, n)),
+      waitUntil(
+        'nodes Ready',
+        deadline,
+        () => nodesPending(kube, spec.nodes),
+        alive,
+        (n) => blameNode(spec, n),
+      ),
+      waitUntil(
+        'sshd and etcd answering',
+        deadline,
+        () => sshAndEtcdPending(spec),
+        alive,
+        (n) => blameNode(spec, n),
+      ),
     ]);
     progress(`${elapsed()} ${spec.nodes.length} nodes Ready, sshd and etcd answering`);
     // created once every node is Ready, so the scheduler spreads the pods as in a cluster that has been running
     await createBootstrapObjects(kube, spec);
     progress(`${elapsed()} kubeadm's objects created${spec.workload === 'demo' ? ' and the demo workload' : ''}`);
-    await waitUntil('workloads ready', deadline, () => workloadsPending(kube, spec), alive,
-      (notReady) => new ComponentFailure('apiserver', `pods not Ready in time (${notReady.join('; ')})`, apiProc.logFile));
+    await waitUntil(
+      'workloads ready',
+      deadline,
+      () => workloadsPending(kube, spec),
+      alive,
+      (notReady) => new ComponentFailure('apiserver', `pods not Ready in time (${notReady.join('; ')})`, apiProc.logFile),
+    );
     progress(`${elapsed()} CoreDNS, kube-proxy${spec.workload === 'demo' ? ' and the demo workload' : ''} Ready`);
   } finally {
     kube.close();
@@ -89,7 +110,12 @@ export async function upCluster(options: UpOptions, progress: (line: string) => 
   assertEmptyDir(resolved.dir);
   const started = Date.now();
   const spec = buildClusterSpec(resolved, await chooseSubnet());
-  if (resolved.faults) validateFaults(resolved.faults, spec.nodes.map((n) => n.name), 'faults');
+  if (resolved.faults)
+    validateFaults(
+      resolved.faults,
+      spec.nodes.map((n) => n.name),
+      'faults',
+    );
   try {
     await writeClusterLayout(spec, resolved.faults);
     progress(`${((Date.now() - started) / 1000).toFixed(1)}s files written (subnet ${spec.subnet}.0/24)`);

@@ -34,8 +34,13 @@ export function assertRunning(started: Started[]): void {
  * Polls `pending` (what is not ready yet, empty when all is) until it is empty or the deadline passes.
  * `alive` throws when a process it depends on died.
  */
-export async function waitUntil(what: string, deadline: number, pending: () => Promise<string[]>, alive: () => void,
-  blame: (notReady: string[]) => ComponentFailure | undefined = () => undefined): Promise<void> {
+export async function waitUntil(
+  what: string,
+  deadline: number,
+  pending: () => Promise<string[]>,
+  alive: () => void,
+  blame: (notReady: string[]) => ComponentFailure | undefined = () => undefined,
+): Promise<void> {
   let notReady: string[] = [];
   while (true) {
     alive();
@@ -101,16 +106,23 @@ export function sshBanner(address: string, port: number, timeoutMs = 2000): Prom
 export function etcdHealthy(spec: ClusterSpec, node: SimNodeSpec, timeoutMs = 2000): Promise<boolean> {
   const pki = join(spec.dir, 'pki');
   return new Promise((resolve) => {
-    const req = request({
-      host: node.address, port: 2379, path: '/health', method: 'GET', timeout: timeoutMs,
-      ca: readFileSync(join(pki, 'etcd-ca.crt')),
-      cert: readFileSync(join(pki, 'nodes', node.name, 'etcd-healthcheck-client.crt')),
-      key: readFileSync(join(pki, 'nodes', node.name, 'etcd-healthcheck-client.key')),
-    }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
-    });
+    const req = request(
+      {
+        host: node.address,
+        port: 2379,
+        path: '/health',
+        method: 'GET',
+        timeout: timeoutMs,
+        ca: readFileSync(join(pki, 'etcd-ca.crt')),
+        cert: readFileSync(join(pki, 'nodes', node.name, 'etcd-healthcheck-client.crt')),
+        key: readFileSync(join(pki, 'nodes', node.name, 'etcd-healthcheck-client.key')),
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 && /"health"\s*:\s*"true"/.test(body)));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
     req.end();
@@ -120,8 +132,10 @@ export function etcdHealthy(spec: ClusterSpec, node: SimNodeSpec, timeoutMs = 20
 export async function sshAndEtcdPending(spec: ClusterSpec): Promise<string[]> {
   const checks = spec.nodes.map(async (node) => {
     const problems: string[] = [];
-    if (!(await sshBanner(node.address, node.sshPort))) problems.push(`${node.name} sshd does not answer on ${node.address}:${node.sshPort}`);
-    if (node.role === 'control-plane' && !(await etcdHealthy(spec, node))) problems.push(`${node.name} etcd not healthy at https://${node.address}:2379`);
+    if (!(await sshBanner(node.address, node.sshPort)))
+      problems.push(`${node.name} sshd does not answer on ${node.address}:${node.sshPort}`);
+    if (node.role === 'control-plane' && !(await etcdHealthy(spec, node)))
+      problems.push(`${node.name} etcd not healthy at https://${node.address}:2379`);
     return problems;
   });
   return (await Promise.all(checks)).flat();
@@ -134,16 +148,27 @@ interface WorkloadObject {
 
 /** The Deployments and DaemonSets `up` created, until all their pods are Ready (a drain needs them running). */
 export async function workloadsPending(kube: KubeClient, spec: ClusterSpec): Promise<string[]> {
-  const deployments = [['kube-system', 'coredns'], ...(spec.workload === 'demo' ? [['demo', 'web'], ['demo', 'cache']] : [])];
+  const deployments = [
+    ['kube-system', 'coredns'],
+    ...(spec.workload === 'demo'
+      ? [
+          ['demo', 'web'],
+          ['demo', 'cache'],
+        ]
+      : []),
+  ];
   // kube-proxy tolerates every taint, so it runs on every node; the demo agent only on workers
   const workers = spec.nodes.filter((n) => n.role === 'worker').length;
-  const daemonSets: [string, string, number][] = [['kube-system', 'kube-proxy', spec.nodes.length],
-    ...(spec.workload === 'demo' ? [['demo', 'agent', workers] as [string, string, number]] : [])];
+  const daemonSets: [string, string, number][] = [
+    ['kube-system', 'kube-proxy', spec.nodes.length],
+    ...(spec.workload === 'demo' ? [['demo', 'agent', workers] as [string, string, number]] : []),
+  ];
   const pending: string[] = [];
   for (const [namespace, name] of deployments) {
     const d = (await kube.get(`/apis/apps/v1/namespaces/${namespace}/deployments/${name}`)) as WorkloadObject;
     const want = d.spec?.replicas ?? 1;
-    if ((d.status?.readyReplicas ?? 0) < want) pending.push(`Deployment ${namespace}/${name} ${d.status?.readyReplicas ?? 0}/${want} ready`);
+    if ((d.status?.readyReplicas ?? 0) < want)
+      pending.push(`Deployment ${namespace}/${name} ${d.status?.readyReplicas ?? 0}/${want} ready`);
   }
   for (const [namespace, name, atLeast] of daemonSets) {
     const ds = (await kube.get(`/apis/apps/v1/namespaces/${namespace}/daemonsets/${name}`)) as WorkloadObject;

@@ -220,7 +220,8 @@ export function createKubeClient(connection: KubeConnection): KubeClient {
     create: (path, body) => ok('POST', path, body),
     replace: (path, body) => ok('PUT', path, body),
     patch: (path, body, type = 'merge') => ok('PATCH', path, body, { contentType: patchContentTypes[type] }),
-    del: (path, options = {}) => ok('DELETE', path, Object.keys(options).length ? { kind: 'DeleteOptions', apiVersion: 'v1', ...options } : undefined),
+    del: (path, options = {}) =>
+      ok('DELETE', path, Object.keys(options).length ? { kind: 'DeleteOptions', apiVersion: 'v1', ...options } : undefined),
     close: () => agent.destroy(),
   };
 }

@@ -80,22 +80,33 @@ export async function createCA(dir: string, name: string, cn: string): Promise<K
   const paths = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await generateEcKey(paths.key);
   await openssl([
-    'req', '-x509', '-new', '-key', paths.key, '-sha256', '-days', '3650', '-subj', subject(cn),
-    '-set_serial', serialArg(),
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
-    '-addext', 'subjectKeyIdentifier=hash',
-    '-out', paths.cert,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    paths.key,
+    '-sha256',
+    '-days',
+    '3650',
+    '-subj',
+    subject(cn),
+    '-set_serial',
+    serialArg(),
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
+    '-addext',
+    'subjectKeyIdentifier=hash',
+    '-out',
+    paths.cert,
   ]);
   return paths;
 }
 
 function extensionArgs(options: IssueCertOptions): string[] {
   const extendedUsage = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[options.usage];
-  const alt = [
-    ...(options.dnsNames ?? []).map((d) => `DNS:${d}`),
-    ...(options.ipAddresses ?? []).map((ip) => `IP:${ip}`),
-  ];
+  const alt = [...(options.dnsNames ?? []).map((d) => `DNS:${d}`), ...(options.ipAddresses ?? []).map((ip) => `IP:${ip}`)];
   const extensions = [
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -111,9 +122,25 @@ export async function issueCert(options: IssueCertOptions): Promise<KeyPairPaths
   const paths = { cert: join(options.outDir, `${options.name}.crt`), key: join(options.outDir, `${options.name}.key`) };
   await generateEcKey(paths.key);
   await openssl([
-    'req', '-x509', '-new', '-key', paths.key, '-CA', options.ca.cert, '-CAkey', options.ca.key,
-    '-subj', subject(options.cn, options.organizations), '-set_serial', serialArg(),
-    '-days', String(options.days ?? 365), '-sha256', ...extensionArgs(options), '-out', paths.cert,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    paths.key,
+    '-CA',
+    options.ca.cert,
+    '-CAkey',
+    options.ca.key,
+    '-subj',
+    subject(options.cn, options.organizations),
+    '-set_serial',
+    serialArg(),
+    '-days',
+    String(options.days ?? 365),
+    '-sha256',
+    ...extensionArgs(options),
+    '-out',
+    paths.cert,
   ]);
   return paths;
 }

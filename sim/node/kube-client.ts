@@ -62,20 +62,24 @@ export function kubeRequester(creds: KubeCredentials, timeoutMs = 10_000): KubeR
         headers['Content-Length'] = String(Buffer.byteLength(payload));
       }
       if (creds.token) headers.Authorization = `Bearer ${creds.token}`;
-      const req = request(`${creds.server}${path}`, { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // not JSON: keep the text for the error message
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      });
+      const req = request(
+        `${creds.server}${path}`,
+        { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // not JSON: keep the text for the error message
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);

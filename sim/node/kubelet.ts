@@ -127,7 +127,11 @@ export function createKubelet(deps: KubeletDeps): Kubelet {
     if (!state.kubelet.active) return { ready: false, reason: 'KubeletNotReady', message: 'kubelet is stopped' };
     if (Date.now() < restartEndsAt) return { ready: false, reason: 'KubeletNotReady', message: 'kubelet is restarting' };
     if (restartPending && hasNeverReadyFault(cluster.dir, node.name)) {
-      return { ready: false, reason: 'KubeletNotReady', message: 'container runtime network not ready: NetworkReady=false (simulated never-ready fault)' };
+      return {
+        ready: false,
+        reason: 'KubeletNotReady',
+        message: 'container runtime network not ready: NetworkReady=false (simulated never-ready fault)',
+      };
     }
     restartPending = false;
     return { ready: true, reason: 'KubeletReady', message: 'kubelet is posting ready status' };

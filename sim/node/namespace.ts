@@ -39,7 +39,8 @@ export function assertPrivateNamespace(): void {
 /** DIR under /etc or /var would vanish behind the node's own overlay: commands.log, state.json… would split. */
 export function assertDirOutsideOverlays(dir: string): void {
   const shadowed = ['/etc', '/var', '/usr/local/sbin'].find((top) => dir === top || dir.startsWith(`${top}/`));
-  if (shadowed) throw new Error(`DIR ${dir} is under ${shadowed}, which each node overlays with its own view; use a DIR elsewhere (e.g. under /tmp)`);
+  if (shadowed)
+    throw new Error(`DIR ${dir} is under ${shadowed}, which each node overlays with its own view; use a DIR elsewhere (e.g. under /tmp)`);
 }
 
 export function mountNodeView(dir: string, paths: NodePaths): void {

@@ -112,11 +112,19 @@ function main(): void {
 
   const heartbeatLog = onceInARow();
   const heartbeats = repeat(cluster.delays.heartbeatMs, () =>
-    kubelet.heartbeat().then(() => heartbeatLog(''), (err: Error) => heartbeatLog(`status report failed: ${err.message}`)),
+    kubelet.heartbeat().then(
+      () => heartbeatLog(''),
+      (err: Error) => heartbeatLog(`status report failed: ${err.message}`),
+    ),
   );
   const podLog = onceInARow();
   const manifests = staticPods
-    ? repeat(MANIFEST_POLL_MS, () => staticPods.sync().then(() => podLog(''), (err: Error) => podLog(`static pods: ${err.message}`)))
+    ? repeat(MANIFEST_POLL_MS, () =>
+        staticPods.sync().then(
+          () => podLog(''),
+          (err: Error) => podLog(`static pods: ${err.message}`),
+        ),
+      )
     : undefined;
 
   process.on('SIGHUP', () => {

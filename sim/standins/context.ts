@@ -52,8 +52,11 @@ export function updateState(ctx: ToolContext, change: (state: NodeState) => void
   });
 }
 
-export function contextFor(nodeDir: string, io: Pick<ToolContext, 'out' | 'err' | 'readLine'>,
-  env: Record<string, string | undefined> = process.env): ToolContext {
+export function contextFor(
+  nodeDir: string,
+  io: Pick<ToolContext, 'out' | 'err' | 'readLine'>,
+  env: Record<string, string | undefined> = process.env,
+): ToolContext {
   const absolute = resolve(nodeDir);
   return {
     nodeDir: absolute,

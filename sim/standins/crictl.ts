@@ -24,14 +24,20 @@ export function staticContainers(ctx: ToolContext): Container[] {
   const dir = hostPath(ctx, '/etc/kubernetes/manifests');
   if (!existsSync(dir)) return [];
   const containers: Container[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const manifest = YAML.parse(readFileSync(join(dir, file), 'utf8')) as any;
     const first = manifest?.spec?.containers?.[0];
     if (!first?.name || !first.image) continue;
     const pod = `${manifest.metadata?.name ?? first.name}-${ctx.nodeName}`;
     containers.push({
-      id: sha(`${ctx.nodeName}/${pod}/${first.image}`), podId: sha(`${ctx.nodeName}/${pod}`),
-      name: first.name, pod, image: String(first.image), imageId: sha(String(first.image)),
+      id: sha(`${ctx.nodeName}/${pod}/${first.image}`),
+      podId: sha(`${ctx.nodeName}/${pod}`),
+      name: first.name,
+      pod,
+      image: String(first.image),
+      imageId: sha(String(first.image)),
     });
   }
   return containers;
@@ -49,8 +55,13 @@ function optionValue(argv: string[], names: string[]): string | undefined {
 
 function asJson(c: Container): object {
   return {
-    id: c.id, podSandboxId: c.podId, metadata: { name: c.name, attempt: 0 }, image: { image: c.image },
-    imageRef: `sha256:${c.imageId}`, state: 'CONTAINER_RUNNING', createdAt: '1700000000000000000',
+    id: c.id,
+    podSandboxId: c.podId,
+    metadata: { name: c.name, attempt: 0 },
+    image: { image: c.image },
+    imageRef: `sha256:${c.imageId}`,
+    state: 'CONTAINER_RUNNING',
+    createdAt: '1700000000000000000',
     labels: { 'io.kubernetes.container.name': c.name, 'io.kubernetes.pod.name': c.pod, 'io.kubernetes.pod.namespace': 'kube-system' },
     annotations: {},
   };
@@ -65,9 +76,11 @@ function ps(ctx: ToolContext, argv: string[]): number {
   } else if (output === 'json') {
     ctx.out(JSON.stringify({ containers: rows.map(asJson) }, null, 2) + '\n');
   } else {
-    const line = (cells: string[]) => cells.map((cell, i) => (i < cells.length - 1 ? cell.padEnd(i === 4 ? 26 : 20) : cell)).join('') + '\n';
+    const line = (cells: string[]) =>
+      cells.map((cell, i) => (i < cells.length - 1 ? cell.padEnd(i === 4 ? 26 : 20) : cell)).join('') + '\n';
     ctx.out(line(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD']));
-    for (const c of rows) ctx.out(line([c.id.slice(0, 13), c.imageId.slice(0, 13), 'About an hour ago', 'Running', c.name, '0', c.podId.slice(0, 13), c.pod]));
+    for (const c of rows)
+      ctx.out(line([c.id.slice(0, 13), c.imageId.slice(0, 13), 'About an hour ago', 'Running', c.name, '0', c.podId.slice(0, 13), c.pod]));
   }
   return 0;
 }
@@ -77,7 +90,9 @@ function find(ctx: ToolContext, id: string): Container | undefined {
 }
 
 function notFound(ctx: ToolContext, id: string, what: string): number {
-  ctx.err(`FATA[0000] ${what}: rpc error: code = NotFound desc = could not find container "${id}": container with ID starting with ${id} not found: ID does not exist\n`);
+  ctx.err(
+    `FATA[0000] ${what}: rpc error: code = NotFound desc = could not find container "${id}": container with ID starting with ${id} not found: ID does not exist\n`,
+  );
   return 1;
 }
 
@@ -109,7 +124,9 @@ export async function crictl(ctx: ToolContext, argv: string[]): Promise<number> 
     const id = rest.find((a) => !a.startsWith('-')) ?? '';
     const c = find(ctx, id);
     if (!c) return notFound(ctx, id, 'getting the status of the container');
-    ctx.out(JSON.stringify({ status: { ...asJson(c), state: 'CONTAINER_RUNNING' }, info: { sandboxID: c.podId, pid: 4242 } }, null, 2) + '\n');
+    ctx.out(
+      JSON.stringify({ status: { ...asJson(c), state: 'CONTAINER_RUNNING' }, info: { sandboxID: c.podId, pid: 4242 } }, null, 2) + '\n',
+    );
     return 0;
   }
   ctx.err(`FATA[0000] the simulated crictl supports ps, exec and inspect, not "${verb ?? ''}"\n`);

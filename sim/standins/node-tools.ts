@@ -16,13 +16,23 @@ export async function kubelet(ctx: ToolContext, argv: string[]): Promise<number>
 function clientInfo(version: string): Record<string, string> {
   const [major = '1', minor = '0'] = version.split('.');
   return {
-    major, minor, gitVersion: `v${version}`, gitCommit: '0000000000000000000000000000000000000000',
-    gitTreeState: 'clean', buildDate: '2024-01-01T00:00:00Z', goVersion: 'go1.22.8', compiler: 'gc', platform: 'linux/amd64',
+    major,
+    minor,
+    gitVersion: `v${version}`,
+    gitCommit: '0000000000000000000000000000000000000000',
+    gitTreeState: 'clean',
+    buildDate: '2024-01-01T00:00:00Z',
+    goVersion: 'go1.22.8',
+    compiler: 'gc',
+    platform: 'linux/amd64',
   };
 }
 
 function yamlOf(info: Record<string, string>): string {
-  return Object.keys(info).sort().map((k) => `  ${k}: ${/^\d+$/.test(info[k] ?? '') ? `"${info[k]}"` : info[k]}`).join('\n');
+  return Object.keys(info)
+    .sort()
+    .map((k) => `  ${k}: ${/^\d+$/.test(info[k] ?? '') ? `"${info[k]}"` : info[k]}`)
+    .join('\n');
 }
 
 function outputFlag(argv: string[]): string | undefined {

@@ -23,11 +23,13 @@ function notifySupervisor(ctx: ToolContext): void {
 function status(ctx: ToolContext, quiet: boolean): number {
   const state = readState(ctx);
   if (!quiet) {
-    ctx.out('● kubelet.service - kubelet: The Kubernetes Node Agent\n' +
-      '     Loaded: loaded (/lib/systemd/system/kubelet.service; enabled; vendor preset: enabled)\n' +
-      '    Drop-In: /usr/lib/systemd/system/kubelet.service.d\n             └─10-kubeadm.conf\n' +
-      (state.kubelet.active ? '     Active: active (running)\n' : '     Active: inactive (dead)\n') +
-      '       Docs: https://kubernetes.io/docs/\n');
+    ctx.out(
+      '● kubelet.service - kubelet: The Kubernetes Node Agent\n' +
+        '     Loaded: loaded (/lib/systemd/system/kubelet.service; enabled; vendor preset: enabled)\n' +
+        '    Drop-In: /usr/lib/systemd/system/kubelet.service.d\n             └─10-kubeadm.conf\n' +
+        (state.kubelet.active ? '     Active: active (running)\n' : '     Active: inactive (dead)\n') +
+        '       Docs: https://kubernetes.io/docs/\n',
+    );
   }
   return state.kubelet.active ? 0 : 3;
 }

@@ -13,15 +13,22 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (error) {
       last = (error as Error).message.split('\n')[0] ?? '';
     }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)}s${last ? ` (last error: ${last})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)}s${last ? ` (last error: ${last})` : ''}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
-export function apiWaiters(kc: KubeConfig, timeoutMs = 600_000): { waitForApi: () => Promise<void>; waitNodesReady: (names: string[]) => Promise<void> } {
+export function apiWaiters(
+  kc: KubeConfig,
+  timeoutMs = 600_000,
+): { waitForApi: () => Promise<void>; waitNodesReady: (names: string[]) => Promise<void> } {
   const core = kc.makeApiClient(CoreV1Api);
   return {
-    waitForApi: () => until('the API server answering', timeoutMs, async () => ((await core.listNamespace({ limit: 1 })) ? true : undefined)).then(() => {}),
+    waitForApi: () =>
+      until('the API server answering', timeoutMs, async () => ((await core.listNamespace({ limit: 1 })) ? true : undefined)).then(
+        () => {},
+      ),
     waitNodesReady: async (names) => {
       let notReady: string[] = names;
       await until(`nodes Ready (${names.join(', ')})`, timeoutMs, async () => {

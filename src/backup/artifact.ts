@@ -28,7 +28,9 @@ export function actionsArtifactUploader(env: NodeJS.ProcessEnv = process.env): A
       }
       // The runner gives each job these two; without them (outside a job) @actions/artifact cannot reach the service.
       if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
-        throw new ArtifactServiceUnavailable('the artifact service is not available to this step (ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL are not set: not inside a GitHub Actions job)');
+        throw new ArtifactServiceUnavailable(
+          'the artifact service is not available to this step (ACTIONS_RUNTIME_TOKEN / ACTIONS_RESULTS_URL are not set: not inside a GitHub Actions job)',
+        );
       }
       try {
         const result = await new DefaultArtifactClient().uploadArtifact(name, files, rootDirectory, retentionDays ? { retentionDays } : {});
@@ -44,5 +46,10 @@ export function actionsArtifactUploader(env: NodeJS.ProcessEnv = process.env): A
 /** Artifact names may not hold " : < > | * ? \ / or line breaks; keep them short and readable. */
 export function backupArtifactName(cluster: string, runId: string, runAttempt?: string): string {
   const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
-  return ['kubeadm-backup', clean(cluster) || 'cluster', `run-${clean(runId) || 'local'}`, ...(runAttempt && runAttempt !== '1' ? [`attempt-${clean(runAttempt)}`] : [])].join('-');
+  return [
+    'kubeadm-backup',
+    clean(cluster) || 'cluster',
+    `run-${clean(runId) || 'local'}`,
+    ...(runAttempt && runAttempt !== '1' ? [`attempt-${clean(runAttempt)}`] : []),
+  ].join('-');
 }

@@ -60,14 +60,29 @@ function mayLeaveNode(options: BackupOptions): boolean {
   return options.upload === 'unencrypted' || (options.upload === 'encrypted' && options.recipients.length > 0);
 }
 
-async function backupOneNode(options: BackupOptions, deps: BackupDeps, id: string, node: InventoryNode, snapshot: boolean): Promise<NodeBackup> {
+async function backupOneNode(
+  options: BackupOptions,
+  deps: BackupDeps,
+  id: string,
+  node: InventoryNode,
+  snapshot: boolean,
+): Promise<NodeBackup> {
   return withShell(deps, node, async (shell) => {
-    const record = await backupNode(shell, { id, cluster: options.cluster, runId: options.runId, role: node.role, snapshot, ...(options.externalEtcd ? { externalEtcd: options.externalEtcd } : {}) });
+    const record = await backupNode(shell, {
+      id,
+      cluster: options.cluster,
+      runId: options.runId,
+      role: node.role,
+      snapshot,
+      ...(options.externalEtcd ? { externalEtcd: options.externalEtcd } : {}),
+    });
     const deleted = await applyRetention(shell, options.keep);
     if (deleted.length > 0) deps.log(`${node.name}: deleted ${deleted.length} older backup(s) this action made: ${deleted.join(', ')}`);
     if (record.etcd) {
       const s = record.etcd.status;
-      deps.log(`${node.name}: etcd snapshot verified (revision ${s.revision}, ${s.totalKey} keys, hash ${s.hash}, sha256 ${record.etcd.file.sha256})`);
+      deps.log(
+        `${node.name}: etcd snapshot verified (revision ${s.revision}, ${s.totalKey} keys, hash ${s.hash}, sha256 ${record.etcd.file.sha256})`,
+      );
     }
     if (!mayLeaveNode(options)) return record;
     const localDir = join(options.runnerDir, 'files', node.name);
@@ -86,14 +101,22 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
   const id = backupId(now, options.runAttempt && options.runAttempt !== '1' ? `${options.runId}.${options.runAttempt}` : options.runId);
   const controlPlanes = options.nodes.filter((n) => n.role === 'control-plane');
   const workers = options.nodes.filter((n) => n.role === 'worker');
-  if (controlPlanes.length === 0) throw new Error('the backup needs at least one control-plane node in the inventory (for the etcd snapshot)');
+  if (controlPlanes.length === 0)
+    throw new Error('the backup needs at least one control-plane node in the inventory (for the etcd snapshot)');
   await mkdir(options.runnerDir, { recursive: true, mode: 0o700 });
   const nodes: NodeBackup[] = [];
   // control planes one at a time: only the first takes the snapshot, and a failure there should stop early
   for (const [i, node] of controlPlanes.entries()) nodes.push(await backupOneNode(options, deps, id, node, i === 0));
   const limit = pLimit(options.parallelism ?? 10);
   nodes.push(...(await Promise.all(workers.map((node) => limit(() => backupOneNode(options, deps, id, node, false))))));
-  const manifest: BackupManifest = { format: 'kubeadm-upgrade-action/backup@1', id, cluster: options.cluster, runId: options.runId, createdAt: now.toISOString(), nodes };
+  const manifest: BackupManifest = {
+    format: 'kubeadm-upgrade-action/backup@1',
+    id,
+    cluster: options.cluster,
+    runId: options.runId,
+    createdAt: now.toISOString(),
+    nodes,
+  };
   return placeBackup(manifest, options, deps);
 }
 
@@ -126,12 +149,27 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
         : `no backup-encryption-recipients are set, so nothing secret leaves the nodes: the backup stays on the nodes (${where}); only its manifest is uploaded`;
     const manifestPath = await writeManifest(outDir, manifest);
     if (options.upload === 'none') return { manifest, location: 'node', reason, warnings };
-    const uploaded = await upload(name, [manifestPath], outDir, options, deps, warnings, 'its manifest was not uploaded either (the backup itself stays on the nodes)');
-    return { manifest, location: 'node', reason, ...(uploaded.id !== undefined ? { artifactName: name, artifactId: uploaded.id } : {}), warnings };
+    const uploaded = await upload(
+      name,
+      [manifestPath],
+      outDir,
+      options,
+      deps,
+      warnings,
+      'its manifest was not uploaded either (the backup itself stays on the nodes)',
+    );
+    return {
+      manifest,
+      location: 'node',
+      reason,
+      ...(uploaded.id !== undefined ? { artifactName: name, artifactId: uploaded.id } : {}),
+      warnings,
+    };
   }
   const encrypted = options.upload === 'encrypted';
   if (!encrypted) {
-    const message = 'backup-upload is unencrypted: the artifact holds every secret of the cluster (CA keys, etcd data) in the clear. Use it only for private test clusters.';
+    const message =
+      'backup-upload is unencrypted: the artifact holds every secret of the cluster (CA keys, etcd data) in the clear. Use it only for private test clusters.';
     warnings.push(message);
     deps.warn(message);
   }
@@ -146,21 +184,56 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
   await rm(join(options.runnerDir, 'files'), { recursive: true, force: true });
   await rm(innerManifest, { force: true });
   const facts = await localFileFacts(archivePath);
-  const sealed: BackupManifest = { ...manifest, archive: { name: archiveName, ...facts, encrypted, recipients: encrypted ? options.recipients.length : 0 } };
+  const sealed: BackupManifest = {
+    ...manifest,
+    archive: { name: archiveName, ...facts, encrypted, recipients: encrypted ? options.recipients.length : 0 },
+  };
   const manifestPath = await writeManifest(outDir, sealed);
-  deps.log(`backup archive ${archiveName}: ${facts.size} bytes, sha256 ${facts.sha256}${encrypted ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`);
-  const uploaded = await upload(name, [archivePath, manifestPath], outDir, options, deps, warnings, `the backup is kept on the runner at ${outDir} (output backup-path) for the workflow to store itself`);
+  deps.log(
+    `backup archive ${archiveName}: ${facts.size} bytes, sha256 ${facts.sha256}${encrypted ? `, encrypted to ${options.recipients.length} age recipient(s)` : ''}`,
+  );
+  const uploaded = await upload(
+    name,
+    [archivePath, manifestPath],
+    outDir,
+    options,
+    deps,
+    warnings,
+    `the backup is kept on the runner at ${outDir} (output backup-path) for the workflow to store itself`,
+  );
   if (uploaded.id === undefined) {
-    return { manifest: sealed, location: 'runner', reason: uploaded.reason ?? 'the artifact service is not available', backupPath: outDir, warnings };
+    return {
+      manifest: sealed,
+      location: 'runner',
+      reason: uploaded.reason ?? 'the artifact service is not available',
+      backupPath: outDir,
+      warnings,
+    };
   }
-  return { manifest: sealed, location: 'artifact', reason: `uploaded as artifact ${name}`, artifactName: name, artifactId: uploaded.id, backupPath: outDir, warnings };
+  return {
+    manifest: sealed,
+    location: 'artifact',
+    reason: `uploaded as artifact ${name}`,
+    artifactName: name,
+    artifactId: uploaded.id,
+    backupPath: outDir,
+    warnings,
+  };
 }
 
 async function writeStream(stream: AsyncIterable<Uint8Array>, path: string): Promise<void> {
   await pipeline(Readable.from(stream), createWriteStream(path, { mode: 0o600 }));
 }
 
-async function upload(name: string, files: string[], root: string, options: BackupOptions, deps: BackupDeps, warnings: string[], whenUnavailable: string): Promise<{ id?: number; reason?: string }> {
+async function upload(
+  name: string,
+  files: string[],
+  root: string,
+  options: BackupOptions,
+  deps: BackupDeps,
+  warnings: string[],
+  whenUnavailable: string,
+): Promise<{ id?: number; reason?: string }> {
   try {
     const result = await deps.uploader.upload(name, files, root, options.retentionDays);
     deps.log(`uploaded artifact ${name}${result.id !== undefined ? ` (id ${result.id})` : ''}`);

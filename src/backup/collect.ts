@@ -1,7 +1,12 @@
 // The files a node's rollback needs, packed by tar on the node into its backup folder, and the installed
 // versions of kubeadm/kubelet/kubectl with the pkgs.k8s.io repository file that served them.
 import {
-  DETECTION_SCRIPT, allRepoSearchPaths, choosePackageManager, detectionArgs, parseDetection, type KnownPackageManager,
+  DETECTION_SCRIPT,
+  allRepoSearchPaths,
+  choosePackageManager,
+  detectionArgs,
+  parseDetection,
+  type KnownPackageManager,
 } from '../adapters/node/packages/manager.ts';
 import { parseFactSections } from '../adapters/node/probe-parse.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
@@ -22,7 +27,11 @@ export async function repoFiles(shell: NodeShell): Promise<string[]> {
 export async function pathsToCollect(shell: NodeShell, role: 'control-plane' | 'worker'): Promise<string[]> {
   const repos = await repoFiles(shell);
   if (role === 'worker') return existingPaths(shell, [...KUBELET_FILES, ...repos]);
-  const kubeconfigs = await runAsRoot(shell, ['find', '/etc/kubernetes', '-maxdepth', '1', '-type', 'f', '-name', '*.conf'], 'listing kubeconfigs');
+  const kubeconfigs = await runAsRoot(
+    shell,
+    ['find', '/etc/kubernetes', '-maxdepth', '1', '-type', 'f', '-name', '*.conf'],
+    'listing kubeconfigs',
+  );
   const wanted = [...CONTROL_PLANE_DIRS, ...kubeconfigs.split('\n').filter(Boolean).sort(), ...KUBELET_FILES, ...repos];
   return existingPaths(shell, wanted);
 }
@@ -35,7 +44,11 @@ export async function packFiles(shell: NodeShell, paths: readonly string[], tarP
 }
 
 /** Packs this node's kubeadm files into tarPath on the node and checksums the result. */
-export async function collectFiles(shell: NodeShell, role: 'control-plane' | 'worker', tarPath: string): Promise<{ paths: string[]; file: { size: number; sha256: string } }> {
+export async function collectFiles(
+  shell: NodeShell,
+  role: 'control-plane' | 'worker',
+  tarPath: string,
+): Promise<{ paths: string[]; file: { size: number; sha256: string } }> {
   const paths = await pathsToCollect(shell, role);
   await packFiles(shell, paths, tarPath);
   return { paths, file: await remoteFileFacts(shell, tarPath) };
@@ -57,7 +70,9 @@ export async function readVersions(shell: NodeShell): Promise<PackageVersions> {
 export async function readVersionsWith(shell: NodeShell, pm: KnownPackageManager | undefined): Promise<PackageVersions> {
   const repos = await repoFiles(shell);
   const repoPath = repos[0];
-  const repoFile = repoPath ? { path: repoPath, content: await runAsRoot(shell, ['cat', '--', repoPath], 'reading the repository file') } : undefined;
+  const repoFile = repoPath
+    ? { path: repoPath, content: await runAsRoot(shell, ['cat', '--', repoPath], 'reading the repository file') }
+    : undefined;
   if (!pm) return { manager: 'unknown', packages: {}, ...(repoFile ? { repoFile } : {}) };
   const installed = pm.parseInstalled((await tryAsRoot(shell, pm.installedCommand(KUBE_PACKAGES))).stdout);
   const packages = Object.fromEntries(Object.entries(installed).filter(([name]) => KUBE_PACKAGES.includes(name)));

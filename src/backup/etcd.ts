@@ -85,12 +85,19 @@ export function parseSnapshotStatus(json: string): EtcdSnapshotStatus {
  * Saves a snapshot to `target` on the node and checks it with `etcdctl snapshot status`. Inside a container
  * the snapshot is written next to the data dir (shared with the host) and then moved.
  */
-export async function saveSnapshot(shell: NodeShell, access: EtcdAccess, target: string, dataDir = '/var/lib/etcd'): Promise<{ status: EtcdSnapshotStatus; via: 'host' | 'crictl' }> {
+export async function saveSnapshot(
+  shell: NodeShell,
+  access: EtcdAccess,
+  target: string,
+  dataDir = '/var/lib/etcd',
+): Promise<{ status: EtcdSnapshotStatus; via: 'host' | 'crictl' }> {
   const etcdctl = await etcdctlRunner(shell);
   const inside = etcdctl.via === 'crictl' ? `${dataDir}/kubeadm-upgrade-action-snapshot.db` : target;
   const env = ['env', 'ETCDCTL_API=3'];
   const argv = (rest: string[]) => (etcdctl.via === 'host' ? [...env, ...etcdctl.prefix, ...rest] : [...etcdctl.prefix, ...rest]);
-  await runAsRoot(shell, argv([...tlsArgs(access), 'snapshot', 'save', inside]), 'etcdctl snapshot save', { timeoutMs: SNAPSHOT_TIMEOUT_MS });
+  await runAsRoot(shell, argv([...tlsArgs(access), 'snapshot', 'save', inside]), 'etcdctl snapshot save', {
+    timeoutMs: SNAPSHOT_TIMEOUT_MS,
+  });
   const json = await runAsRoot(shell, argv(['snapshot', 'status', inside, '-w', 'json']), 'etcdctl snapshot status');
   if (inside !== target) await runAsRoot(shell, ['mv', '-f', '--', inside, target], 'moving the snapshot out of the etcd data dir');
   return { status: parseSnapshotStatus(json), via: etcdctl.via };
@@ -98,7 +105,9 @@ export async function saveSnapshot(shell: NodeShell, access: EtcdAccess, target:
 
 /** `etcdctl snapshot status` of a snapshot file on the node (the host's etcdctl; restore needs it anyway). */
 export async function snapshotStatus(shell: NodeShell, path: string): Promise<EtcdSnapshotStatus> {
-  return parseSnapshotStatus(await runAsRoot(shell, ['env', 'ETCDCTL_API=3', 'etcdctl', 'snapshot', 'status', path, '-w', 'json'], 'etcdctl snapshot status'));
+  return parseSnapshotStatus(
+    await runAsRoot(shell, ['env', 'ETCDCTL_API=3', 'etcdctl', 'snapshot', 'status', path, '-w', 'json'], 'etcdctl snapshot status'),
+  );
 }
 
 /** Restores a snapshot into a fresh data dir for this member (the data dir must not exist). */
@@ -106,7 +115,12 @@ export async function restoreSnapshot(shell: NodeShell, snapshot: string, member
   await runAsRoot(
     shell,
     [
-      'env', 'ETCDCTL_API=3', 'etcdctl', 'snapshot', 'restore', snapshot,
+      'env',
+      'ETCDCTL_API=3',
+      'etcdctl',
+      'snapshot',
+      'restore',
+      snapshot,
       `--name=${member.name}`,
       `--data-dir=${member.dataDir}`,
       `--initial-cluster=${member.initialCluster}`,

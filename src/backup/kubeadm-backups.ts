@@ -21,11 +21,30 @@ export interface KubeadmBackupFolder {
 }
 
 export async function listKubeadmBackups(shell: NodeShell): Promise<KubeadmBackupFolder[]> {
-  const found = await tryAsRoot(shell, ['find', KUBEADM_TMP, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-name', 'kubeadm-backup-*']);
-  const paths = found.stdout.split('\n').filter((p) => p.startsWith(`${KUBEADM_TMP}/kubeadm-backup-`)).sort();
+  const found = await tryAsRoot(shell, [
+    'find',
+    KUBEADM_TMP,
+    '-mindepth',
+    '1',
+    '-maxdepth',
+    '1',
+    '-type',
+    'd',
+    '-name',
+    'kubeadm-backup-*',
+  ]);
+  const paths = found.stdout
+    .split('\n')
+    .filter((p) => p.startsWith(`${KUBEADM_TMP}/kubeadm-backup-`))
+    .sort();
   if (paths.length === 0) return [];
   const du = await tryAsRoot(shell, ['du', '-sk', '--', ...paths]);
-  const sizes = new Map(du.stdout.split('\n').map((l) => l.split('\t')).map(([kb, p]) => [p ?? '', Number(kb)]));
+  const sizes = new Map(
+    du.stdout
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .map(([kb, p]) => [p ?? '', Number(kb)]),
+  );
   return paths.map((path) => ({ path, sizeKb: sizes.get(path) ?? 0 }));
 }
 
@@ -48,7 +67,12 @@ export async function collectKubeadmBackups(
   const folders = await listKubeadmBackups(shell);
   if (folders.length === 0) return { node: shell.node, folders };
   const path = `${nodeBackupDir(backupId)}/kubeadm-backups.tar`;
-  await runAsRoot(shell, ['tar', '-cf', path, '-C', '/', '--', ...folders.map((f) => f.path.slice(1))], 'packing kubeadm\'s backup folders', { timeoutMs: 600_000 });
+  await runAsRoot(
+    shell,
+    ['tar', '-cf', path, '-C', '/', '--', ...folders.map((f) => f.path.slice(1))],
+    "packing kubeadm's backup folders",
+    { timeoutMs: 600_000 },
+  );
   const facts = await remoteFileFacts(shell, path);
   const result: CollectedKubeadmBackups = { node: shell.node, folders, onNode: { path, ...facts } };
   if (!upload || upload.recipients.length === 0) return result;

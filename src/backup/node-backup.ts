@@ -42,16 +42,37 @@ async function snapshotOn(shell: NodeShell, dir: string, request: NodeBackupRequ
   const { status, via } = await saveSnapshot(shell, access, target, dataDir);
   if (status.totalKey < 1) throw new Error(`the etcd snapshot on ${shell.node} holds no key: refusing to call it a backup`);
   const facts = await remoteFileFacts(shell, target);
-  return { file: { name: SNAPSHOT_NAME, ...facts }, status, via, endpoint: access.endpoint, external: access.external, ...(member ? { member } : {}) };
+  return {
+    file: { name: SNAPSHOT_NAME, ...facts },
+    status,
+    via,
+    endpoint: access.endpoint,
+    external: access.external,
+    ...(member ? { member } : {}),
+  };
 }
 
 /** Makes this node's backup on the node. Nothing leaves the node here (see fetchNodeBackup). */
 export async function backupNode(shell: NodeShell, request: NodeBackupRequest): Promise<NodeBackup> {
-  const dir = await createBackupDir(shell, request.id, { id: request.id, cluster: request.cluster, runId: request.runId, node: shell.node }, request.root);
+  const dir = await createBackupDir(
+    shell,
+    request.id,
+    { id: request.id, cluster: request.cluster, runId: request.runId, node: shell.node },
+    request.root,
+  );
   const etcd = request.snapshot ? await snapshotOn(shell, dir, request) : undefined;
   const { paths, file } = await collectFiles(shell, request.role, `${dir}/${FILES_NAME}`);
   const versions = await readVersions(shell);
-  const record: NodeBackup = { node: shell.node, role: request.role, nodeDir: dir, ...(etcd ? { etcd } : {}), files: { name: FILES_NAME, ...file }, paths, versions, fetched: false };
+  const record: NodeBackup = {
+    node: shell.node,
+    role: request.role,
+    nodeDir: dir,
+    ...(etcd ? { etcd } : {}),
+    files: { name: FILES_NAME, ...file },
+    paths,
+    versions,
+    fetched: false,
+  };
   await runAsRoot(shell, ['sh', '-c', 'umask 077 && cat > "$1"', 'sh', `${dir}/${NODE_RECORD_NAME}`], 'writing the node record', {
     stdin: JSON.stringify(record, null, 2) + '\n',
   });

@@ -18,14 +18,20 @@ export function versionsDiffer(recorded: PackageVersions, current: PackageVersio
 
 export async function restoreRepoFile(shell: NodeShell, recorded: PackageVersions): Promise<void> {
   if (!recorded.repoFile) return;
-  await runAsRoot(shell, ['sh', '-c', 'cat > "$1"', 'sh', recorded.repoFile.path], 'restoring the repository file', { stdin: recorded.repoFile.content });
+  await runAsRoot(shell, ['sh', '-c', 'cat > "$1"', 'sh', recorded.repoFile.path], 'restoring the repository file', {
+    stdin: recorded.repoFile.content,
+  });
 }
 
 /** Runs one package step as root; a failure its `tolerate` expects is not an error. */
 async function runPackageStep(shell: NodeShell, step: PackageCommand): Promise<void> {
   const result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
   if (result.code === 0 || step.tolerate?.test(`${result.stdout}\n${result.stderr}`)) return;
-  throw new NodeStepError(shell.node, step.install ? `installing the recorded package versions (\`${quoteCommand(step.argv)}\`)` : `\`${quoteCommand(step.argv)}\``, result);
+  throw new NodeStepError(
+    shell.node,
+    step.install ? `installing the recorded package versions (\`${quoteCommand(step.argv)}\`)` : `\`${quoteCommand(step.argv)}\``,
+    result,
+  );
 }
 
 /**
@@ -43,7 +49,9 @@ export async function downgradePackages(shell: NodeShell, recorded: PackageVersi
     throw new Error(`${shell.node}: the backup recorded no package manager, so the packages cannot be put back (${changes.join(', ')})`);
   }
   if (!manager || manager.family !== recorded.manager) {
-    throw new Error(`${shell.node}: the backup recorded ${recorded.manager} packages, but the node's package manager is ${manager?.name ?? 'none that this action knows'}, so the packages cannot be put back (${changes.join(', ')})`);
+    throw new Error(
+      `${shell.node}: the backup recorded ${recorded.manager} packages, but the node's package manager is ${manager?.name ?? 'none that this action knows'}, so the packages cannot be put back (${changes.join(', ')})`,
+    );
   }
   for (const step of manager.downgradeSteps(recorded.packages, current.packages)) await runPackageStep(shell, step);
   return changes;

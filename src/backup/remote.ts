@@ -11,7 +11,12 @@ export class NodeStepError extends Error {
 }
 
 /** Runs argv as root; throws NodeStepError unless it exits 0. Returns stdout. */
-export async function runAsRoot(shell: NodeShell, argv: readonly string[], step: string, opts: { timeoutMs?: number; stdin?: string } = {}): Promise<string> {
+export async function runAsRoot(
+  shell: NodeShell,
+  argv: readonly string[],
+  step: string,
+  opts: { timeoutMs?: number; stdin?: string } = {},
+): Promise<string> {
   const result = await shell.run(argv, { ...opts, sudo: true });
   if (result.code !== 0) throw new NodeStepError(shell.node, step, result);
   return result.stdout;
@@ -35,6 +40,7 @@ export async function remoteFileFacts(shell: NodeShell, path: string): Promise<{
   const [sizeLine = '', sumLine = ''] = out.trim().split('\n');
   const sha256 = sumLine.split(/\s+/)[0] ?? '';
   const size = Number(sizeLine);
-  if (!/^[0-9a-f]{64}$/.test(sha256) || !Number.isInteger(size)) throw new Error(`cannot read the size and checksum of ${path} on ${shell.node}: ${out.trim()}`);
+  if (!/^[0-9a-f]{64}$/.test(sha256) || !Number.isInteger(size))
+    throw new Error(`cannot read the size and checksum of ${path} on ${shell.node}: ${out.trim()}`);
   return { size, sha256 };
 }

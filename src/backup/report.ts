@@ -17,9 +17,15 @@ export function backupSummaryMarkdown(outcome: BackupOutcome): string {
   lines.push('| node | role | folder on the node | files.tar | kubeadm / kubelet / kubectl |', '| --- | --- | --- | --- | --- |');
   for (const n of m.nodes) {
     const v = n.versions.packages;
-    lines.push(`| ${n.node} | ${n.role} | \`${n.nodeDir}\` | ${n.files.size} B, sha256 \`${n.files.sha256.slice(0, 12)}…\` | ${v.kubeadm ?? '?'} / ${v.kubelet ?? '?'} / ${v.kubectl ?? '?'} |`);
+    lines.push(
+      `| ${n.node} | ${n.role} | \`${n.nodeDir}\` | ${n.files.size} B, sha256 \`${n.files.sha256.slice(0, 12)}…\` | ${v.kubeadm ?? '?'} / ${v.kubelet ?? '?'} / ${v.kubectl ?? '?'} |`,
+    );
   }
-  if (m.archive) lines.push('', `Archive \`${m.archive.name}\`: ${m.archive.size} bytes, sha256 \`${m.archive.sha256}\`${m.archive.encrypted ? `, age-encrypted to ${m.archive.recipients} recipient(s)` : ', NOT encrypted'}.`);
+  if (m.archive)
+    lines.push(
+      '',
+      `Archive \`${m.archive.name}\`: ${m.archive.size} bytes, sha256 \`${m.archive.sha256}\`${m.archive.encrypted ? `, age-encrypted to ${m.archive.recipients} recipient(s)` : ', NOT encrypted'}.`,
+    );
   if (outcome.artifactName) lines.push('', `Artifact: \`${outcome.artifactName}\`. To decrypt and restore, see docs/restore.md.`);
   return lines.join('\n') + '\n';
 }

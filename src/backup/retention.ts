@@ -8,7 +8,10 @@ export const NODE_BACKUP_ROOT = '/var/lib/kubeadm-upgrade-action/backups';
 export const MARKER = '.made-by-kubeadm-upgrade-action';
 
 export function backupId(now: Date, runId: string): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const safeRun = runId.replace(/[^A-Za-z0-9._-]/g, '-') || 'local';
   return `${stamp}-${safeRun}`;
 }
@@ -22,7 +25,9 @@ export function nodeBackupDir(id: string, root = NODE_BACKUP_ROOT): string {
 export async function createBackupDir(shell: NodeShell, id: string, marker: object, root = NODE_BACKUP_ROOT): Promise<string> {
   const dir = nodeBackupDir(id, root);
   await runAsRoot(shell, ['install', '-d', '-m', '0700', '--', root, dir], 'creating the backup folder');
-  await runAsRoot(shell, ['sh', '-c', 'umask 077 && cat > "$1"', 'sh', `${dir}/${MARKER}`], 'marking the backup folder', { stdin: JSON.stringify(marker) + '\n' });
+  await runAsRoot(shell, ['sh', '-c', 'umask 077 && cat > "$1"', 'sh', `${dir}/${MARKER}`], 'marking the backup folder', {
+    stdin: JSON.stringify(marker) + '\n',
+  });
   return dir;
 }
 

@@ -20,7 +20,11 @@ export interface LoadedRecord {
   runnerDir?: string;
 }
 
-export async function loadRecord(source: RollbackSource, nodes: InventoryNode[], open: (n: InventoryNode) => Promise<NodeShell>): Promise<LoadedRecord> {
+export async function loadRecord(
+  source: RollbackSource,
+  nodes: InventoryNode[],
+  open: (n: InventoryNode) => Promise<NodeShell>,
+): Promise<LoadedRecord> {
   if (source.kind === 'runner') {
     const text = await readFile(join(source.dir, MANIFEST_FILE), 'utf8').catch(() => {
       throw new Error(`${source.dir} holds no ${MANIFEST_FILE}: decrypt and unpack the backup artifact there first (docs/restore.md)`);
@@ -45,6 +49,13 @@ export async function loadRecord(source: RollbackSource, nodes: InventoryNode[],
       await shell.close();
     }
   }
-  const manifest: BackupManifest = { format: 'kubeadm-upgrade-action/backup@1', id: id ?? '', cluster: '', runId: '', createdAt: '', nodes: records };
+  const manifest: BackupManifest = {
+    format: 'kubeadm-upgrade-action/backup@1',
+    id: id ?? '',
+    cluster: '',
+    runId: '',
+    createdAt: '',
+    nodes: records,
+  };
   return { manifest };
 }

@@ -71,10 +71,16 @@ async function withShell<T>(deps: RollbackDeps, node: InventoryNode, work: (shel
 async function verifySnapshotFile(shell: NodeShell, path: string, snapshot: EtcdSnapshotRecord): Promise<void> {
   const facts = await remoteFileFacts(shell, path);
   if (facts.sha256 !== snapshot.file.sha256 || facts.size !== snapshot.file.size) {
-    throw new Error(`refusing to roll back: the snapshot ${path} on ${shell.node} is not the verified one (sha256 ${facts.sha256}, recorded ${snapshot.file.sha256})`);
+    throw new Error(
+      `refusing to roll back: the snapshot ${path} on ${shell.node} is not the verified one (sha256 ${facts.sha256}, recorded ${snapshot.file.sha256})`,
+    );
   }
   const status = await snapshotStatus(shell, path);
-  if (status.hash !== snapshot.status.hash || status.revision !== snapshot.status.revision || status.totalKey !== snapshot.status.totalKey) {
+  if (
+    status.hash !== snapshot.status.hash ||
+    status.revision !== snapshot.status.revision ||
+    status.totalKey !== snapshot.status.totalKey
+  ) {
     throw new Error(`refusing to roll back: etcdctl snapshot status of ${path} on ${shell.node} differs from the recorded status`);
   }
 }
@@ -83,8 +89,12 @@ function recordedSnapshot(records: NodeBackup[]): { owner: NodeBackup; snapshot:
   const owner = records.find((r) => r.etcd);
   const snapshot = owner?.etcd;
   if (!owner || !snapshot) throw new Error('refusing to roll back: the backup holds no verified etcd snapshot');
-  if (snapshot.external) throw new Error('refusing to roll back: the snapshot is of an external etcd, which this action does not restore (restore it with the etcd operator\'s procedure, then run rollback again without it)');
-  if (!(snapshot.status.totalKey > 0) || !/^[0-9a-f]{64}$/.test(snapshot.file.sha256)) throw new Error('refusing to roll back: the recorded etcd snapshot was not verified');
+  if (snapshot.external)
+    throw new Error(
+      "refusing to roll back: the snapshot is of an external etcd, which this action does not restore (restore it with the etcd operator's procedure, then run rollback again without it)",
+    );
+  if (!(snapshot.status.totalKey > 0) || !/^[0-9a-f]{64}$/.test(snapshot.file.sha256))
+    throw new Error('refusing to roll back: the recorded etcd snapshot was not verified');
   return { owner, snapshot };
 }
 
@@ -92,14 +102,22 @@ function recordedSnapshot(records: NodeBackup[]): { owner: NodeBackup; snapshot:
 type SnapshotFrom = { onNode: string } | { local: string } | undefined;
 
 /** Puts files.tar (and on control planes the snapshot, verified) into a staging folder on the node and unpacks it. */
-async function stageFiles(shell: NodeShell, record: NodeBackup, snapshotFrom: SnapshotFrom, runnerDir: string | undefined, stamp: string, snapshot: EtcdSnapshotRecord): Promise<string> {
+async function stageFiles(
+  shell: NodeShell,
+  record: NodeBackup,
+  snapshotFrom: SnapshotFrom,
+  runnerDir: string | undefined,
+  stamp: string,
+  snapshot: EtcdSnapshotRecord,
+): Promise<string> {
   const stage = `${STAGING}/kubeadm-upgrade-action-rollback-${stamp}`;
   await runAsRoot(shell, ['install', '-d', '-m', '0700', '--', STAGING, stage], 'creating the rollback folder');
   if (runnerDir) await pushToNode(shell, join(runnerDir, record.node, FILES_NAME), `${stage}/${FILES_NAME}`);
   else await runAsRoot(shell, ['cp', '--', `${record.nodeDir}/${FILES_NAME}`, `${stage}/${FILES_NAME}`], 'staging files.tar');
   if (record.role === 'control-plane') {
     if (!snapshotFrom) throw new Error(`no copy of the snapshot for ${shell.node}`);
-    if ('onNode' in snapshotFrom) await runAsRoot(shell, ['cp', '--', snapshotFrom.onNode, `${stage}/${SNAPSHOT_NAME}`], 'staging the snapshot');
+    if ('onNode' in snapshotFrom)
+      await runAsRoot(shell, ['cp', '--', snapshotFrom.onNode, `${stage}/${SNAPSHOT_NAME}`], 'staging the snapshot');
     else await pushToNode(shell, snapshotFrom.local, `${stage}/${SNAPSHOT_NAME}`);
     await verifySnapshotFile(shell, `${stage}/${SNAPSHOT_NAME}`, snapshot);
   }
@@ -108,23 +126,46 @@ async function stageFiles(shell: NodeShell, record: NodeBackup, snapshotFrom: Sn
 }
 
 async function stopStaticPods(shell: NodeShell, stage: string): Promise<void> {
-  await runAsRoot(shell, ['install', '-d', '-m', '0700', '--', `${stage}/failed-manifests`], 'creating the folder for the failed manifests');
-  await runAsRoot(shell, ['sh', '-c', 'for f in /etc/kubernetes/manifests/*.yaml; do [ -e "$f" ] && mv -- "$f" "$1/"; done; true', 'sh', `${stage}/failed-manifests`], 'moving the static pod manifests out');
+  await runAsRoot(
+    shell,
+    ['install', '-d', '-m', '0700', '--', `${stage}/failed-manifests`],
+    'creating the folder for the failed manifests',
+  );
+  await runAsRoot(
+    shell,
+    [
+      'sh',
+      '-c',
+      'for f in /etc/kubernetes/manifests/*.yaml; do [ -e "$f" ] && mv -- "$f" "$1/"; done; true',
+      'sh',
+      `${stage}/failed-manifests`,
+    ],
+    'moving the static pod manifests out',
+  );
   const deadline = Date.now() + STOP_WAIT_MS;
   for (;;) {
     const ps = await tryAsRoot(shell, ['crictl', 'ps', '--name', '^(etcd|kube-apiserver)$', '-q']);
     if (ps.code === 0 && ps.stdout.trim() === '') return;
-    if (Date.now() > deadline) throw new Error(`${shell.node}: etcd and kube-apiserver still run ${STOP_WAIT_MS / 1000}s after their manifests were moved out`);
+    if (Date.now() > deadline)
+      throw new Error(`${shell.node}: etcd and kube-apiserver still run ${STOP_WAIT_MS / 1000}s after their manifests were moved out`);
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
 /** Every member restores the same snapshot under its own name and peer URL (from its own recorded manifest). */
 async function restoreEtcdMember(shell: NodeShell, stage: string, stamp: string): Promise<string> {
-  const recordedManifest = await runAsRoot(shell, ['cat', '--', `${stage}/etc/kubernetes/manifests/etcd.yaml`], 'reading the recorded etcd manifest');
+  const recordedManifest = await runAsRoot(
+    shell,
+    ['cat', '--', `${stage}/etc/kubernetes/manifests/etcd.yaml`],
+    'reading the recorded etcd manifest',
+  );
   const member = etcdMemberFromManifest(recordedManifest);
   const aside = `${member.dataDir}.failed-${stamp}`;
-  await runAsRoot(shell, ['sh', '-c', 'if [ -e "$1" ]; then mv -- "$1" "$2"; fi', 'sh', member.dataDir, aside], 'keeping the failed etcd data dir aside');
+  await runAsRoot(
+    shell,
+    ['sh', '-c', 'if [ -e "$1" ]; then mv -- "$1" "$2"; fi', 'sh', member.dataDir, aside],
+    'keeping the failed etcd data dir aside',
+  );
   await restoreSnapshot(shell, `${stage}/${SNAPSHOT_NAME}`, member);
   return aside;
 }
@@ -135,7 +176,11 @@ async function restoreNodeFiles(shell: NodeShell, record: NodeBackup, stage: str
   }
   if (record.role === 'control-plane') {
     // etcd.yaml and the others come back together: the kubelet starts them with the restored data dir
-    await runAsRoot(shell, ['sh', '-c', 'cp -p -- "$1"/*.yaml /etc/kubernetes/manifests/', 'sh', `${stage}/etc/kubernetes/manifests`], 'restoring the static pod manifests');
+    await runAsRoot(
+      shell,
+      ['sh', '-c', 'cp -p -- "$1"/*.yaml /etc/kubernetes/manifests/', 'sh', `${stage}/etc/kubernetes/manifests`],
+      'restoring the static pod manifests',
+    );
   }
 }
 
@@ -151,9 +196,19 @@ export async function runRollback(options: RollbackOptions, deps: RollbackDeps):
   const byName = new Map(manifest.nodes.map((r) => [r.node, r]));
   const missing = options.nodes.filter((n) => !byName.has(n.name)).map((n) => n.name);
   if (missing.length > 0) throw new Error(`the backup ${manifest.id} has no record of ${missing.join(', ')}: refusing a partial rollback`);
-  const stamp = (deps.now ?? (() => new Date()))().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = (deps.now ?? (() => new Date()))()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const controlPlanes = options.nodes.filter((n) => n.role === 'control-plane');
-  const report: RollbackReport = { backupId: manifest.id, snapshot, controlPlanes: controlPlanes.map((n) => n.name), workers: [], keptAside: {}, packageChanges: {} };
+  const report: RollbackReport = {
+    backupId: manifest.id,
+    snapshot,
+    controlPlanes: controlPlanes.map((n) => n.name),
+    workers: [],
+    keptAside: {},
+    packageChanges: {},
+  };
 
   // the snapshot reaches every stacked member: from the runner copy, or fetched once from the node that took it
   let snapshotLocal = runnerDir ? join(runnerDir, owner.node, SNAPSHOT_NAME) : undefined;
@@ -162,7 +217,9 @@ export async function runRollback(options: RollbackOptions, deps: RollbackDeps):
     if (!ownerNode) throw new Error(`the snapshot was taken on ${owner.node}, which is not in the inventory`);
     snapshotLocal = join(options.runnerDir, SNAPSHOT_NAME);
     await mkdir(options.runnerDir, { recursive: true, mode: 0o700 });
-    await withShell(deps, ownerNode, (shell) => fetchFromNode(shell, `${owner.nodeDir}/${SNAPSHOT_NAME}`, snapshotLocal as string, snapshot.file));
+    await withShell(deps, ownerNode, (shell) =>
+      fetchFromNode(shell, `${owner.nodeDir}/${SNAPSHOT_NAME}`, snapshotLocal as string, snapshot.file),
+    );
   }
   try {
     await restoreCluster(options, deps, { byName, owner, snapshot, snapshotLocal, runnerDir, stamp, report });
@@ -190,7 +247,12 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
   const stages = new Map<string, string>();
   for (const node of controlPlanes) {
     const record = byName.get(node.name) as NodeBackup;
-    const from: SnapshotFrom = !runnerDir && node.name === owner.node ? { onNode: `${owner.nodeDir}/${SNAPSHOT_NAME}` } : snapshotLocal ? { local: snapshotLocal } : undefined;
+    const from: SnapshotFrom =
+      !runnerDir && node.name === owner.node
+        ? { onNode: `${owner.nodeDir}/${SNAPSHOT_NAME}` }
+        : snapshotLocal
+          ? { local: snapshotLocal }
+          : undefined;
     const stage = await withShell(deps, node, (shell) => stageFiles(shell, record, from, runnerDir, stamp, snapshot));
     stages.set(node.name, stage);
     deps.log(`${node.name}: snapshot and recorded files staged in ${stage}; snapshot verified`);
@@ -206,11 +268,15 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
     await withShell(deps, node, async (shell) => {
       const aside = await restoreEtcdMember(shell, stage, stamp);
       report.keptAside[node.name] = [aside, `${stage}/failed-manifests`];
-      deps.log(`${node.name}: etcd restored from the snapshot (revision ${snapshot.status.revision}); the failed data dir is kept at ${aside}`);
+      deps.log(
+        `${node.name}: etcd restored from the snapshot (revision ${snapshot.status.revision}); the failed data dir is kept at ${aside}`,
+      );
       report.packageChanges[node.name] = await downgradePackages(shell, record.versions);
       await restoreNodeFiles(shell, record, stage);
       await restartKubelet(shell);
-      deps.log(`${node.name}: manifests, kubelet files and packages restored${report.packageChanges[node.name]?.length ? ` (${report.packageChanges[node.name]?.join(', ')})` : ''}; kubelet restarted`);
+      deps.log(
+        `${node.name}: manifests, kubelet files and packages restored${report.packageChanges[node.name]?.length ? ` (${report.packageChanges[node.name]?.join(', ')})` : ''}; kubelet restarted`,
+      );
     });
   }
   await deps.waitForApi();

@@ -102,11 +102,15 @@ export function readTar(archive: Buffer): TarEntry[] {
 function parseHeader(header: Buffer, offset: number): { name: string; size: number; type: string } {
   const stored = parseInt(field(header, 148, 8).trim(), 8);
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i] ?? 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (header[i] ?? 0);
   if (stored !== sum) throw new Error(`the archive is damaged: bad header checksum at byte ${offset}`);
   const prefix = field(header, 345, 155);
   const base = field(header, 0, 100);
-  return { name: prefix ? `${prefix}/${base}` : base, size: parseInt(field(header, 124, 12).trim() || '0', 8), type: field(header, 156, 1) || '0' };
+  return {
+    name: prefix ? `${prefix}/${base}` : base,
+    size: parseInt(field(header, 124, 12).trim() || '0', 8),
+    type: field(header, 156, 1) || '0',
+  };
 }
 
 /**

@@ -11,7 +11,10 @@ import type { BackupManifest } from './types.ts';
 
 /** Reads identities from age identity file text (AGE-SECRET-KEY-1… lines; # comments and blank lines skipped). */
 export function parseIdentityFile(text: string): string[] {
-  const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+  const ids = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
   if (ids.length === 0) throw new Error('the identity file holds no AGE-SECRET-KEY-1… line (make one with age-keygen)');
   return ids;
 }
@@ -23,7 +26,8 @@ export async function checkUnpacked(dir: string, manifest: BackupManifest): Prom
       const path = join(dir, node.node, file.name);
       const facts = await localFileFacts(path).catch(() => undefined);
       if (!facts) throw new Error(`${path} is missing from the backup archive`);
-      if (facts.sha256 !== file.sha256 || facts.size !== file.size) throw new Error(`${path} does not match the manifest (sha256 ${facts.sha256}, recorded ${file.sha256})`);
+      if (facts.sha256 !== file.sha256 || facts.size !== file.size)
+        throw new Error(`${path} does not match the manifest (sha256 ${facts.sha256}, recorded ${file.sha256})`);
     }
   }
 }

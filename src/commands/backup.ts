@@ -81,9 +81,15 @@ export function createBackupStage(settings: BackupSettings, ctx: BackupCommandCo
       return done;
     },
     dryRun() {
-      if (ctx.upgradeStarted?.()) return 'would not back up: this run already upgraded a node (the backup from its first attempt is the one to roll back to)';
+      if (ctx.upgradeStarted?.())
+        return 'would not back up: this run already upgraded a node (the backup from its first attempt is the one to roll back to)';
       const cps = ctx.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name);
-      const where = settings.upload === 'none' ? 'kept on the nodes' : settings.recipients.length > 0 || settings.upload === 'unencrypted' ? `uploaded as an ${settings.upload === 'unencrypted' ? 'UNENCRYPTED' : 'age-encrypted'} artifact` : 'kept on the nodes (no backup-encryption-recipients)';
+      const where =
+        settings.upload === 'none'
+          ? 'kept on the nodes'
+          : settings.recipients.length > 0 || settings.upload === 'unencrypted'
+            ? `uploaded as an ${settings.upload === 'unencrypted' ? 'UNENCRYPTED' : 'age-encrypted'} artifact`
+            : 'kept on the nodes (no backup-encryption-recipients)';
       return `would snapshot etcd on ${cps[0] ?? '(no control plane)'}, save kubeadm files on ${cps.length} control plane(s) and kubelet files on ${ctx.nodes.length - cps.length} worker(s), keep the last ${settings.keep} on each node, ${where}`;
     },
     result: () => done,

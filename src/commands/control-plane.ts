@@ -9,16 +9,20 @@ import { planPhase } from './phases/plan.ts';
 import { schedulePhase } from './phases/schedule.ts';
 
 export function controlPlaneCommand(deps: CommandDeps): Promise<CommandResult> {
-  return runPhases('control-plane', [
-    planPhase(),
-    lockPhase(),
-    schedulePhase({
-      select: (schedule) => ({
-        schedule: { ...schedule, workerBatches: [], skipped: schedule.skipped.filter((s) => s.role === 'control-plane') },
-        parts: { controlPlanes: true, workers: false },
+  return runPhases(
+    'control-plane',
+    [
+      planPhase(),
+      lockPhase(),
+      schedulePhase({
+        select: (schedule) => ({
+          schedule: { ...schedule, workerBatches: [], skipped: schedule.skipped.filter((s) => s.role === 'control-plane') },
+          parts: { controlPlanes: true, workers: false },
+        }),
       }),
-    }),
-    backupPhase,
-    controlPlanesPhase,
-  ], deps);
+      backupPhase,
+      controlPlanesPhase,
+    ],
+    deps,
+  );
 }

@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireClusterLock, releaseClusterLock, startLockRenewal, type LockHolder } from '../adapters/cluster/lease.ts';
 import { makeClusterApis } from '../adapters/cluster/progress.ts';
 import { verifyCluster } from '../adapters/cluster/verify-api.ts';
-import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from '../adapters/github/pr-comment.ts';
+import {
+  commentMarker,
+  decideComment,
+  describeCommentFailure,
+  upsertComment,
+  type PullRequestEvent,
+} from '../adapters/github/pr-comment.ts';
 import { setOutputs, writeSummary } from '../adapters/github/report.ts';
 import { shellOpener } from '../adapters/transport/open.ts';
 import type { Settings } from '../core/settings.ts';
@@ -24,7 +30,13 @@ import { actionsArtifactUploader } from '../backup/artifact.ts';
 import { runBackupStep, runRollbackStep, type RecoveryIo, type RecoveryResult } from './recovery.ts';
 import { workersCommand } from './workers.ts';
 
-export const COMMANDS = { upgrade: upgradeCommand, 'control-plane': controlPlaneCommand, workers: workersCommand, node: nodeCommand, verify: verifyCommand } as const;
+export const COMMANDS = {
+  upgrade: upgradeCommand,
+  'control-plane': controlPlaneCommand,
+  workers: workersCommand,
+  node: nodeCommand,
+  verify: verifyCommand,
+} as const;
 export type ChangingCommand = keyof typeof COMMANDS;
 
 export function isRunCommand(command: string): command is ChangingCommand {
@@ -38,7 +50,12 @@ export function runCommand(settings: Settings, deps: CommandDeps): Promise<Comma
 }
 
 function pullRequestEvent(): PullRequestEvent {
-  return { eventName: context.eventName ?? '', repository: process.env.GITHUB_REPOSITORY ?? '', workflow: context.workflow ?? '', payload: context.payload as PullRequestEvent['payload'] };
+  return {
+    eventName: context.eventName ?? '',
+    repository: process.env.GITHUB_REPOSITORY ?? '',
+    workflow: context.workflow ?? '',
+    payload: context.payload as PullRequestEvent['payload'],
+  };
 }
 
 function actionsReporter(settings: Settings, cluster: string): Reporter {
@@ -59,7 +76,12 @@ function actionsReporter(settings: Settings, cluster: string): Reporter {
       if (!decision.post) return decision.notice;
       const marker = commentMarker(event.workflow, cluster).replace(':plan:', `:${settings.command}:`);
       try {
-        await upsertComment({ token: settings.githubToken!, apiUrl: process.env.GITHUB_API_URL || context.apiUrl }, decision, marker, `${marker}\n${markdown}`);
+        await upsertComment(
+          { token: settings.githubToken!, apiUrl: process.env.GITHUB_API_URL || context.apiUrl },
+          decision,
+          marker,
+          `${marker}\n${markdown}`,
+        );
         return undefined;
       } catch (error) {
         const failure = describeCommentFailure(error);
@@ -102,7 +124,14 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   const inventoryNodes = new Map(checked.inventory?.nodes.map((n) => [n.name, n]));
   const lock: LockApi = {
     acquire: (name, holder, ttlMs) => acquireClusterLock(apis, { name, holder, ttlMs }),
-    startRenewal: (name, holder, intervalMs, onLost) => startLockRenewal(apis, { name, holder, intervalMs, onLost, onError: (e) => core.warning(`renewing the cluster lock failed: ${e.message}`) }),
+    startRenewal: (name, holder, intervalMs, onLost) =>
+      startLockRenewal(apis, {
+        name,
+        holder,
+        intervalMs,
+        onLost,
+        onError: (e) => core.warning(`renewing the cluster lock failed: ${e.message}`),
+      }),
     release: (name, holder) => releaseClusterLock(apis, name, holder),
   };
   let preparedInventory = checked.inventory;
@@ -156,5 +185,9 @@ export async function runPostStep(settings: Settings): Promise<void> {
   const { name, holder } = JSON.parse(saved) as { name: string; holder: LockHolder };
   const apis = makeClusterApis(checkInputs(settings).kubeconfig);
   const outcome = await releaseClusterLock(apis, name, holder);
-  core.info(outcome.released ? `cluster lock ${name} released${outcome.deleted ? '' : ` (still held by ${outcome.remainingJobs.join(', ')})`}` : `cluster lock ${name}: ${outcome.reason}`);
+  core.info(
+    outcome.released
+      ? `cluster lock ${name} released${outcome.deleted ? '' : ` (still held by ${outcome.remainingJobs.join(', ')})`}`
+      : `cluster lock ${name}: ${outcome.reason}`,
+  );
 }

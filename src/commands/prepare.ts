@@ -15,16 +15,35 @@ import type { PreparedPlan } from './deps.ts';
 /** Everything that can be checked without a connection: the kubeconfig loads, the key parses, the inventory is valid. */
 export function checkInputs(settings: Settings): { kubeconfig: KubeConfig; inventory?: Inventory } {
   if (!settings.kubeconfig) {
-    throw new InputError([{ input: 'kubeconfig', problem: `is empty, and command ${settings.command} works through the Kubernetes API`, fix: 'pass an admin kubeconfig from a secret: kubeconfig: ${{ secrets.KUBECONFIG }}' }]);
+    throw new InputError([
+      {
+        input: 'kubeconfig',
+        problem: `is empty, and command ${settings.command} works through the Kubernetes API`,
+        fix: 'pass an admin kubeconfig from a secret: kubeconfig: ${{ secrets.KUBECONFIG }}',
+      },
+    ]);
   }
   let kubeconfig: KubeConfig;
   try {
     kubeconfig = kubeConfigFromText(settings.kubeconfig);
   } catch (error) {
-    throw new InputError([{ input: 'kubeconfig', problem: (error as Error).message, fix: 'pass the whole kubeconfig file (as kubectl uses it), with its certificates inline' }]);
+    throw new InputError([
+      {
+        input: 'kubeconfig',
+        problem: (error as Error).message,
+        fix: 'pass the whole kubeconfig file (as kubectl uses it), with its certificates inline',
+      },
+    ]);
   }
   const keyProblem = settings.ssh.privateKey ? privateKeyProblem(settings.ssh.privateKey) : undefined;
-  if (keyProblem) throw new InputError([{ input: 'ssh-private-key', problem: keyProblem, fix: 'pass an unencrypted OpenSSH or PEM private key file whose public key is in the nodes\' authorized_keys' }]);
+  if (keyProblem)
+    throw new InputError([
+      {
+        input: 'ssh-private-key',
+        problem: keyProblem,
+        fix: "pass an unencrypted OpenSSH or PEM private key file whose public key is in the nodes' authorized_keys",
+      },
+    ]);
   const inventory = settings.inventory ? parseInventory(settings.inventory.text, settings.inventory.source, settings) : undefined;
   return inventory ? { kubeconfig, inventory } : { kubeconfig };
 }
@@ -36,7 +55,13 @@ export interface PrepareOptions {
   tolerateUnreachableApi?: boolean;
 }
 
-export async function preparePlan(settings: Settings, checked: ReturnType<typeof checkInputs>, open: ShellOpener, log: (line: string) => void, options: PrepareOptions = {}): Promise<PreparedPlan> {
+export async function preparePlan(
+  settings: Settings,
+  checked: ReturnType<typeof checkInputs>,
+  open: ShellOpener,
+  log: (line: string) => void,
+  options: PrepareOptions = {},
+): Promise<PreparedPlan> {
   const { only } = options;
   const api = await readCluster(checked.kubeconfig);
   if (!api.apiReachable && !options.tolerateUnreachableApi) throw new Error(api.apiError ?? 'the Kubernetes API cannot be reached');
@@ -45,7 +70,10 @@ export async function preparePlan(settings: Settings, checked: ReturnType<typeof
   if (problems.length > 0) throw new InputError(problems);
   const inventory: Inventory = only ? { ...full, nodes: full.nodes.filter((n) => n.name === only) } : full;
   log(`Probing ${inventory.nodes.length} node(s), ${settings.parallelism} at a time (read-only commands)`);
-  const nodeReports = await probeNodes(inventory.nodes, open, { parallelism: settings.parallelism, targetMinor: `${settings.target.major}.${settings.target.minor}` });
+  const nodeReports = await probeNodes(inventory.nodes, open, {
+    parallelism: settings.parallelism,
+    targetMinor: `${settings.target.major}.${settings.target.minor}`,
+  });
   for (const report of nodeReports.filter((r) => !r.reachable)) log(`${report.name} could not be read: ${report.error ?? 'unreachable'}`);
   const state = { ...api, nodeReports };
   return { plan: buildPlan(state, settings, inventory, procedureDescriber(state, settings)), state, inventory };

@@ -40,9 +40,13 @@ interface Target {
 /** The nodes and the cluster's name; the API is read only when the inventory does not say them. */
 async function target(settings: Settings): Promise<Target> {
   const checked = checkInputs(settings);
-  if (checked.inventory?.cluster) return { kubeconfig: checked.kubeconfig, inventory: checked.inventory, cluster: checked.inventory.cluster };
+  if (checked.inventory?.cluster)
+    return { kubeconfig: checked.kubeconfig, inventory: checked.inventory, cluster: checked.inventory.cluster };
   const api = await readCluster(checked.kubeconfig);
-  if (!checked.inventory && !api.apiReachable) throw new Error(`${api.apiError ?? 'the Kubernetes API cannot be reached'}; without an inventory the nodes come from the API, so pass the inventory input`);
+  if (!checked.inventory && !api.apiReachable)
+    throw new Error(
+      `${api.apiError ?? 'the Kubernetes API cannot be reached'}; without an inventory the nodes come from the API, so pass the inventory input`,
+    );
   const inventory = checked.inventory ?? inventoryFromCluster(api.nodes, settings);
   return { kubeconfig: checked.kubeconfig, inventory, cluster: api.kubeadmConfig?.clusterName ?? 'kubernetes' };
 }
@@ -58,7 +62,9 @@ async function clearRestoredLock(kubeconfig: KubeConfig, name: string, backupId:
     const lease = await apis.coordination.readNamespacedLease({ name, namespace: DEFAULT_LOCK_NAMESPACE });
     if (!run || !(lease.spec?.holderIdentity ?? '').includes(` run ${run} attempt `)) return;
     await apis.coordination.deleteNamespacedLease({ name, namespace: DEFAULT_LOCK_NAMESPACE });
-    io.info(`deleted the cluster lock ${name} restored from the snapshot (held by ${lease.spec?.holderIdentity}, the run that took the backup)`);
+    io.info(
+      `deleted the cluster lock ${name} restored from the snapshot (held by ${lease.spec?.holderIdentity}, the run that took the backup)`,
+    );
   } catch (error) {
     if (!isNotFound(error)) io.warning(`could not check the restored cluster lock ${name}: ${(error as Error).message}`);
   }
@@ -95,8 +101,16 @@ const backupNowPhase: Phase<RecoveryRun> = {
     const { inventory, cluster } = targetOf(run);
     const { settings, io } = run;
     const result = await backupCommand(settings.backup, {
-      cluster, runId: io.identity.runId, runAttempt: String(io.identity.attempt), nodes: inventory.nodes, runnerTemp: io.runnerTemp,
-      openShell: shellOpener(settings), log: io.info, warn: io.warning, uploader: io.uploader ?? actionsArtifactUploader(), parallelism: settings.parallelism,
+      cluster,
+      runId: io.identity.runId,
+      runAttempt: String(io.identity.attempt),
+      nodes: inventory.nodes,
+      runnerTemp: io.runnerTemp,
+      openShell: shellOpener(settings),
+      log: io.info,
+      warn: io.warning,
+      uploader: io.uploader ?? actionsArtifactUploader(),
+      parallelism: settings.parallelism,
     });
     io.setOutputs(result.outputs);
     run.summary = result.summary;
@@ -111,12 +125,20 @@ const confirmPhase: Phase<RecoveryRun> = {
     const { cluster } = targetOf(run);
     const given = run.settings.backup.confirmRollback;
     if (given.trim() === cluster) return undefined;
-    return { outcome: 'refused', reason: `rollback refused, nothing was changed: confirm-rollback is "${given}", not the cluster's name "${cluster}". Set confirm-rollback: ${cluster} to confirm.` };
+    return {
+      outcome: 'refused',
+      reason: `rollback refused, nothing was changed: confirm-rollback is "${given}", not the cluster's name "${cluster}". Set confirm-rollback: ${cluster} to confirm.`,
+    };
   },
 };
 
 function rollbackHolder(io: RecoveryIo): LockHolder {
-  return { repository: io.identity.repository, runId: io.identity.runId, attempt: io.identity.attempt, job: `${io.identity.job} (rollback)` };
+  return {
+    repository: io.identity.repository,
+    runId: io.identity.runId,
+    attempt: io.identity.attempt,
+    job: `${io.identity.job} (rollback)`,
+  };
 }
 
 /** The cluster lock, so no upgrade starts under the rollback; released when the command ends. */
@@ -128,7 +150,11 @@ const rollbackLockPhase: Phase<RecoveryRun> = {
     const holder = rollbackHolder(run.io);
     const apis = makeClusterApis(kubeconfig);
     const lock = await acquireClusterLock(apis, { name, holder, ttlMs: run.settings.upgrade.lockTtlMs });
-    if (!lock.acquired) return { outcome: 'refused', reason: `rollback refused, nothing was changed: another run holds the cluster lock (Lease kube-system/${name}): ${lock.holder}. Wait for it to finish.` };
+    if (!lock.acquired)
+      return {
+        outcome: 'refused',
+        reason: `rollback refused, nothing was changed: another run holds the cluster lock (Lease kube-system/${name}): ${lock.holder}. Wait for it to finish.`,
+      };
     run.release = async () => {
       run.release = async () => {};
       await releaseClusterLock(apis, name, holder).catch(() => undefined);
@@ -144,8 +170,14 @@ const rollbackPhase: Phase<RecoveryRun> = {
     const { kubeconfig, inventory, cluster } = targetOf(run);
     const { settings, io } = run;
     const { report, summary } = await rollbackCommand(settings.backup, {
-      cluster, nodes: inventory.nodes, source: settings.backup.rollbackSource, runnerTemp: io.runnerTemp, kubeConfig: kubeconfig,
-      openShell: shellOpener(settings), log: io.info, waitTimeoutMs: settings.upgrade.nodeReadyTimeoutMs * 2,
+      cluster,
+      nodes: inventory.nodes,
+      source: settings.backup.rollbackSource,
+      runnerTemp: io.runnerTemp,
+      kubeConfig: kubeconfig,
+      openShell: shellOpener(settings),
+      log: io.info,
+      waitTimeoutMs: settings.upgrade.nodeReadyTimeoutMs * 2,
     });
     await clearRestoredLock(kubeconfig, lockName(inventory.cluster), report.backupId, io);
     io.setOutputs({ 'backup-id': report.backupId });
@@ -155,7 +187,13 @@ const rollbackPhase: Phase<RecoveryRun> = {
 };
 
 /** Runs a recovery command's phases; the summary says what was done, or why nothing / not all of it was. */
-async function runRecovery(title: string, verb: string, phases: readonly Phase<RecoveryRun>[], settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
+async function runRecovery(
+  title: string,
+  verb: string,
+  phases: readonly Phase<RecoveryRun>[],
+  settings: Settings,
+  io: RecoveryIo,
+): Promise<RecoveryResult> {
   const run: RecoveryRun = { settings, io, release: async () => {} };
   const heading = () => `## ${title} of ${run.target?.cluster ?? 'the cluster'}`;
   try {

@@ -31,15 +31,26 @@ export function rollbackSummaryMarkdown(report: RollbackReport): string {
     '| --- | --- | --- |',
   ];
   for (const node of new Set([...report.controlPlanes, ...report.workers])) {
-    lines.push(`| ${node} | ${report.packageChanges[node]?.join(', ') || 'none'} | ${(report.keptAside[node] ?? []).map((p) => `\`${p}\``).join(', ') || '-'} |`);
+    lines.push(
+      `| ${node} | ${report.packageChanges[node]?.join(', ') || 'none'} | ${(report.keptAside[node] ?? []).map((p) => `\`${p}\``).join(', ') || '-'} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }
 
-export async function rollbackCommand(settings: Pick<BackupSettings, 'confirmRollback'>, ctx: RollbackCommandContext): Promise<{ report: RollbackReport; summary: string }> {
+export async function rollbackCommand(
+  settings: Pick<BackupSettings, 'confirmRollback'>,
+  ctx: RollbackCommandContext,
+): Promise<{ report: RollbackReport; summary: string }> {
   const waiters = apiWaiters(ctx.kubeConfig, ctx.waitTimeoutMs);
   const report = await runRollback(
-    { cluster: ctx.cluster, confirm: settings.confirmRollback, nodes: ctx.nodes, source: ctx.source, runnerDir: `${ctx.runnerTemp}/kubeadm-upgrade-rollback` },
+    {
+      cluster: ctx.cluster,
+      confirm: settings.confirmRollback,
+      nodes: ctx.nodes,
+      source: ctx.source,
+      runnerDir: `${ctx.runnerTemp}/kubeadm-upgrade-rollback`,
+    },
     { openShell: ctx.openShell, waitForApi: waiters.waitForApi, waitNodesReady: waiters.waitNodesReady, log: ctx.log },
   );
   return { report, summary: rollbackSummaryMarkdown(report) };

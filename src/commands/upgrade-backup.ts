@@ -21,15 +21,24 @@ export function clusterNameOf(prepared: Pick<PreparedPlan, 'inventory' | 'state'
 }
 
 /** Why a backup taken now would record a half-upgraded cluster; undefined while nothing was changed for the target. */
-export function upgradeStartedBecause(target: string, kubeadmConfigVersion: string | undefined, progress: ReadonlyMap<string, NodeProgress | undefined>): string | undefined {
-  if (kubeadmConfigVersion !== undefined && kubeadmConfigVersion.replace(/^v/, '') === target) return `kubeadm-config already holds ${target} (kubeadm upgrade apply ran)`;
-  const touched = [...progress].filter(([, p]) => p?.target === target && (p.doneStages.length > 0 || p.stage !== undefined)).map(([name]) => name);
+export function upgradeStartedBecause(
+  target: string,
+  kubeadmConfigVersion: string | undefined,
+  progress: ReadonlyMap<string, NodeProgress | undefined>,
+): string | undefined {
+  if (kubeadmConfigVersion !== undefined && kubeadmConfigVersion.replace(/^v/, '') === target)
+    return `kubeadm-config already holds ${target} (kubeadm upgrade apply ran)`;
+  const touched = [...progress]
+    .filter(([, p]) => p?.target === target && (p.doneStages.length > 0 || p.stage !== undefined))
+    .map(([name]) => name);
   return touched.length > 0 ? `an earlier run already worked on ${touched.join(', ')} for ${target} (progress annotations)` : undefined;
 }
 
 /** Whether the first control plane's `kubeadm upgrade apply` is still to come in the part this command runs. */
 export function applyPending(schedule: Schedule, controlPlanesRun: boolean): boolean {
-  return controlPlanesRun && schedule.controlPlanes.some((c) => c.job.kubeadmAction === 'apply' && !c.doneBefore.includes('kubeadm-upgrade'));
+  return (
+    controlPlanesRun && schedule.controlPlanes.some((c) => c.job.kubeadmAction === 'apply' && !c.doneBefore.includes('kubeadm-upgrade'))
+  );
 }
 
 export interface UpgradeBackup {
@@ -93,14 +102,19 @@ export async function runBackupStage(input: BackupStageInput): Promise<UpgradeBa
   const { deps, prepared, emit, startedBecause } = input;
   const settings = deps.settings.backup;
   if (!settings.enabled) {
-    emit({ type: 'note', level: 'warning', text: 'backup: false — no backup was taken before kubeadm upgrade apply; command: rollback has nothing from this run to return to' });
+    emit({
+      type: 'note',
+      level: 'warning',
+      text: 'backup: false — no backup was taken before kubeadm upgrade apply; command: rollback has nothing from this run to return to',
+    });
     return { outputs: {} };
   }
   const stage = createBackupStage(settings, backupContext(input));
   if (!stage.shouldRun()) {
     const earlier = await newestOnNodes(deps, prepared).catch(() => undefined);
     emit({
-      type: 'note', level: earlier ? 'info' : 'warning',
+      type: 'note',
+      level: earlier ? 'info' : 'warning',
       text: `No new backup: ${startedBecause}, so a backup now would record a half-upgraded cluster. ${earlier ? `The backup to roll back to is ${earlier} on the nodes (the newest this action made; rollback-source: ${earlier}).` : 'No backup made by this action was found on the first control plane.'}`,
     });
     return { ...(earlier ? { id: earlier } : {}), outputs: earlier ? { 'backup-id': earlier } : {} };
@@ -112,7 +126,11 @@ export async function runBackupStage(input: BackupStageInput): Promise<UpgradeBa
   if (!snapshot || !/^[0-9a-f]{64}$/.test(snapshot.file.sha256) || !(snapshot.status.totalKey > 0)) {
     throw new Error(`backup ${manifest.id} holds no verified etcd snapshot`);
   }
-  emit({ type: 'note', level: 'info', text: `Backup ${manifest.id}: etcd snapshot verified (revision ${snapshot.status.revision}, ${snapshot.status.totalKey} keys, sha256 ${snapshot.file.sha256.slice(0, 12)}…). ${taken.outcome.reason}.` });
+  emit({
+    type: 'note',
+    level: 'info',
+    text: `Backup ${manifest.id}: etcd snapshot verified (revision ${snapshot.status.revision}, ${snapshot.status.totalKey} keys, sha256 ${snapshot.file.sha256.slice(0, 12)}…). ${taken.outcome.reason}.`,
+  });
   for (const warning of taken.outcome.warnings) emit({ type: 'note', level: 'warning', text: `backup: ${warning}` });
   return { taken, id: manifest.id, outputs: taken.outputs, summary: taken.summary };
 }
@@ -123,7 +141,12 @@ function describeFolders(node: string, folders: KubeadmBackupFolder[]): string {
 }
 
 /** The runner hook: after `kubeadm upgrade apply/node`, list kubeadm's backup folders; collect them when asked. */
-export function kubeadmBackupsHook(deps: CommandDeps, prepared: PreparedPlan, emit: Emit, backup: () => UpgradeBackup): (job: NodeJob) => Promise<void> {
+export function kubeadmBackupsHook(
+  deps: CommandDeps,
+  prepared: PreparedPlan,
+  emit: Emit,
+  backup: () => UpgradeBackup,
+): (job: NodeJob) => Promise<void> {
   const settings = deps.settings.backup;
   return async (job) => {
     const shell = await deps.openShell(job.name);
@@ -134,16 +157,40 @@ export function kubeadmBackupsHook(deps: CommandDeps, prepared: PreparedPlan, em
       }
       const id = backup().taken?.outcome.manifest.id ?? (await listOwnBackups(shell)).at(-1);
       if (!id) {
-        emit({ type: 'note', level: 'warning', node: job.name, text: `${describeFolders(job.name, await listKubeadmBackups(shell))}; not collected: no backup folder of this action on the node to put them in` });
+        emit({
+          type: 'note',
+          level: 'warning',
+          node: job.name,
+          text: `${describeFolders(job.name, await listKubeadmBackups(shell))}; not collected: no backup folder of this action on the node to put them in`,
+        });
         return;
       }
       const encrypted = settings.upload === 'encrypted' && settings.recipients.length > 0;
       const name = `${backupArtifactName(clusterNameOf(prepared), deps.identity.runId, String(deps.identity.attempt))}-kubeadm-${job.name}`;
       const runnerDir = `${backupOptions(settings, backupContext({ deps, prepared, emit, startedBecause: undefined })).runnerDir}/artifact`;
-      const upload = encrypted ? { recipients: settings.recipients, runnerDir, artifactName: name, uploader: deps.artifacts.uploader, ...(settings.retentionDays !== undefined ? { retentionDays: settings.retentionDays } : {}) } : undefined;
+      const upload = encrypted
+        ? {
+            recipients: settings.recipients,
+            runnerDir,
+            artifactName: name,
+            uploader: deps.artifacts.uploader,
+            ...(settings.retentionDays !== undefined ? { retentionDays: settings.retentionDays } : {}),
+          }
+        : undefined;
       const collected = await collectKubeadmBackups(shell, id, upload);
-      const where = collected.artifactName ? `; uploaded encrypted as artifact ${collected.artifactName}` : collected.keptOnRunner ? `; the encrypted copy is on the runner at ${collected.keptOnRunner}` : encrypted ? '' : ' (not uploaded: no backup-encryption-recipients)';
-      emit({ type: 'note', level: 'info', node: job.name, text: `${describeFolders(job.name, collected.folders)}${collected.onNode ? `; collected into ${collected.onNode.path} on the node${where}` : ''}` });
+      const where = collected.artifactName
+        ? `; uploaded encrypted as artifact ${collected.artifactName}`
+        : collected.keptOnRunner
+          ? `; the encrypted copy is on the runner at ${collected.keptOnRunner}`
+          : encrypted
+            ? ''
+            : ' (not uploaded: no backup-encryption-recipients)';
+      emit({
+        type: 'note',
+        level: 'info',
+        node: job.name,
+        text: `${describeFolders(job.name, collected.folders)}${collected.onNode ? `; collected into ${collected.onNode.path} on the node${where}` : ''}`,
+      });
     } finally {
       await shell.close();
     }

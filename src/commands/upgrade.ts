@@ -10,13 +10,17 @@ import { schedulePhase } from './phases/schedule.ts';
 import { verifyAfterUpgradePhase } from './phases/verify.ts';
 
 export function upgradeCommand(deps: CommandDeps): Promise<CommandResult> {
-  return runPhases('upgrade', [
-    planPhase(),
-    lockPhase(),
-    schedulePhase({ select: (schedule) => ({ schedule, parts: { controlPlanes: true, workers: true } }) }),
-    backupPhase,
-    controlPlanesPhase,
-    workersPhase,
-    verifyAfterUpgradePhase,
-  ], deps);
+  return runPhases(
+    'upgrade',
+    [
+      planPhase(),
+      lockPhase(),
+      schedulePhase({ select: (schedule) => ({ schedule, parts: { controlPlanes: true, workers: true } }) }),
+      backupPhase,
+      controlPlanesPhase,
+      workersPhase,
+      verifyAfterUpgradePhase,
+    ],
+    deps,
+  );
 }

@@ -13,22 +13,38 @@ const RECHECK_MS = 5000;
  * Runs the checks and records them; true when every check passed. Right after an upgrade the kube-proxy
  * DaemonSet is still rolling, so failing checks are read again until node-ready-timeout before they count.
  */
-export async function runVerify(deps: CommandDeps, version: string, emit: (event: EventBody) => void, waitMs = 0, coreDNSVersion?: string): Promise<boolean> {
+export async function runVerify(
+  deps: CommandDeps,
+  version: string,
+  emit: (event: EventBody) => void,
+  waitMs = 0,
+  coreDNSVersion?: string,
+): Promise<boolean> {
   deps.reporter.info(`Verifying that the cluster runs ${version}`);
-  const smoke = deps.options.verifyWorkload ? { smoke: { image: deps.options.verifyWorkload, timeoutMs: deps.options.nodeReadyTimeoutMs } } : {};
+  const smoke = deps.options.verifyWorkload
+    ? { smoke: { image: deps.options.verifyWorkload, timeoutMs: deps.options.nodeReadyTimeoutMs } }
+    : {};
   // CoreDNS is checked against the version kubeadm announced in this run's `kubeadm upgrade plan`, when it was read
   const expectation = { version, ...(coreDNSVersion ? { coreDNSVersion } : {}) };
   const deadline = deps.clock.now() + waitMs;
   let result = await deps.verify(expectation);
   while (!result.ok && deps.clock.now() + RECHECK_MS <= deadline) {
-    deps.reporter.info(`waiting for: ${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}`);
+    deps.reporter.info(
+      `waiting for: ${result.checks
+        .filter((c) => !c.ok)
+        .map((c) => c.name)
+        .join(', ')}`,
+    );
     await deps.clock.sleep(RECHECK_MS);
     result = await deps.verify(expectation);
   }
   // the smoke workload runs once, after the read-only checks settled
   if (smoke.smoke) result = await deps.verify({ ...expectation, ...smoke });
   emit({ type: 'verify', ok: result.ok, checks: result.checks });
-  deps.reporter.group('verify', result.checks.map((c) => `${c.ok ? '✔' : '✖'} ${c.name}: ${c.message}`));
+  deps.reporter.group(
+    'verify',
+    result.checks.map((c) => `${c.ok ? '✔' : '✖'} ${c.name}: ${c.message}`),
+  );
   return result.ok;
 }
 

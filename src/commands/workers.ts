@@ -13,7 +13,10 @@ import type { Schedule } from '../upgrade/schedule.ts';
 /** The worker batches as the plan numbers them when no worker is upgraded yet. */
 export function stableWorkerBatches(prepared: PreparedPlan, deps: CommandDeps) {
   return planOrder({
-    state: prepared.state, inventory: prepared.inventory, targetVersion: undefined, maxUnavailable: deps.settings.maxUnavailable,
+    state: prepared.state,
+    inventory: prepared.inventory,
+    targetVersion: undefined,
+    maxUnavailable: deps.settings.maxUnavailable,
     ...(deps.settings.batchByLabel ? { batchByLabel: deps.settings.batchByLabel } : {}),
   }).order.workerBatches;
 }
@@ -21,30 +24,41 @@ export function stableWorkerBatches(prepared: PreparedPlan, deps: CommandDeps) {
 /** Why workers may not start yet: control planes still to do (pending or mid-way). */
 export function controlPlanesPending(schedule: Schedule): string | undefined {
   if (schedule.controlPlanes.length === 0) return undefined;
-  const names = schedule.controlPlanes.map((c) => (c.doneBefore.length > 0 ? `${c.job.name} (resumes at ${c.stages.find((s) => !c.doneBefore.includes(s))})` : c.job.name));
+  const names = schedule.controlPlanes.map((c) =>
+    c.doneBefore.length > 0 ? `${c.job.name} (resumes at ${c.stages.find((s) => !c.doneBefore.includes(s))})` : c.job.name,
+  );
   return `Control plane(s) not yet at the target: ${names.join(', ')}. Workers are upgraded only after every control plane (the upstream order); run command: control-plane first.`;
 }
 
 export function workersCommand(deps: CommandDeps): Promise<CommandResult> {
   const index = deps.options.batch ?? 0;
-  return runPhases('workers', [
-    planPhase(),
-    lockPhase(` (batch ${index})`),
-    schedulePhase({
-      scheduleOptions: (prepared) => {
-        const batch = stableWorkerBatches(prepared, deps).find((b) => b.index === index);
-        return { workerBatches: batch ? [batch] : [] };
-      },
-      select: (schedule, prepared) => {
-        const pending = controlPlanesPending(schedule);
-        if (pending) return { refuse: pending };
-        const batches = stableWorkerBatches(prepared, deps);
-        if (!batches.some((b) => b.index === index)) {
-          return { refuse: `batch ${index} does not exist: the plan has ${batches.length} worker batch(es)${batches.length > 0 ? ` (0 to ${batches.length - 1})` : ''}` };
-        }
-        return { schedule: { ...schedule, controlPlanes: [], skipped: schedule.skipped.filter((s) => s.role === 'worker') }, parts: { controlPlanes: false, workers: true } };
-      },
-    }),
-    workersPhase,
-  ], deps);
+  return runPhases(
+    'workers',
+    [
+      planPhase(),
+      lockPhase(` (batch ${index})`),
+      schedulePhase({
+        scheduleOptions: (prepared) => {
+          const batch = stableWorkerBatches(prepared, deps).find((b) => b.index === index);
+          return { workerBatches: batch ? [batch] : [] };
+        },
+        select: (schedule, prepared) => {
+          const pending = controlPlanesPending(schedule);
+          if (pending) return { refuse: pending };
+          const batches = stableWorkerBatches(prepared, deps);
+          if (!batches.some((b) => b.index === index)) {
+            return {
+              refuse: `batch ${index} does not exist: the plan has ${batches.length} worker batch(es)${batches.length > 0 ? ` (0 to ${batches.length - 1})` : ''}`,
+            };
+          }
+          return {
+            schedule: { ...schedule, controlPlanes: [], skipped: schedule.skipped.filter((s) => s.role === 'worker') },
+            parts: { controlPlanes: false, workers: true },
+          };
+        },
+      }),
+      workersPhase,
+    ],
+    deps,
+  );
 }

@@ -117,8 +117,25 @@ function pool(index: Index, tolerated: string[]): { free: Free; nodes: Set<strin
   return out;
 }
 
-function nodeForecast(node: string, pods: PodObservation[], policy: CompiledPolicy, facts: PodFacts): { forecast: NodeForecast; evicted: PodObservation[] } {
-  const f: NodeForecast = { node, evict: 0, daemonSet: 0, mirror: 0, emptyDir: 0, finished: 0, unmanaged: 0, unmanagedPods: [], notSelected: 0, refused: [], requests: { cpuMilli: 0, memoryBytes: 0 } };
+function nodeForecast(
+  node: string,
+  pods: PodObservation[],
+  policy: CompiledPolicy,
+  facts: PodFacts,
+): { forecast: NodeForecast; evicted: PodObservation[] } {
+  const f: NodeForecast = {
+    node,
+    evict: 0,
+    daemonSet: 0,
+    mirror: 0,
+    emptyDir: 0,
+    finished: 0,
+    unmanaged: 0,
+    unmanagedPods: [],
+    notSelected: 0,
+    refused: [],
+    requests: { cpuMilli: 0, memoryBytes: 0 },
+  };
   const evicted: PodObservation[] = [];
   for (const pod of pods) {
     const verdict = classifyPod(pod, policy, facts);
@@ -139,14 +156,18 @@ function nodeForecast(node: string, pods: PodObservation[], policy: CompiledPoli
         f.unmanaged++;
         if (f.unmanagedPods.length < MAX_POD_NAMES_PER_NODE) f.unmanagedPods.push(podRef(pod));
       }
-      if (f.refused.length < MAX_POD_NAMES_PER_NODE) f.refused.push({ pod: podRef(pod), kind: verdict.kind, input: verdict.input, reason: verdict.reason });
+      if (f.refused.length < MAX_POD_NAMES_PER_NODE)
+        f.refused.push({ pod: podRef(pod), kind: verdict.kind, input: verdict.input, reason: verdict.reason });
     }
   }
   f.requests = sumRequests(evicted);
   return { forecast: f, evicted };
 }
 
-function budgetImpacts(evicted: { pod: PodObservation; node: string }[], index: Index): { budgets: BudgetImpact[]; multiBudgetPods: string[] } {
+function budgetImpacts(
+  evicted: { pod: PodObservation; node: string }[],
+  index: Index,
+): { budgets: BudgetImpact[]; multiBudgetPods: string[] } {
   const perBudget = new Map<BudgetObservation, { count: number; nodes: Set<string> }>();
   const multiBudgetPods: string[] = [];
   for (const { pod, node } of evicted) {
@@ -166,7 +187,15 @@ function budgetImpacts(evicted: { pod: PodObservation; node: string }[], index: 
     const message = blocks
       ? `PDB ${b.namespace}/${b.name} allows no disruption now (${b.currentHealthy}/${b.desiredHealthy} healthy); ${count} pod(s) on ${listText(names)} cannot be evicted`
       : `PDB ${b.namespace}/${b.name} allows ${b.disruptionsAllowed} disruption(s) but the batch holds ${count} of its pods: the rest wait until replacements are Ready elsewhere (lower max-unavailable or pin these nodes to different batches)`;
-    budgets.push({ namespace: b.namespace, name: b.name, disruptionsAllowed: b.disruptionsAllowed, podsInBatch: count, effect: blocks ? 'blocks' : 'delays', nodes: names, message });
+    budgets.push({
+      namespace: b.namespace,
+      name: b.name,
+      disruptionsAllowed: b.disruptionsAllowed,
+      podsInBatch: count,
+      effect: blocks ? 'blocks' : 'delays',
+      nodes: names,
+      message,
+    });
   }
   return { budgets, multiBudgetPods };
 }
@@ -208,7 +237,12 @@ function capacityCheck(batchNodes: string[], evicted: { pod: PodObservation; nod
   }
   const { free, targetNodes } = unionRoom(pools, inBatch, index);
   const fits = short.length === 0;
-  const message = needed.pods === 0 ? 'nothing to reschedule' : fits ? `${needed.pods} evicted pod(s) fit on ${targetNodes} remaining node(s)` : `not enough room on the ${targetNodes} node(s) that can take the evicted pods: ${short.join('; ')}`;
+  const message =
+    needed.pods === 0
+      ? 'nothing to reschedule'
+      : fits
+        ? `${needed.pods} evicted pod(s) fit on ${targetNodes} remaining node(s)`
+        : `not enough room on the ${targetNodes} node(s) that can take the evicted pods: ${short.join('; ')}`;
   return { fits, needed, free, targetNodes, message };
 }
 

@@ -18,7 +18,9 @@ const port = z
   .min(1, 'is not a TCP port (1-65535)')
   .max(65535, 'is not a TCP port (1-65535)')
   .describe('SSH port (default: the ssh-port input, 22)');
-const transport = z.enum(['ssh', 'local']).describe('how the Action reaches the node: ssh, or local when it runs on the node itself (self-hosted runner)');
+const transport = z
+  .enum(['ssh', 'local'])
+  .describe('how the Action reaches the node: ssh, or local when it runs on the node itself (self-hosted runner)');
 
 const labels = z
   .record(z.string(), z.string())
@@ -30,7 +32,7 @@ const labels = z
       if (vp) ctx.addIssue({ code: 'custom', message: `label value ${JSON.stringify(v.slice(0, 60))} ${vp}`, path: [key] });
     }
   })
-  .describe('labels used by batch-by-label (merged over the Node object\'s labels)');
+  .describe("labels used by batch-by-label (merged over the Node object's labels)");
 
 export const inventoryNodeSchema = z
   .strictObject({
@@ -41,10 +43,19 @@ export const inventoryNodeSchema = z
     port: port.optional(),
     transport: transport.optional(),
     labels: labels.optional(),
-    batch: z.number().int().min(0).max(1_000_000).optional().describe('batch pin: workers with the same pin are upgraded together, as one batch'),
+    batch: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe('batch pin: workers with the same pin are upgraded together, as one batch'),
     hostKeyFingerprint: z
       .string()
-      .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'is not an OpenSSH SHA256 fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints)')
+      .regex(
+        /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+        'is not an OpenSSH SHA256 fingerprint ("SHA256:" and 43 base64 characters, as ssh-keygen -lf prints)',
+      )
       .optional()
       .describe('host key fingerprint checked instead of ssh-known-hosts, e.g. SHA256:…'),
   })
@@ -55,11 +66,21 @@ export const inventorySchema = z
     $schema: z.string().optional().describe('editor hint; ignored'),
     cluster: z
       .string()
-      .regex(/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit')
+      .regex(
+        /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/,
+        'must be 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+      )
       .optional()
       .describe('names the cluster in reports and the PR comment marker'),
-    defaults: z.strictObject({ user: user.optional(), port: port.optional(), transport: transport.optional() }).optional().describe('applied to every node that does not set its own'),
-    nodes: z.array(inventoryNodeSchema).min(1, 'lists no nodes').max(20_000).describe('the nodes to upgrade, control planes first or anywhere: roles decide the order'),
+    defaults: z
+      .strictObject({ user: user.optional(), port: port.optional(), transport: transport.optional() })
+      .optional()
+      .describe('applied to every node that does not set its own'),
+    nodes: z
+      .array(inventoryNodeSchema)
+      .min(1, 'lists no nodes')
+      .max(20_000)
+      .describe('the nodes to upgrade, control planes first or anywhere: roles decide the order'),
   })
   .describe('kubeadm-upgrade-action inventory');
 

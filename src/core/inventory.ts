@@ -58,19 +58,29 @@ function parseYaml(text: string, where: string): unknown {
     const duplicate = first.code === 'DUPLICATE_KEY';
     const line = first.linePos?.[0] ? ` at line ${first.linePos[0].line}` : '';
     fail(
-      duplicate ? `has a duplicate key${line} (${first.message.split('\n')[0]})` : `is not valid YAML${line}: ${first.message.split('\n')[0]}`,
-      duplicate ? 'keep each key once per mapping; a later duplicate would silently override the earlier one' : 'fix the YAML syntax at that line',
+      duplicate
+        ? `has a duplicate key${line} (${first.message.split('\n')[0]})`
+        : `is not valid YAML${line}: ${first.message.split('\n')[0]}`,
+      duplicate
+        ? 'keep each key once per mapping; a later duplicate would silently override the earlier one'
+        : 'fix the YAML syntax at that line',
     );
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    return fail(`expands too many YAML aliases (${(error as Error).message}); refusing it as a resource-exhaustion attack`, 'write the nodes out, or use fewer anchors and aliases');
+    return fail(
+      `expands too many YAML aliases (${(error as Error).message}); refusing it as a resource-exhaustion attack`,
+      'write the nodes out, or use fewer anchors and aliases',
+    );
   }
 }
 
 function pathText(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -89,12 +99,17 @@ function issueToProblem(issue: z.core.$ZodIssue, where: string, data: unknown): 
       const near = closest(key, known);
       return near ? `"${key}" (did you mean "${near}"?)` : `"${key}"`;
     });
-    return { input, problem: `has unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}`, fix: `use only: ${known.join(', ')}` };
+    return {
+      input,
+      problem: `has unknown key${issue.keys.length > 1 ? 's' : ''} ${hints.join(', ')}`,
+      fix: `use only: ${known.join(', ')}`,
+    };
   }
   if (issue.code === 'invalid_type' && issue.path.length === 0) {
     return { input, problem: `is not a mapping with a nodes list (got ${typeName(data)})`, fix: 'start with nodes: and list the nodes' };
   }
-  const problem = issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? `is missing (expected ${issue.expected})` : issue.message;
+  const problem =
+    issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? `is missing (expected ${issue.expected})` : issue.message;
   return { input, problem, fix: fixFor(issue.path) };
 }
 
@@ -116,7 +131,8 @@ function fixFor(path: readonly PropertyKey[]): string {
     nodes: 'list at least one node',
     cluster: 'use a short name such as prod-eu',
   };
-  if (path.includes('labels')) return 'use Kubernetes label syntax: key prefix/name of at most 63 characters, value of at most 63 characters';
+  if (path.includes('labels'))
+    return 'use Kubernetes label syntax: key prefix/name of at most 63 characters, value of at most 63 characters';
   return fixes[last] ?? 'see schema/inventory.schema.json';
 }
 
@@ -146,17 +162,19 @@ function editDistance(a: string, b: string): number {
 
 function applyDefaults(input: InventoryInput, settings: Settings): Inventory {
   const d = input.defaults ?? {};
-  const nodes = input.nodes.map((n): InventoryNode => ({
-    name: n.name,
-    address: n.address,
-    role: n.role,
-    user: n.user ?? d.user ?? settings.ssh.user,
-    port: n.port ?? d.port ?? settings.ssh.port,
-    transport: n.transport ?? d.transport ?? settings.transport,
-    labels: n.labels ?? {},
-    ...(n.batch !== undefined ? { batch: n.batch } : {}),
-    ...(n.hostKeyFingerprint ? { hostKeyFingerprint: n.hostKeyFingerprint } : {}),
-  }));
+  const nodes = input.nodes.map(
+    (n): InventoryNode => ({
+      name: n.name,
+      address: n.address,
+      role: n.role,
+      user: n.user ?? d.user ?? settings.ssh.user,
+      port: n.port ?? d.port ?? settings.ssh.port,
+      transport: n.transport ?? d.transport ?? settings.transport,
+      labels: n.labels ?? {},
+      ...(n.batch !== undefined ? { batch: n.batch } : {}),
+      ...(n.hostKeyFingerprint ? { hostKeyFingerprint: n.hostKeyFingerprint } : {}),
+    }),
+  );
   return input.cluster ? { cluster: input.cluster, nodes } : { nodes };
 }
 
@@ -167,17 +185,29 @@ function crossNodeProblems(inv: Inventory, where: string): InputProblem[] {
   inv.nodes.forEach((node, i) => {
     const sameName = names.get(node.name);
     if (sameName !== undefined) {
-      problems.push({ input: `${where}: nodes[${i}].name`, problem: `"${node.name}" is listed twice (also nodes[${sameName}])`, fix: 'list every node once' });
+      problems.push({
+        input: `${where}: nodes[${i}].name`,
+        problem: `"${node.name}" is listed twice (also nodes[${sameName}])`,
+        fix: 'list every node once',
+      });
     } else names.set(node.name, i);
     if (node.transport !== 'ssh') return;
     const key = `${node.address.toLowerCase()}:${node.port}`;
     const sameAddress = addresses.get(key);
     if (sameAddress !== undefined) {
-      problems.push({ input: `${where}: nodes[${i}].address`, problem: `${node.address} port ${node.port} is also the address of nodes[${sameAddress}] (${inv.nodes[sameAddress]!.name})`, fix: 'give every node its own address; two entries for one machine would upgrade it twice' });
+      problems.push({
+        input: `${where}: nodes[${i}].address`,
+        problem: `${node.address} port ${node.port} is also the address of nodes[${sameAddress}] (${inv.nodes[sameAddress]!.name})`,
+        fix: 'give every node its own address; two entries for one machine would upgrade it twice',
+      });
     } else addresses.set(key, i);
   });
   if (!inv.nodes.some((n) => n.role === 'control-plane')) {
-    problems.push({ input: where, problem: 'has no node with role: control-plane', fix: 'list the control-plane nodes too: the upgrade starts there (kubeadm upgrade apply)' });
+    problems.push({
+      input: where,
+      problem: 'has no node with role: control-plane',
+      fix: 'list the control-plane nodes too: the upgrade starts there (kubeadm upgrade apply)',
+    });
   }
   return problems;
 }
@@ -188,11 +218,25 @@ function accessProblems(inv: Inventory, settings: Settings): InputProblem[] {
   if (sshNodes.length === 0) return [];
   const problems: InputProblem[] = [];
   if (!settings.ssh.privateKey) {
-    problems.push({ input: 'ssh-private-key', problem: `is empty, but ${sshNodes.length} node(s) use transport ssh (${sshNodes.slice(0, 3).map((n) => n.name).join(', ')}${sshNodes.length > 3 ? ', …' : ''})`, fix: 'pass the key from a secret: ssh-private-key: ${{ secrets.SSH_PRIVATE_KEY }}, or use transport: local on self-hosted runners' });
+    problems.push({
+      input: 'ssh-private-key',
+      problem: `is empty, but ${sshNodes.length} node(s) use transport ssh (${sshNodes
+        .slice(0, 3)
+        .map((n) => n.name)
+        .join(', ')}${sshNodes.length > 3 ? ', …' : ''})`,
+      fix: 'pass the key from a secret: ssh-private-key: ${{ secrets.SSH_PRIVATE_KEY }}, or use transport: local on self-hosted runners',
+    });
   }
   const unverifiable = sshNodes.filter((n) => !n.hostKeyFingerprint);
   if (!settings.ssh.knownHosts && !settings.ssh.insecureSkipHostKeyCheck && unverifiable.length > 0) {
-    problems.push({ input: 'ssh-known-hosts', problem: `is empty, so the host keys of ${unverifiable.length} node(s) (${unverifiable.slice(0, 3).map((n) => n.name).join(', ')}${unverifiable.length > 3 ? ', …' : ''}) cannot be verified`, fix: 'pass known_hosts lines (ssh-keyscan output you checked) in ssh-known-hosts, or hostKeyFingerprint per node in the inventory' });
+    problems.push({
+      input: 'ssh-known-hosts',
+      problem: `is empty, so the host keys of ${unverifiable.length} node(s) (${unverifiable
+        .slice(0, 3)
+        .map((n) => n.name)
+        .join(', ')}${unverifiable.length > 3 ? ', …' : ''}) cannot be verified`,
+      fix: 'pass known_hosts lines (ssh-keyscan output you checked) in ssh-known-hosts, or hostKeyFingerprint per node in the inventory',
+    });
   }
   return problems;
 }
@@ -200,7 +244,13 @@ function accessProblems(inv: Inventory, settings: Settings): InputProblem[] {
 /** An inventory from the cluster's own Node objects (address = InternalIP), for clusters without an inventory file. */
 export function inventoryFromCluster(nodes: NodeObservation[], settings: Settings): Inventory {
   if (nodes.length === 0) {
-    throw new InputError([{ input: 'inventory', problem: 'is not given, and the cluster lists no Node objects to build one from (is the API reachable?)', fix: 'pass the inventory input, or check the kubeconfig and the API server' }]);
+    throw new InputError([
+      {
+        input: 'inventory',
+        problem: 'is not given, and the cluster lists no Node objects to build one from (is the API reachable?)',
+        fix: 'pass the inventory input, or check the kubeconfig and the API server',
+      },
+    ]);
   }
   const problems: InputProblem[] = [];
   const inventory: Inventory = { nodes: [] };
@@ -208,10 +258,22 @@ export function inventoryFromCluster(nodes: NodeObservation[], settings: Setting
     const address = node.internalIP ?? '';
     const problem = address ? addressProblem(address) : 'is missing';
     if (problem) {
-      problems.push({ input: 'inventory', problem: `node ${node.name} has no usable InternalIP (it ${problem})`, fix: 'pass an inventory that gives this node\'s address' });
+      problems.push({
+        input: 'inventory',
+        problem: `node ${node.name} has no usable InternalIP (it ${problem})`,
+        fix: "pass an inventory that gives this node's address",
+      });
       continue;
     }
-    inventory.nodes.push({ name: node.name, address, role: node.role, user: settings.ssh.user, port: settings.ssh.port, transport: settings.transport, labels: { ...node.labels } });
+    inventory.nodes.push({
+      name: node.name,
+      address,
+      role: node.role,
+      user: settings.ssh.user,
+      port: settings.ssh.port,
+      transport: settings.transport,
+      labels: { ...node.labels },
+    });
   }
   problems.push(...crossNodeProblems(inventory, 'inventory (from the cluster)'));
   if (problems.length > 0) throw new InputError(problems);
@@ -225,9 +287,17 @@ export function checkInventoryAgainstCluster(inv: Inventory, nodes: NodeObservat
   inv.nodes.forEach((node, i) => {
     const observed = byName.get(node.name);
     if (!observed) {
-      problems.push({ input: `inventory: nodes[${i}].name`, problem: `node "${node.name}" does not exist in the cluster`, fix: 'use the Node name exactly as kubectl get nodes shows it, or remove the entry' });
+      problems.push({
+        input: `inventory: nodes[${i}].name`,
+        problem: `node "${node.name}" does not exist in the cluster`,
+        fix: 'use the Node name exactly as kubectl get nodes shows it, or remove the entry',
+      });
     } else if (observed.role !== node.role) {
-      problems.push({ input: `inventory: nodes[${i}].role`, problem: `node "${node.name}" is a ${node.role} in the inventory but a ${observed.role} in the cluster`, fix: `set role: ${observed.role}` });
+      problems.push({
+        input: `inventory: nodes[${i}].role`,
+        problem: `node "${node.name}" is a ${node.role} in the inventory but a ${observed.role} in the cluster`,
+        fix: `set role: ${observed.role}`,
+      });
     }
   });
   return problems;

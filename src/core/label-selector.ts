@@ -42,7 +42,8 @@ export function parseLabelSelector(text: string): Requirement[] {
   if (text.trim() === '') return [];
   return terms(text).map((term): Requirement => {
     let m = /^(\S+)\s+(in|notin)\s+\(([^()]*)\)$/.exec(term);
-    if (m) return { key: checkKey(m[1]!, term), op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => checkValue(v.trim(), term)) };
+    if (m)
+      return { key: checkKey(m[1]!, term), op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => checkValue(v.trim(), term)) };
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
     if (m) return { key: checkKey(m[1]!, term), op: m[2] === '!=' ? '!=' : '=', value: checkValue(m[3]!, term) };
     m = /^(!?)\s*([^=!\s(),]+)$/.exec(term);
@@ -56,12 +57,18 @@ export function selectorSelects(requirements: readonly Requirement[], labels: Re
     const has = Object.hasOwn(labels, r.key);
     const value = labels[r.key];
     switch (r.op) {
-      case '=': return has && value === r.value;
-      case '!=': return !has || value !== r.value;
-      case 'in': return has && r.values.includes(value!);
-      case 'notin': return !has || !r.values.includes(value!);
-      case 'exists': return has;
-      case '!exists': return !has;
+      case '=':
+        return has && value === r.value;
+      case '!=':
+        return !has || value !== r.value;
+      case 'in':
+        return has && r.values.includes(value!);
+      case 'notin':
+        return !has || !r.values.includes(value!);
+      case 'exists':
+        return has;
+      case '!exists':
+        return !has;
     }
   });
 }

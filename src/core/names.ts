@@ -17,7 +17,8 @@ export function dnsNameProblem(value: string, opts: { lowercase: boolean }): str
   if (value.length > MAX_DNS_NAME) return `is ${value.length} characters long (at most ${MAX_DNS_NAME})`;
   for (const label of value.split('.')) {
     if (label.length > MAX_DNS_LABEL) return `has a label of ${label.length} characters (at most ${MAX_DNS_LABEL} between dots)`;
-    if (!LABEL.test(label)) return `has an invalid label ${JSON.stringify(label.slice(0, 70))} (labels start and end with a letter or digit)`;
+    if (!LABEL.test(label))
+      return `has an invalid label ${JSON.stringify(label.slice(0, 70))} (labels start and end with a letter or digit)`;
   }
   return undefined;
 }

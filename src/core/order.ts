@@ -56,7 +56,9 @@ export function planOrder(input: OrderInput): OrderResult {
   const cps = pending.filter((n) => n.role === 'control-plane');
   const { first, action } = chooseFirstControlPlane(cps, state, targetVersion);
   const controlPlanes = first ? [first.node, ...cps.map((n) => n.name).filter((n) => n !== first.node)] : cps.map((n) => n.name);
-  const kubeadmAction = new Map(controlPlanes.map((n) => [n, n === first?.node && action === 'apply' ? 'apply' as const : 'node' as const]));
+  const kubeadmAction = new Map(
+    controlPlanes.map((n) => [n, n === first?.node && action === 'apply' ? ('apply' as const) : ('node' as const)]),
+  );
 
   const allWorkers = inventory.nodes.filter((n) => n.role === 'worker');
   const { size, reason } = batchSize(input.maxUnavailable, allWorkers.length);
@@ -81,18 +83,36 @@ export function planOrder(input: OrderInput): OrderResult {
   };
 }
 
-function chooseFirstControlPlane(cps: InventoryNode[], state: ClusterState, target: string | undefined): { first?: { node: string; reason: string }; action: 'apply' | 'node' } {
+function chooseFirstControlPlane(
+  cps: InventoryNode[],
+  state: ClusterState,
+  target: string | undefined,
+): { first?: { node: string; reason: string }; action: 'apply' | 'node' } {
   if (cps.length === 0) return { action: 'node' };
-  const upgradedApiserver = target ? state.controlPlanePods.find((p) => p.component === 'kube-apiserver' && sameVersion(p.version, target)) : undefined;
+  const upgradedApiserver = target
+    ? state.controlPlanePods.find((p) => p.component === 'kube-apiserver' && sameVersion(p.version, target))
+    : undefined;
   const configVersion = state.kubeadmConfig?.kubernetesVersion.replace(/^v/, '');
   if (upgradedApiserver && configVersion !== undefined && configVersion !== target) {
     // An apply cut short: the static pods moved on, kubeadm-config did not. kubeadm upgrade apply is idempotent, so the
     // first control plane still to upgrade runs it again (`kubeadm upgrade node` would read the old kubeadm-config).
-    return { first: { node: cps[0]!.name, reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target} but kubeadm-config still says ${configVersion}: an earlier kubeadm upgrade apply did not finish, so it runs again here` }, action: 'apply' };
+    return {
+      first: {
+        node: cps[0]!.name,
+        reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target} but kubeadm-config still says ${configVersion}: an earlier kubeadm upgrade apply did not finish, so it runs again here`,
+      },
+      action: 'apply',
+    };
   }
   if (upgradedApiserver) {
     // apply already ran there in an earlier run; the remaining control planes only need `kubeadm upgrade node`.
-    return { first: { node: cps[0]!.name, reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target}, so kubeadm upgrade apply has run; the others use kubeadm upgrade node` }, action: 'node' };
+    return {
+      first: {
+        node: cps[0]!.name,
+        reason: `kube-apiserver on ${upgradedApiserver.node} already runs ${target}, so kubeadm upgrade apply has run; the others use kubeadm upgrade node`,
+      },
+      action: 'node',
+    };
   }
   const healthy = (n: InventoryNode) => {
     const pod = state.controlPlanePods.find((p) => p.node === n.name && p.component === 'kube-apiserver');
@@ -100,12 +120,29 @@ function chooseFirstControlPlane(cps: InventoryNode[], state: ClusterState, targ
     return pod?.running === true && pod.ready && node?.ready === true;
   };
   const index = cps.findIndex(healthy);
-  if (index === 0) return { first: { node: cps[0]!.name, reason: 'first control plane in the inventory, and its kube-apiserver is Running and Ready' }, action: 'apply' };
+  if (index === 0)
+    return {
+      first: { node: cps[0]!.name, reason: 'first control plane in the inventory, and its kube-apiserver is Running and Ready' },
+      action: 'apply',
+    };
   if (index > 0) {
     const passed = cps.slice(0, index).map((n) => n.name);
-    return { first: { node: cps[index]!.name, reason: `first control plane in the inventory whose kube-apiserver is Running and Ready (not ${listText(passed)})` }, action: 'apply' };
+    return {
+      first: {
+        node: cps[index]!.name,
+        reason: `first control plane in the inventory whose kube-apiserver is Running and Ready (not ${listText(passed)})`,
+      },
+      action: 'apply',
+    };
   }
-  return { first: { node: cps[0]!.name, reason: 'no control plane has a Running and Ready kube-apiserver; the first in the inventory is listed (the preflight blocks the upgrade)' }, action: 'apply' };
+  return {
+    first: {
+      node: cps[0]!.name,
+      reason:
+        'no control plane has a Running and Ready kube-apiserver; the first in the inventory is listed (the preflight blocks the upgrade)',
+    },
+    action: 'apply',
+  };
 }
 
 /** max-unavailable: a count, or a percentage of the inventory's workers rounded down, at least 1. */
@@ -134,7 +171,13 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 
 const NO_LABEL = '\u0000none';
 
-function batchWorkers(workers: InventoryNode[], size: number, label: string | undefined, labelsOf: (n: InventoryNode) => Record<string, string>, notes: PreflightVerdict[]): WorkerBatch[] {
+function batchWorkers(
+  workers: InventoryNode[],
+  size: number,
+  label: string | undefined,
+  labelsOf: (n: InventoryNode) => Record<string, string>,
+  notes: PreflightVerdict[],
+): WorkerBatch[] {
   const batches: Omit<WorkerBatch, 'index'>[] = [];
   const labelValue = (n: InventoryNode) => (label ? (labelsOf(n)[label] ?? NO_LABEL) : NO_LABEL);
   const withLabel = (value: string) => (label && value !== NO_LABEL ? { label: value } : label ? { label: '' } : {});
@@ -145,11 +188,21 @@ function batchWorkers(workers: InventoryNode[], size: number, label: string | un
   for (const pin of [...pins.keys()].sort((a, b) => Number(a) - Number(b))) {
     const byLabel = groupBy(pins.get(pin)!, labelValue);
     if (byLabel.size > 1) {
-      notes.push({ id: 'batch-pins', severity: 'warning', message: `batch pin ${pin} mixes ${label} values (${[...byLabel.keys()].map((v) => (v === NO_LABEL ? 'none' : v)).join(', ')}); it was split by label, since batch-by-label never lets different values share a batch`, ...capNames(pins.get(pin)!.map((n) => n.name)) });
+      notes.push({
+        id: 'batch-pins',
+        severity: 'warning',
+        message: `batch pin ${pin} mixes ${label} values (${[...byLabel.keys()].map((v) => (v === NO_LABEL ? 'none' : v)).join(', ')}); it was split by label, since batch-by-label never lets different values share a batch`,
+        ...capNames(pins.get(pin)!.map((n) => n.name)),
+      });
     }
     for (const [value, group] of byLabel) {
       if (group.length > size) {
-        notes.push({ id: 'batch-pins', severity: 'warning', message: `batch pin ${pin} holds ${group.length} workers, more than max-unavailable allows (${size}); the pin wins`, ...capNames(group.map((n) => n.name)) });
+        notes.push({
+          id: 'batch-pins',
+          severity: 'warning',
+          message: `batch pin ${pin} holds ${group.length} workers, more than max-unavailable allows (${size}); the pin wins`,
+          ...capNames(group.map((n) => n.name)),
+        });
       }
       batches.push({ nodes: group.map((n) => n.name), pin: Number(pin), ...withLabel(value) });
     }

@@ -102,7 +102,10 @@ export interface ProcedureNode {
  * Makes a node's steps from the stage objects that run them (src/upgrade/procedure.ts); passed into buildPlan so
  * the core stays free of the adapters those stages use. Returns undefined when the node cannot be described.
  */
-export type ProcedureDescriber = (node: ProcedureNode, target: { version: string; packageVersions: Partial<Record<PackageManager, string>>; forced: boolean }) => Step[] | undefined;
+export type ProcedureDescriber = (
+  node: ProcedureNode,
+  target: { version: string; packageVersions: Partial<Record<PackageManager, string>>; forced: boolean },
+) => Step[] | undefined;
 
 /** A node in the plan: where it is in the order and which procedure applies. */
 export interface PlannedNode {
@@ -203,7 +206,15 @@ export interface BatchForecast {
 
 export interface DrainForecast {
   batches: BatchForecast[];
-  totals: { evict: number; daemonSet: number; mirror: number; emptyDir: number; unmanaged: number; blockingBudgets: number; batchesWithoutRoom: number };
+  totals: {
+    evict: number;
+    daemonSet: number;
+    mirror: number;
+    emptyDir: number;
+    unmanaged: number;
+    blockingBudgets: number;
+    batchesWithoutRoom: number;
+  };
 }
 
 /** Duration model (see estimate.ts): minutes per node kind, batches in sequence. */

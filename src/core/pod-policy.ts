@@ -43,10 +43,15 @@ export function compilePolicy(policy: DrainPolicy): CompiledPolicy {
 }
 
 export function classifyPod(pod: PodObservation, policy: CompiledPolicy, facts: PodFacts = {}): PodVerdict {
-  if (!selectorSelects(policy.selector, pod.labels)) return { action: 'skip', kind: 'not-selected', reason: `does not match drain-pod-selector ${policy.podSelector}` };
+  if (!selectorSelects(policy.selector, pod.labels))
+    return { action: 'skip', kind: 'not-selected', reason: `does not match drain-pod-selector ${policy.podSelector}` };
   if (pod.terminating) {
     if (facts.terminatingSeconds !== undefined && facts.terminatingSeconds > STUCK_TERMINATING_SECONDS) {
-      return { action: 'skip', kind: 'stuck-terminating', reason: `terminating for ${Math.round(facts.terminatingSeconds)}s (over ${STUCK_TERMINATING_SECONDS}s: stuck, not waited for)` };
+      return {
+        action: 'skip',
+        kind: 'stuck-terminating',
+        reason: `terminating for ${Math.round(facts.terminatingSeconds)}s (over ${STUCK_TERMINATING_SECONDS}s: stuck, not waited for)`,
+      };
     }
     return { action: 'wait', reason: 'already terminating' };
   }
@@ -54,7 +59,12 @@ export function classifyPod(pod: PodObservation, policy: CompiledPolicy, facts: 
     const exists = pod.controllerName === undefined || (facts.daemonSetExists?.(pod.namespace, pod.controllerName) ?? true);
     if (exists) return { action: 'skip', kind: 'daemonSet', reason: `managed by DaemonSet ${pod.controllerName}` };
     if (!policy.forceUnmanaged) {
-      return { action: 'refuse', kind: 'orphaned-daemonset', input: 'force-drain-unmanaged', reason: `its DaemonSet ${pod.controllerName} no longer exists, so nothing would recreate it (set force-drain-unmanaged: true to delete it)` };
+      return {
+        action: 'refuse',
+        kind: 'orphaned-daemonset',
+        input: 'force-drain-unmanaged',
+        reason: `its DaemonSet ${pod.controllerName} no longer exists, so nothing would recreate it (set force-drain-unmanaged: true to delete it)`,
+      };
     }
     return { action: 'evict', emptyDir: pod.emptyDir, finished: false };
   }
@@ -62,10 +72,21 @@ export function classifyPod(pod: PodObservation, policy: CompiledPolicy, facts: 
   const finished = pod.phase === 'Succeeded' || pod.phase === 'Failed';
   if (finished) return { action: 'evict', emptyDir: pod.emptyDir, finished: true };
   if (pod.emptyDir && !policy.deleteEmptyDirData) {
-    return { action: 'refuse', kind: 'emptyDir', input: 'delete-emptydir-data', reason: 'uses emptyDir local storage, which would be lost (set delete-emptydir-data: true to allow)' };
+    return {
+      action: 'refuse',
+      kind: 'emptyDir',
+      input: 'delete-emptydir-data',
+      reason: 'uses emptyDir local storage, which would be lost (set delete-emptydir-data: true to allow)',
+    };
   }
   if (!pod.controllerKind) {
-    if (!policy.forceUnmanaged) return { action: 'refuse', kind: 'unmanaged', input: 'force-drain-unmanaged', reason: 'declares no controller, so nothing would recreate it (set force-drain-unmanaged: true to allow)' };
+    if (!policy.forceUnmanaged)
+      return {
+        action: 'refuse',
+        kind: 'unmanaged',
+        input: 'force-drain-unmanaged',
+        reason: 'declares no controller, so nothing would recreate it (set force-drain-unmanaged: true to allow)',
+      };
   }
   return { action: 'evict', emptyDir: pod.emptyDir, finished: false };
 }

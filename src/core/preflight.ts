@@ -10,26 +10,60 @@ import { capNames, listText } from './util.ts';
 export const MIN_FREE_BYTES = 1024 ** 3;
 
 function check(id: string, failed: string[], severity: Severity, failMessage: string, okMessage: string): PreflightVerdict {
-  return failed.length > 0 ? { id, severity, message: failMessage, ...capNames(failed) } : { id, severity: 'ok', message: okMessage, ...capNames([]) };
+  return failed.length > 0
+    ? { id, severity, message: failMessage, ...capNames(failed) }
+    : { id, severity: 'ok', message: okMessage, ...capNames([]) };
 }
 
 export function preflightVerdicts(state: ClusterState, inventory: Inventory, target: TargetResolution): PreflightVerdict[] {
   const out: PreflightVerdict[] = [];
-  out.push(check('api-reachable', state.apiReachable ? [] : ['(api)'], 'mandatory', `the Kubernetes API is not reachable with the kubeconfig given${state.apiError ? `: ${state.apiError}` : ''}`, 'the Kubernetes API answers'));
+  out.push(
+    check(
+      'api-reachable',
+      state.apiReachable ? [] : ['(api)'],
+      'mandatory',
+      `the Kubernetes API is not reachable with the kubeconfig given${state.apiError ? `: ${state.apiError}` : ''}`,
+      'the Kubernetes API answers',
+    ),
+  );
   out.push(check('readyz', state.readyz ? [] : ['(api)'], 'mandatory', 'the API server /readyz is not ok', 'the API server /readyz is ok'));
 
   const notReady = state.nodes.filter((n) => !n.ready).map((n) => n.name);
-  out.push(check('nodes-ready', notReady, 'mandatory', `${notReady.length} node(s) not Ready: ${listText(notReady)}`, `all ${state.nodes.length} node(s) Ready`));
+  out.push(
+    check(
+      'nodes-ready',
+      notReady,
+      'mandatory',
+      `${notReady.length} node(s) not Ready: ${listText(notReady)}`,
+      `all ${state.nodes.length} node(s) Ready`,
+    ),
+  );
 
   out.push(controlPlaneHealth(state));
 
   const reports = new Map(state.nodeReports.map((r) => [r.name, r]));
   const unreachable = inventory.nodes.filter((n) => !reports.get(n.name)?.reachable);
   const reasons = unreachable.slice(0, 3).map((n) => `${n.name}: ${reports.get(n.name)?.error ?? 'not probed'}`);
-  out.push(check('nodes-reachable', unreachable.map((n) => n.name), 'mandatory', `${unreachable.length} node(s) not reachable over their transport (${reasons.join('; ')})`, `all ${inventory.nodes.length} inventory node(s) reachable`));
+  out.push(
+    check(
+      'nodes-reachable',
+      unreachable.map((n) => n.name),
+      'mandatory',
+      `${unreachable.length} node(s) not reachable over their transport (${reasons.join('; ')})`,
+      `all ${inventory.nodes.length} inventory node(s) reachable`,
+    ),
+  );
 
   const swap = state.nodeReports.filter((r) => r.reachable && r.swapOn).map((r) => r.name);
-  out.push(check('swap-off', swap, 'mandatory', `swap is on on ${listText(swap)}: the kubelet refuses to start with swap unless configured for it; turn it off (swapoff -a and /etc/fstab)`, 'swap is off on every readable node'));
+  out.push(
+    check(
+      'swap-off',
+      swap,
+      'mandatory',
+      `swap is on on ${listText(swap)}: the kubelet refuses to start with swap unless configured for it; turn it off (swapoff -a and /etc/fstab)`,
+      'swap is off on every readable node',
+    ),
+  );
 
   out.push(packagesPublished(target));
   out.push(diskRoom(state, inventory));
@@ -37,7 +71,12 @@ export function preflightVerdicts(state: ClusterState, inventory: Inventory, tar
   const listed = new Set(inventory.nodes.map((n) => n.name));
   const notListed = state.nodes.filter((n) => !listed.has(n.name));
   if (notListed.length > 0) {
-    out.push({ id: 'nodes-not-in-inventory', severity: 'warning', message: `${notListed.length} cluster node(s) are not in the inventory and would not be upgraded: ${listText(notListed.map((n) => n.name))}`, ...capNames(notListed.map((n) => n.name)) });
+    out.push({
+      id: 'nodes-not-in-inventory',
+      severity: 'warning',
+      message: `${notListed.length} cluster node(s) are not in the inventory and would not be upgraded: ${listText(notListed.map((n) => n.name))}`,
+      ...capNames(notListed.map((n) => n.name)),
+    });
   }
   return out;
 }
@@ -60,14 +99,35 @@ function controlPlaneHealth(state: ClusterState): PreflightVerdict {
   }
   if (controlPlanes.length === 0) problems.push('no control-plane node found in the cluster');
   return problems.length > 0
-    ? { id: 'control-plane-healthy', severity: 'mandatory', message: `control-plane static pods not Running and Ready (${problems.join('; ')})`, ...capNames(nodes) }
-    : { id: 'control-plane-healthy', severity: 'ok', message: `every control plane runs ${components.join(', ')} (Running, Ready)`, ...capNames([]) };
+    ? {
+        id: 'control-plane-healthy',
+        severity: 'mandatory',
+        message: `control-plane static pods not Running and Ready (${problems.join('; ')})`,
+        ...capNames(nodes),
+      }
+    : {
+        id: 'control-plane-healthy',
+        severity: 'ok',
+        message: `every control plane runs ${components.join(', ')} (Running, Ready)`,
+        ...capNames([]),
+      };
 }
 
 function packagesPublished(target: TargetResolution): PreflightVerdict {
-  if (!target.version) return { id: 'packages-published', severity: 'mandatory', message: target.reason ?? 'the target version could not be resolved', ...target.unreadable };
+  if (!target.version)
+    return {
+      id: 'packages-published',
+      severity: 'mandatory',
+      message: target.reason ?? 'the target version could not be resolved',
+      ...target.unreadable,
+    };
   if (target.unreadable.nodeCount > 0) {
-    return { id: 'packages-published', severity: 'warning', message: `${target.version} not verified as published on ${target.unreadable.nodeCount} node(s) that could not list packages: ${listText(target.unreadable.nodes)}`, ...target.unreadable };
+    return {
+      id: 'packages-published',
+      severity: 'warning',
+      message: `${target.version} not verified as published on ${target.unreadable.nodeCount} node(s) that could not list packages: ${listText(target.unreadable.nodes)}`,
+      ...target.unreadable,
+    };
   }
   return { id: 'packages-published', severity: 'ok', message: `${target.version} is published for every node's OS`, ...capNames([]) };
 }
@@ -90,7 +150,24 @@ function diskRoom(state: ClusterState, inventory: Inventory): PreflightVerdict {
       }
     }
   }
-  if (low.length > 0) return { id: 'disk-room', severity: 'mandatory', message: `less than ${gib(MIN_FREE_BYTES)} free for backups (${details.join('; ')})`, ...capNames([...new Set(low)]) };
-  if (unknown.length > 0) return { id: 'disk-room', severity: 'warning', message: `free space unknown on ${listText([...new Set(unknown)])}`, ...capNames([...new Set(unknown)]) };
-  return { id: 'disk-room', severity: 'ok', message: `at least ${gib(MIN_FREE_BYTES)} free under /etc/kubernetes (and /var/lib/etcd on control planes) everywhere`, ...capNames([]) };
+  if (low.length > 0)
+    return {
+      id: 'disk-room',
+      severity: 'mandatory',
+      message: `less than ${gib(MIN_FREE_BYTES)} free for backups (${details.join('; ')})`,
+      ...capNames([...new Set(low)]),
+    };
+  if (unknown.length > 0)
+    return {
+      id: 'disk-room',
+      severity: 'warning',
+      message: `free space unknown on ${listText([...new Set(unknown)])}`,
+      ...capNames([...new Set(unknown)]),
+    };
+  return {
+    id: 'disk-room',
+    severity: 'ok',
+    message: `at least ${gib(MIN_FREE_BYTES)} free under /etc/kubernetes (and /var/lib/etcd on control planes) everywhere`,
+    ...capNames([]),
+  };
 }

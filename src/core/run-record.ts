@@ -13,7 +13,15 @@ export interface VerifyCheckRecord {
 
 export type RunEvent =
   | { type: 'run-started'; at: number; command: RunCommand; target: string; holder?: string }
-  | { type: 'node-scheduled'; at: number; node: string; role: 'control-plane' | 'worker'; batch?: number; stages: string[]; doneBefore: string[] }
+  | {
+      type: 'node-scheduled';
+      at: number;
+      node: string;
+      role: 'control-plane' | 'worker';
+      batch?: number;
+      stages: string[];
+      doneBefore: string[];
+    }
   | { type: 'node-skipped'; at: number; node: string; role: 'control-plane' | 'worker'; batch?: number; reason: string }
   | { type: 'stage-started'; at: number; node: string; stage: string }
   | { type: 'stage-finished'; at: number; node: string; stage: string; message?: string }
@@ -105,16 +113,31 @@ function stageOf(node: NodeRun, name: string): StageRun {
 function apply(record: RunRecord, event: RunEvent): void {
   switch (event.type) {
     case 'run-started':
-      Object.assign(record, { command: event.command, target: event.target, startedAt: event.at, ...(event.holder ? { holder: event.holder } : {}) });
+      Object.assign(record, {
+        command: event.command,
+        target: event.target,
+        startedAt: event.at,
+        ...(event.holder ? { holder: event.holder } : {}),
+      });
       return;
     case 'node-scheduled': {
       const node = nodeOf(record, event.node);
-      Object.assign(node, { role: event.role, plannedStages: event.stages, doneBefore: event.doneBefore, ...(event.batch !== undefined ? { batch: event.batch } : {}) });
+      Object.assign(node, {
+        role: event.role,
+        plannedStages: event.stages,
+        doneBefore: event.doneBefore,
+        ...(event.batch !== undefined ? { batch: event.batch } : {}),
+      });
       node.stages = event.stages.filter((s) => event.doneBefore.includes(s)).map((name) => ({ name, status: 'done-before' as const }));
       return;
     }
     case 'node-skipped':
-      Object.assign(nodeOf(record, event.node), { role: event.role, status: 'skipped', skippedReason: event.reason, ...(event.batch !== undefined ? { batch: event.batch } : {}) });
+      Object.assign(nodeOf(record, event.node), {
+        role: event.role,
+        status: 'skipped',
+        skippedReason: event.reason,
+        ...(event.batch !== undefined ? { batch: event.batch } : {}),
+      });
       return;
     case 'stage-started': {
       const node = nodeOf(record, event.node);
@@ -151,7 +174,12 @@ function apply(record: RunRecord, event: RunEvent): void {
       return;
     }
     case 'note':
-      record.notes.push({ level: event.level, text: event.text, ...(event.node ? { node: event.node } : {}), ...(event.detail ? { detail: event.detail } : {}) });
+      record.notes.push({
+        level: event.level,
+        text: event.text,
+        ...(event.node ? { node: event.node } : {}),
+        ...(event.detail ? { detail: event.detail } : {}),
+      });
       return;
     case 'verify':
       record.verify = { ok: event.ok, checks: event.checks };

@@ -9,7 +9,15 @@ import { fail, inputField as input, isFail, type Fail } from './input-field.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
-import { externalEtcdFrom, parseEtcdEndpoints, parseNodePath, parseRecipientsInput, parseRollbackSource, type ExternalEtcd, type RollbackSource } from './backup-settings.ts';
+import {
+  externalEtcdFrom,
+  parseEtcdEndpoints,
+  parseNodePath,
+  parseRecipientsInput,
+  parseRollbackSource,
+  type ExternalEtcd,
+  type RollbackSource,
+} from './backup-settings.ts';
 
 export type { TargetSpec } from './versions.ts';
 
@@ -83,11 +91,12 @@ export interface SettingsEnv {
   readFile?: (absolutePath: string) => string;
 }
 
-
 function oneOf<T extends string>(values: readonly T[], fallback: T) {
   return (v: string): T | Fail => {
     if (v === '') return fallback;
-    return (values as readonly string[]).includes(v) ? (v as T) : fail(`${quoteValue(v)} is not one of ${values.join(', ')}`, `use one of: ${values.join(', ')}`);
+    return (values as readonly string[]).includes(v)
+      ? (v as T)
+      : fail(`${quoteValue(v)} is not one of ${values.join(', ')}`, `use one of: ${values.join(', ')}`);
   };
 }
 
@@ -104,7 +113,8 @@ function bool(fallback: boolean) {
 function integer(fallback: number, min: number, max: number) {
   return (v: string): number | Fail => {
     if (v === '') return fallback;
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) return fail(`${quoteValue(v)} is not a whole number from ${min} to ${max}`, `use a number such as ${fallback}`);
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      return fail(`${quoteValue(v)} is not a whole number from ${min} to ${max}`, `use a number such as ${fallback}`);
     return Number(v);
   };
 }
@@ -116,7 +126,9 @@ function parseMaxUnavailable(v: string): MaxUnavailable | Fail {
   const pct = /^(\d{1,3})%$/.exec(v);
   if (pct) {
     const value = Number(pct[1]);
-    return value >= 1 && value <= 100 ? { kind: 'percent', value } : fail(`${quoteValue(v)} is not a percentage from 1% to 100%`, 'use a count such as 2 or a percentage such as 20%');
+    return value >= 1 && value <= 100
+      ? { kind: 'percent', value }
+      : fail(`${quoteValue(v)} is not a percentage from 1% to 100%`, 'use a count such as 2 or a percentage such as 20%');
   }
   if (/^\d{1,6}$/.test(v) && Number(v) >= 1) return { kind: 'count', value: Number(v) };
   return fail(`${quoteValue(v)} is neither a node count (1 or more) nor a percentage`, 'use a count such as 2 or a percentage such as 20%');
@@ -144,7 +156,11 @@ function parseJumpHost(v: string): SshSettings['jumpHost'] | undefined | Fail {
 function parsePrivateKey(v: string): string | undefined | Fail {
   if (v === '') return undefined;
   // Never echo the value: it is a secret.
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) return fail('does not look like a private key (no "-----BEGIN … PRIVATE KEY-----" line)', 'pass the whole key file from a secret: ssh-private-key: ${{ secrets.SSH_PRIVATE_KEY }}');
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v))
+    return fail(
+      'does not look like a private key (no "-----BEGIN … PRIVATE KEY-----" line)',
+      'pass the whole key file from a secret: ssh-private-key: ${{ secrets.SSH_PRIVATE_KEY }}',
+    );
   return v;
 }
 
@@ -221,7 +237,8 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
   const commandText = (read('command') ?? '').trim() || 'plan';
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'see the input description in action.yml';
+      const fix =
+        issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'see the input description in action.yml';
       problems.push({ input: String(issue.path[0] ?? 'inputs'), problem: issue.message, fix });
     }
     upgradeOptions(read, commandText, problems);
@@ -230,7 +247,11 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
   const upgrade = upgradeOptions(read, commandText, problems);
   const v = parsed.data;
   if (v['target-version'] === undefined && COMMANDS_WITH_TARGET.includes(v.command)) {
-    problems.push({ input: 'target-version', problem: `is empty, and command ${v.command} needs a Kubernetes version`, fix: 'set target-version: 1.31 (newest published 1.31 patch) or an exact version such as 1.31.4' });
+    problems.push({
+      input: 'target-version',
+      problem: `is empty, and command ${v.command} needs a Kubernetes version`,
+      fix: 'set target-version: 1.31 (newest published 1.31 patch) or an exact version such as 1.31.4',
+    });
   }
   const inventory = v.inventory === undefined ? undefined : loadInventoryInput(v.inventory, env, problems);
   const backup = backupSettings(v, env, problems);
@@ -238,7 +259,9 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
 
   const warnings: string[] = [];
   if (v['ssh-insecure-skip-host-key-check']) {
-    warnings.push('ssh-insecure-skip-host-key-check is true: SSH host keys are NOT verified, so a machine in the middle could impersonate a node. Pass ssh-known-hosts or hostKeyFingerprint per node instead.');
+    warnings.push(
+      'ssh-insecure-skip-host-key-check is true: SSH host keys are NOT verified, so a machine in the middle could impersonate a node. Pass ssh-known-hosts or hostKeyFingerprint per node instead.',
+    );
   }
   const jump = v['ssh-jump-host'];
   return {
@@ -271,11 +294,19 @@ type ParsedInputs = z.output<typeof inputSchema>;
 
 /** The backup inputs that depend on each other (external etcd, rollback confirmation and source). */
 function backupSettings(v: ParsedInputs, env: SettingsEnv, problems: InputProblem[]): BackupSettings {
-  const externalEtcd = externalEtcdFrom(v['etcd-endpoints'], { caFile: v['etcd-ca'], certFile: v['etcd-cert'], keyFile: v['etcd-key'] }, problems);
+  const externalEtcd = externalEtcdFrom(
+    v['etcd-endpoints'],
+    { caFile: v['etcd-ca'], certFile: v['etcd-cert'], keyFile: v['etcd-key'] },
+    problems,
+  );
   const source = parseRollbackSource(v['rollback-source'], env.workspace);
   if (isFail(source)) problems.push({ input: 'rollback-source', ...source });
   if (v.command === 'rollback' && v['confirm-rollback'] === '') {
-    problems.push({ input: 'confirm-rollback', problem: 'is empty, and command rollback rewinds the whole cluster to the backup (every change since then is lost)', fix: 'set confirm-rollback to the cluster\'s name (the inventory\'s `cluster`) to confirm' });
+    problems.push({
+      input: 'confirm-rollback',
+      problem: 'is empty, and command rollback rewinds the whole cluster to the backup (every change since then is lost)',
+      fix: "set confirm-rollback to the cluster's name (the inventory's `cluster`) to confirm",
+    });
   }
   return {
     enabled: v.backup,
@@ -298,7 +329,11 @@ export function looksLikeInventoryText(value: string): boolean {
 function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProblem[]): Settings['inventory'] {
   if (looksLikeInventoryText(value)) {
     if (Buffer.byteLength(value) > MAX_INVENTORY_BYTES) {
-      problems.push({ input: 'inventory', problem: `is ${Buffer.byteLength(value)} bytes, more than the ${MAX_INVENTORY_BYTES} accepted`, fix: 'list only the nodes to upgrade; 3,000 nodes fit in well under 1 MiB' });
+      problems.push({
+        input: 'inventory',
+        problem: `is ${Buffer.byteLength(value)} bytes, more than the ${MAX_INVENTORY_BYTES} accepted`,
+        fix: 'list only the nodes to upgrade; 3,000 nodes fit in well under 1 MiB',
+      });
       return undefined;
     }
     return { text: value, source: 'input' };
@@ -312,26 +347,42 @@ function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProb
   try {
     const text = readFile(resolved.absolute);
     if (Buffer.byteLength(text) > MAX_INVENTORY_BYTES) {
-      problems.push({ input: 'inventory', problem: `file ${resolved.relative} is larger than ${MAX_INVENTORY_BYTES} bytes`, fix: 'list only the nodes to upgrade' });
+      problems.push({
+        input: 'inventory',
+        problem: `file ${resolved.relative} is larger than ${MAX_INVENTORY_BYTES} bytes`,
+        fix: 'list only the nodes to upgrade',
+      });
       return undefined;
     }
     return { text, source: resolved.relative };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    problems.push({ input: 'inventory', problem: `file ${resolved.relative} cannot be read (${code ?? (error as Error).message})`, fix: 'check out the repository first (actions/checkout) and give the path relative to the workspace, or pass the YAML itself' });
+    problems.push({
+      input: 'inventory',
+      problem: `file ${resolved.relative} cannot be read (${code ?? (error as Error).message})`,
+      fix: 'check out the repository first (actions/checkout) and give the path relative to the workspace, or pass the YAML itself',
+    });
     return undefined;
   }
 }
 
 /** A path given in the inventory input must stay inside GITHUB_WORKSPACE. */
 export function resolveWorkspacePath(value: string, workspace: string | undefined): { absolute: string; relative: string } | Fail {
-  if (value.startsWith('-') || /[\0\n\r]/.test(value)) return fail(`${quoteValue(value)} is not a usable path`, 'give a path relative to the workspace, such as .github/inventory.yaml');
-  if (!workspace) return fail(`${quoteValue(value)} looks like a file path, but GITHUB_WORKSPACE is not set`, 'pass the inventory YAML itself, or run in a GitHub workflow after actions/checkout');
+  if (value.startsWith('-') || /[\0\n\r]/.test(value))
+    return fail(`${quoteValue(value)} is not a usable path`, 'give a path relative to the workspace, such as .github/inventory.yaml');
+  if (!workspace)
+    return fail(
+      `${quoteValue(value)} looks like a file path, but GITHUB_WORKSPACE is not set`,
+      'pass the inventory YAML itself, or run in a GitHub workflow after actions/checkout',
+    );
   const root = path.resolve(workspace);
   const absolute = path.resolve(root, value);
   const relative = path.relative(root, absolute);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    return fail(`path ${quoteValue(value)} is outside the workspace ${root}`, 'keep the inventory file in the repository and give its path relative to the workspace');
+    return fail(
+      `path ${quoteValue(value)} is outside the workspace ${root}`,
+      'keep the inventory file in the repository and give its path relative to the workspace',
+    );
   }
   return { absolute, relative };
 }

@@ -4,7 +4,15 @@ import type { ClusterState, NodeReport } from './cluster-state.ts';
 import type { Inventory } from './inventory.ts';
 import type { Hop, PackageManager, TargetResolution } from './plan-types.ts';
 import { capNames } from './util.ts';
-import { compareVersions, minorKey, parseVersion, specVersion, splitPackageVersion, type KubeVersion, type TargetSpec } from './versions.ts';
+import {
+  compareVersions,
+  minorKey,
+  parseVersion,
+  specVersion,
+  splitPackageVersion,
+  type KubeVersion,
+  type TargetSpec,
+} from './versions.ts';
 
 /** The control plane's version: the lowest kube-apiserver static pod, else the API server's /version. */
 export function currentControlPlaneVersion(state: ClusterState): KubeVersion | undefined {
@@ -44,7 +52,10 @@ function publishedFor(report: NodeReport | undefined, minor: string): Published 
  * same revision (one pkgs.k8s.io repository per minor); when they do not, or some list none, that package
  * manager gets no entry, and each of its nodes reads its own revision right before installing.
  */
-function packageVersionsFor(version: string, readable: { published: Published; pm?: PackageManager }[]): TargetResolution['packageVersions'] {
+function packageVersionsFor(
+  version: string,
+  readable: { published: Published; pm?: PackageManager }[],
+): TargetResolution['packageVersions'] {
   const seen = new Map<PackageManager, Set<string | undefined>>();
   for (const r of readable) {
     if (!r.pm) continue;
@@ -79,8 +90,18 @@ export function resolveTarget(spec: TargetSpec, state: ClusterState, inventory: 
   const exact = specVersion(spec);
   const base = { requested: spec.raw, unreadable: capNames(unreadable), packageVersions: {} };
   if (readable.length === 0) {
-    if (exact) return { ...base, version: exact, verified: false, reason: `not verified as published: no node could list the ${minor} packages without changing its repository configuration` };
-    return { ...base, verified: false, reason: `no node could list the versions published for ${minor} without changing it; give an exact version such as ${minor}.0 in target-version` };
+    if (exact)
+      return {
+        ...base,
+        version: exact,
+        verified: false,
+        reason: `not verified as published: no node could list the ${minor} packages without changing its repository configuration`,
+      };
+    return {
+      ...base,
+      verified: false,
+      reason: `no node could list the versions published for ${minor} without changing it; give an exact version such as ${minor}.0 in target-version`,
+    };
   }
   let common = new Set(readable[0]!.published.versions);
   for (const r of readable.slice(1)) common = new Set([...common].filter((v) => r.published.versions.has(v)));
@@ -89,14 +110,25 @@ export function resolveTarget(spec: TargetSpec, state: ClusterState, inventory: 
   const version = exact ?? newestPublished;
   if (!version) {
     const perNode = readable.slice(0, 3).map((r) => `${r.node}: ${newest(r.published.versions, false) ?? 'none'}`);
-    return { ...withNewest, verified: false, reason: `no ${minor} patch is published for every node's OS (newest per node: ${perNode.join(', ')})` };
+    return {
+      ...withNewest,
+      verified: false,
+      reason: `no ${minor} patch is published for every node's OS (newest per node: ${perNode.join(', ')})`,
+    };
   }
   const missing = readable.filter((r) => !r.published.versions.has(version)).map((r) => r.node);
   if (missing.length > 0) {
-    return { ...withNewest, verified: false, reason: `${version} is not published for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}${newestPublished ? ` (newest published for every node: ${newestPublished})` : ''}` };
+    return {
+      ...withNewest,
+      verified: false,
+      reason: `${version} is not published for ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}${newestPublished ? ` (newest published for every node: ${newestPublished})` : ''}`,
+    };
   }
   const packageVersions = packageVersionsFor(version, readable);
-  const partly = unreadable.length > 0 ? `published for every readable node; not verified on ${unreadable.length} node(s) that could not list packages` : undefined;
+  const partly =
+    unreadable.length > 0
+      ? `published for every readable node; not verified on ${unreadable.length} node(s) that could not list packages`
+      : undefined;
   return { ...withNewest, version, verified: unreadable.length === 0, packageVersions, ...(partly ? { reason: partly } : {}) };
 }
 
@@ -117,7 +149,9 @@ export function planHops(current: KubeVersion | undefined, spec: TargetSpec, tar
 
 /** Newest patch of an intermediate minor, known only when every reachable node's repository is at that minor. */
 function intermediateNewest(state: ClusterState, minor: string): string | undefined {
-  const lists = state.nodeReports.filter((r) => r.reachable).map((r) => publishedFor({ ...r, publishedInTargetMinor: undefined } as NodeReport, minor));
+  const lists = state.nodeReports
+    .filter((r) => r.reachable)
+    .map((r) => publishedFor({ ...r, publishedInTargetMinor: undefined } as NodeReport, minor));
   if (lists.length === 0 || lists.some((l) => !l || l.versions.size === 0)) return undefined;
   let common = new Set(lists[0]!.versions);
   for (const l of lists.slice(1)) common = new Set([...common].filter((v) => l!.versions.has(v)));

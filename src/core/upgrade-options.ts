@@ -36,7 +36,6 @@ export interface UpgradeOptions {
   dryRun: boolean;
 }
 
-
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** "5m", "90s", "1h30m", "300" (seconds) → milliseconds. */
@@ -51,7 +50,11 @@ export function parseDuration(value: string): number | undefined {
 function duration(fallback: string, min: number, example: string) {
   return (v: string): number | Fail => {
     const ms = parseDuration(v === '' ? fallback : v);
-    if (ms === undefined) return { problem: `${quoteValue(v)} is not a duration`, fix: `use a duration such as ${example} (units ms, s, m, h; a bare number is seconds)` };
+    if (ms === undefined)
+      return {
+        problem: `${quoteValue(v)} is not a duration`,
+        fix: `use a duration such as ${example} (units ms, s, m, h; a bare number is seconds)`,
+      };
     if (ms < min) return { problem: `${quoteValue(v)} is shorter than ${min / 1000}s`, fix: `use a duration such as ${example}` };
     return ms;
   };
@@ -71,14 +74,24 @@ function gracefulStop(v: string): number | Fail {
   if (v === '' || /^false$/i.test(v)) return 0;
   if (/^true$/i.test(v)) return 20_000;
   const ms = parseDuration(v);
-  return ms === undefined ? { problem: `${quoteValue(v)} is neither true/false nor a duration`, fix: 'use true (waits 20s, as the upstream docs do), false, or a wait such as 30s' } : ms;
+  return ms === undefined
+    ? {
+        problem: `${quoteValue(v)} is neither true/false nor a duration`,
+        fix: 'use true (waits 20s, as the upstream docs do), false, or a wait such as 30s',
+      }
+    : ms;
 }
 
 const schema = z.object({
   'drain-timeout': field(duration('5m', 1000, '5m')),
   'drain-grace-period': field((v): number | undefined | Fail => {
     if (v === '' || v === '-1') return undefined;
-    return /^\d{1,6}$/.test(v) ? Number(v) : { problem: `${quoteValue(v)} is not a number of seconds`, fix: 'use seconds such as 30, or leave it empty for each pod\'s own grace period' };
+    return /^\d{1,6}$/.test(v)
+      ? Number(v)
+      : {
+          problem: `${quoteValue(v)} is not a number of seconds`,
+          fix: "use seconds such as 30, or leave it empty for each pod's own grace period",
+        };
   }),
   'delete-emptydir-data': field(bool(true)),
   'force-drain-unmanaged': field(bool(false)),
@@ -88,19 +101,46 @@ const schema = z.object({
       parseLabelSelector(v);
       return v;
     } catch (error) {
-      return { problem: `${quoteValue(v)} is not a label selector: ${(error as Error).message}`, fix: 'use a label selector such as app!=db or tier in (web,cache)' };
+      return {
+        problem: `${quoteValue(v)} is not a label selector: ${(error as Error).message}`,
+        fix: 'use a label selector such as app!=db or tier in (web,cache)',
+      };
     }
   }),
   'drain-fallback-delete': field(bool(false)),
   'allow-pending-pods': field((v): boolean | undefined | Fail => (v === '' ? undefined : bool(false)(v))),
-  batch: field((v): number | undefined | Fail => (v === '' ? undefined : /^\d{1,6}$/.test(v) ? Number(v) : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the batch of a worker-matrix entry: batch: ${{ matrix.batch }}' })),
+  batch: field((v): number | undefined | Fail =>
+    v === ''
+      ? undefined
+      : /^\d{1,6}$/.test(v)
+        ? Number(v)
+        : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the batch of a worker-matrix entry: batch: ${{ matrix.batch }}' },
+  ),
   'lock-ttl': field(duration('30m', 60_000, '30m')),
   'graceful-apiserver-stop': field(gracefulStop),
   'certificate-renewal': field(bool(true)),
   'etcd-upgrade': field(bool(true)),
-  'verify-workload': field((v): string | undefined | Fail => (v === '' ? undefined : /^[a-z0-9][a-z0-9./:@_-]*$/i.test(v) ? v : { problem: `${quoteValue(v)} is not an image reference`, fix: 'use a small image such as registry.k8s.io/pause:3.10, or leave it empty' })),
+  'verify-workload': field((v): string | undefined | Fail =>
+    v === ''
+      ? undefined
+      : /^[a-z0-9][a-z0-9./:@_-]*$/i.test(v)
+        ? v
+        : {
+            problem: `${quoteValue(v)} is not an image reference`,
+            fix: 'use a small image such as registry.k8s.io/pause:3.10, or leave it empty',
+          },
+  ),
   'node-ready-timeout': field(duration('5m', 1000, '5m')),
-  'node-name': field((v): string | undefined | Fail => (v === '' ? undefined : /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v) ? v : { problem: `${quoteValue(v)} is not a node name`, fix: 'use the Node object\'s name, or leave it empty for this machine\'s host name' })),
+  'node-name': field((v): string | undefined | Fail =>
+    v === ''
+      ? undefined
+      : /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)
+        ? v
+        : {
+            problem: `${quoteValue(v)} is not a node name`,
+            fix: "use the Node object's name, or leave it empty for this machine's host name",
+          },
+  ),
   'dry-run': field(bool(false)),
 });
 
@@ -114,14 +154,21 @@ export function parseUpgradeOptions(read: InputReader, command: string): Upgrade
   if (!parsed.success) {
     const problems: InputProblem[] = [];
     for (const issue of parsed.error.issues) {
-      const fix = issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'see the input description in action.yml';
+      const fix =
+        issue.code === 'custom' && typeof issue.params?.fix === 'string' ? issue.params.fix : 'see the input description in action.yml';
       problems.push({ input: String(issue.path[0] ?? 'inputs'), problem: issue.message, fix });
     }
     throw new InputError(problems);
   }
   const v = parsed.data;
   if (command === 'workers' && v.batch === undefined) {
-    throw new InputError([{ input: 'batch', problem: 'is empty, and command workers upgrades one worker batch', fix: 'pass the batch index from the plan\'s worker-matrix: batch: ${{ matrix.batch }}' }]);
+    throw new InputError([
+      {
+        input: 'batch',
+        problem: 'is empty, and command workers upgrades one worker batch',
+        fix: "pass the batch index from the plan's worker-matrix: batch: ${{ matrix.batch }}",
+      },
+    ]);
   }
   return {
     drain: {

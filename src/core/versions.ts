@@ -19,7 +19,9 @@ export function parseTargetSpec(raw: string): TargetSpec | { problem: string } {
   const value = raw.trim();
   const m = TARGET.exec(value);
   if (!m) {
-    return { problem: `${JSON.stringify(value.slice(0, 60))} is not a Kubernetes version (expected v1.31.4, 1.31.4 or 1.31; pre-releases as 1.32.0-rc.1)` };
+    return {
+      problem: `${JSON.stringify(value.slice(0, 60))} is not a Kubernetes version (expected v1.31.4, 1.31.4 or 1.31; pre-releases as 1.32.0-rc.1)`,
+    };
   }
   const spec: TargetSpec = { raw: value, major: Number(m[1]), minor: Number(m[2]) };
   if (m[3] !== undefined) spec.patch = Number(m[3]);
@@ -42,7 +44,10 @@ export function parseVersion(value: string | undefined): KubeVersion | undefined
   if (!value) return undefined;
   const parsed = semver.parse(value.trim().replace(/^v/, ''), { loose: false });
   if (!parsed) return undefined;
-  const text = parsed.prerelease.length > 0 ? `${parsed.major}.${parsed.minor}.${parsed.patch}-${parsed.prerelease.join('.')}` : `${parsed.major}.${parsed.minor}.${parsed.patch}`;
+  const text =
+    parsed.prerelease.length > 0
+      ? `${parsed.major}.${parsed.minor}.${parsed.patch}-${parsed.prerelease.join('.')}`
+      : `${parsed.major}.${parsed.minor}.${parsed.patch}`;
   return { text, major: parsed.major, minor: parsed.minor, patch: parsed.patch, prerelease: parsed.prerelease.length > 0 };
 }
 

@@ -17,7 +17,15 @@ function title(plan: Plan): string {
 
 /** Job summary: verdict first, then the component table, skew and preflight, order, drain forecast, steps. */
 export function planSummaryMarkdown(plan: Plan): string {
-  const parts = [title(plan), verdictSection(plan), componentSection(plan), verdictTables(plan), orderSection(plan), forecastSection(plan), stepsSection(plan)];
+  const parts = [
+    title(plan),
+    verdictSection(plan),
+    componentSection(plan),
+    verdictTables(plan),
+    orderSection(plan),
+    forecastSection(plan),
+    stepsSection(plan),
+  ];
   if (plan.omitted.length) parts.push(`_Left out to keep this short: ${plan.omitted.map(text).join('; ')}._\n`);
   return fitBytes(parts, MAX_SUMMARY_BYTES - 4096);
 }

@@ -39,20 +39,27 @@ function headline(record: RunRecord): string {
 
 function nodeResult(node: NodeRun): string {
   switch (node.status) {
-    case 'upgraded': return '✅ upgraded';
-    case 'skipped': return `⏭️ skipped: ${node.skippedReason ?? ''}`;
-    case 'failed': return `❌ failed at ${node.stages.find((s) => s.status === 'failed')?.name ?? '?'}`;
-    case 'interrupted': return `⚠️ interrupted at ${node.stages.find((s) => s.status === 'running')?.name ?? '?'}`;
-    case 'not-started': return '⏸️ not started';
+    case 'upgraded':
+      return '✅ upgraded';
+    case 'skipped':
+      return `⏭️ skipped: ${node.skippedReason ?? ''}`;
+    case 'failed':
+      return `❌ failed at ${node.stages.find((s) => s.status === 'failed')?.name ?? '?'}`;
+    case 'interrupted':
+      return `⚠️ interrupted at ${node.stages.find((s) => s.status === 'running')?.name ?? '?'}`;
+    case 'not-started':
+      return '⏸️ not started';
   }
 }
 
 function stageList(node: NodeRun): string {
-  return node.stages.map((s) => {
-    if (s.status === 'done-before') return `~~${s.name}~~`;
-    const mark = s.status === 'failed' ? '✖ ' : s.status === 'running' ? '… ' : '';
-    return `${mark}${s.name} ${formatDuration(s.durationMs)}`;
-  }).join(' · ');
+  return node.stages
+    .map((s) => {
+      if (s.status === 'done-before') return `~~${s.name}~~`;
+      const mark = s.status === 'failed' ? '✖ ' : s.status === 'running' ? '… ' : '';
+      return `${mark}${s.name} ${formatDuration(s.durationMs)}`;
+    })
+    .join(' · ');
 }
 
 function nodeTable(record: RunRecord): string[] {
@@ -61,7 +68,10 @@ function nodeTable(record: RunRecord): string[] {
     const role = n.role === 'control-plane' ? 'control plane' : 'worker';
     return `| ${cell(n.name)} | ${role} | ${n.batch ?? '–'} | ${cell(nodeResult(n))} | ${cell(stageList(n)) || '–'} | ${duration} |`;
   });
-  const more = record.nodes.length > MAX_TABLE_ROWS ? [`| … ${record.nodes.length - MAX_TABLE_ROWS} more nodes (see the \`result\` output) | | | | | |`] : [];
+  const more =
+    record.nodes.length > MAX_TABLE_ROWS
+      ? [`| … ${record.nodes.length - MAX_TABLE_ROWS} more nodes (see the \`result\` output) | | | | | |`]
+      : [];
   return ['| Node | Role | Batch | Result | Stages (~~done earlier~~) | Duration |', '|---|---|---|---|---|---|', ...rows, ...more];
 }
 
@@ -73,7 +83,11 @@ export function standing(record: RunRecord): string[] {
   for (const node of open) {
     const failed = node.stages.find((s) => s.status === 'failed');
     const next = resumeStage(node);
-    const at = failed ? `failed at **${failed.name}**: ${failed.message ?? ''}` : node.status === 'interrupted' ? 'was interrupted mid-stage' : 'was not started';
+    const at = failed
+      ? `failed at **${failed.name}**: ${failed.message ?? ''}`
+      : node.status === 'interrupted'
+        ? 'was interrupted mid-stage'
+        : 'was not started';
     const cordon = node.cordoned ? `cordoned (${node.cordonReason ?? 'by this run'})` : 'schedulable';
     lines.push(`- **${node.name}** ${at}; ${cordon}. A re-run ${next ? `resumes it at **${next}**` : 'has nothing left to do on it'}.`);
     if (failed?.tail) lines.push('', '  ```text', ...failed.tail.split('\n').map((l) => `  ${l}`), '  ```');
@@ -104,15 +118,34 @@ function notesSection(record: RunRecord): string[] {
     if (seen.has(note.text)) continue;
     seen.add(note.text);
     lines.push(`- ${note.level === 'warning' ? '⚠️ ' : ''}${note.text}`);
-    if (note.detail) lines.push('', '  <details><summary>output</summary>', '', '  ```text', ...note.detail.split('\n').slice(0, 80).map((l) => `  ${l}`), '  ```', '', '  </details>');
+    if (note.detail)
+      lines.push(
+        '',
+        '  <details><summary>output</summary>',
+        '',
+        '  ```text',
+        ...note.detail
+          .split('\n')
+          .slice(0, 80)
+          .map((l) => `  ${l}`),
+        '  ```',
+        '',
+        '  </details>',
+      );
   }
   return [...lines, ''];
 }
 
 function verifySection(record: RunRecord): string[] {
   if (!record.verify) return [];
-  return ['### Checks', '', '| Check | Result | Details |', '|---|---|---|',
-    ...record.verify.checks.map((c) => `| ${c.name} | ${c.ok ? '✅' : '❌'} | ${cell(c.message)} |`), ''];
+  return [
+    '### Checks',
+    '',
+    '| Check | Result | Details |',
+    '|---|---|---|',
+    ...record.verify.checks.map((c) => `| ${c.name} | ${c.ok ? '✅' : '❌'} | ${cell(c.message)} |`),
+    '',
+  ];
 }
 
 export function runSummaryMarkdown(record: RunRecord): string {

@@ -17,14 +17,20 @@ export function clusterOps(apis: ClusterApis): ClusterOps {
         const observed = mapNode(raw);
         const ready = raw.status?.conditions?.find((c) => c.type === 'Ready');
         const condition = ready ? [ready.reason, ready.message].filter(Boolean).join(': ') : undefined;
-        return { ready: observed.ready, kubeletVersion: observed.kubeletVersion, unschedulable: observed.unschedulable, ...(condition ? { condition } : {}) };
+        return {
+          ready: observed.ready,
+          kubeletVersion: observed.kubeletVersion,
+          unschedulable: observed.unschedulable,
+          ...(condition ? { condition } : {}),
+        };
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
     async addonImages() {
-      const image = (containers: { name: string; image?: string }[] | undefined, name: string) => (containers?.find((c) => c.name === name) ?? containers?.[0])?.image;
+      const image = (containers: { name: string; image?: string }[] | undefined, name: string) =>
+        (containers?.find((c) => c.name === name) ?? containers?.[0])?.image;
       const [dns, proxy] = await Promise.all([
         apis.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' }).catch(() => undefined),
         apis.apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' }).catch(() => undefined),

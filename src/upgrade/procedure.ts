@@ -18,7 +18,10 @@ export function kubeadmFlags(version: string, forced: boolean): string[] {
   return flags;
 }
 
-export function upgradeTarget(target: { version: string; packageVersions: UpgradeTarget['packageVersions']; forced: boolean }, options: UpgradeOptions): UpgradeTarget {
+export function upgradeTarget(
+  target: { version: string; packageVersions: UpgradeTarget['packageVersions']; forced: boolean },
+  options: UpgradeOptions,
+): UpgradeTarget {
   return {
     version: target.version,
     packageVersions: target.packageVersions,
@@ -31,7 +34,10 @@ export function upgradeTarget(target: { version: string; packageVersions: Upgrad
 
 /** The run's target, from its own plan. */
 export function planTarget(plan: Plan, options: UpgradeOptions): UpgradeTarget {
-  return upgradeTarget({ version: plan.target.version!, packageVersions: plan.target.packageVersions, forced: plan.skew.some((v) => v.forced) }, options);
+  return upgradeTarget(
+    { version: plan.target.version!, packageVersions: plan.target.packageVersions, forced: plan.skew.some((v) => v.forced) },
+    options,
+  );
 }
 
 /** What the stages need to know of a node, from the probe's report and the Node object. */
@@ -43,8 +49,20 @@ export function nodeFacts(report: NodeReport | undefined, node: NodeObservation 
   };
 }
 
-export function stageInput(job: NodeJob, target: UpgradeTarget, facts: NodeFacts, settings: Pick<Settings, 'upgrade' | 'backup'>): StageInput {
-  return { job, target, node: facts, drain: settings.upgrade.drain, readyTimeoutMs: settings.upgrade.nodeReadyTimeoutMs, kubeadmBackups: kubeadmBackupsMode(settings) };
+export function stageInput(
+  job: NodeJob,
+  target: UpgradeTarget,
+  facts: NodeFacts,
+  settings: Pick<Settings, 'upgrade' | 'backup'>,
+): StageInput {
+  return {
+    job,
+    target,
+    node: facts,
+    drain: settings.upgrade.drain,
+    readyTimeoutMs: settings.upgrade.nodeReadyTimeoutMs,
+    kubeadmBackups: kubeadmBackupsMode(settings),
+  };
 }
 
 export function kubeadmBackupsMode(settings: Pick<Settings, 'backup'>): StageInput['kubeadmBackups'] {
@@ -73,13 +91,22 @@ export function describeProcedure(procedure: { stage: Stage; steps: StageStep[] 
 }
 
 /** The describer buildPlan uses: each node's steps from the stages, with the facts this plan read. */
-export function procedureDescriber(state: Pick<ClusterState, 'nodeReports' | 'nodes'>, settings: Pick<Settings, 'upgrade' | 'backup'>): ProcedureDescriber {
+export function procedureDescriber(
+  state: Pick<ClusterState, 'nodeReports' | 'nodes'>,
+  settings: Pick<Settings, 'upgrade' | 'backup'>,
+): ProcedureDescriber {
   const reports = new Map(state.nodeReports.map((r) => [r.name, r]));
   const nodes = new Map(state.nodes.map((n) => [n.name, n]));
   return (node, target) => {
     const report = reports.get(node.name);
     if (!report?.packageManager) return undefined;
-    const job: NodeJob = { name: node.name, role: node.role, packageManager: report.packageManager, kubeadmAction: node.kubeadmAction, ...(node.batch !== undefined ? { batch: node.batch } : {}) };
+    const job: NodeJob = {
+      name: node.name,
+      role: node.role,
+      packageManager: report.packageManager,
+      kubeadmAction: node.kubeadmAction,
+      ...(node.batch !== undefined ? { batch: node.batch } : {}),
+    };
     const input = stageInput(job, upgradeTarget(target, settings.upgrade), nodeFacts(report, nodes.get(node.name)), settings);
     return describeProcedure(nodeProcedure(input));
   };

@@ -8,7 +8,18 @@ import { commandLine } from './procedure.ts';
 import { CommandFailedError, NodeSession, outputTail } from './session.ts';
 import type { Schedule, ScheduledNode } from './schedule.ts';
 import { stageNamed } from './stages/index.ts';
-import type { Clock, ClusterOps, NodeFacts, RunFacts, RuntimeArg, StageContext, StageInput, StageStep, UpgradeLog, UpgradeTarget } from './types.ts';
+import type {
+  Clock,
+  ClusterOps,
+  NodeFacts,
+  RunFacts,
+  RuntimeArg,
+  StageContext,
+  StageInput,
+  StageStep,
+  UpgradeLog,
+  UpgradeTarget,
+} from './types.ts';
 
 type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
 
@@ -68,7 +79,8 @@ async function runStep(step: StageStep, ctx: StageContext, values: Map<string, s
     allowFailure: step.allowFailure === true || step.tolerate !== undefined,
   });
   if (result.code !== 0 && step.tolerate) {
-    if (!step.tolerate.pattern.test(`${result.stdout}\n${result.stderr}`)) throw new CommandFailedError(ctx.job.name, commandLine(argv), result.code, outputTail(result));
+    if (!step.tolerate.pattern.test(`${result.stdout}\n${result.stderr}`))
+      throw new CommandFailedError(ctx.job.name, commandLine(argv), result.code, outputTail(result));
     ctx.say(`(exit ${result.code} is fine here: ${step.tolerate.reason})`);
   }
   if (step.capture) {
@@ -85,10 +97,25 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
   const { name } = node.job;
   const session = new NodeSession(name, () => deps.openShell(name), deps.clock);
   if (node.doneBefore.includes('drain') && !node.doneBefore.includes('uncordon')) {
-    deps.emit({ type: 'cordon', node: name, cordoned: true, reason: 'cordoned by an earlier run\'s drain; uncordoned once the new kubelet is Ready' });
+    deps.emit({
+      type: 'cordon',
+      node: name,
+      cordoned: true,
+      reason: "cordoned by an earlier run's drain; uncordoned once the new kubelet is Ready",
+    });
   }
-  if (node.doneBefore.length > 0) deps.log.info(`${name}: resuming at ${node.stages.find((s) => !node.doneBefore.includes(s))} (done by an earlier run: ${node.doneBefore.join(', ')})`);
-  const input = { job: node.job, target: deps.target, node: deps.nodeFacts(name), drain: deps.drain, readyTimeoutMs: deps.readyTimeoutMs, kubeadmBackups: deps.kubeadmBackups };
+  if (node.doneBefore.length > 0)
+    deps.log.info(
+      `${name}: resuming at ${node.stages.find((s) => !node.doneBefore.includes(s))} (done by an earlier run: ${node.doneBefore.join(', ')})`,
+    );
+  const input = {
+    job: node.job,
+    target: deps.target,
+    node: deps.nodeFacts(name),
+    drain: deps.drain,
+    readyTimeoutMs: deps.readyTimeoutMs,
+    kubeadmBackups: deps.kubeadmBackups,
+  };
   try {
     for (const stageName of node.stages) {
       if (node.doneBefore.includes(stageName)) continue;
@@ -99,12 +126,28 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
       deps.log.info(`▶ ${name}: ${stage.name} (${stage.title})`);
       deps.emit({ type: 'stage-started', node: name, stage: stage.name });
       const ctx: StageContext = {
-        job: node.job, target: deps.target, shell: session.runner(say), cluster: deps.cluster, clock: deps.clock, drain: deps.drain,
-        readyTimeoutMs: deps.readyTimeoutMs, say, facts,
+        job: node.job,
+        target: deps.target,
+        shell: session.runner(say),
+        cluster: deps.cluster,
+        clock: deps.clock,
+        drain: deps.drain,
+        readyTimeoutMs: deps.readyTimeoutMs,
+        say,
+        facts,
         note: (level, text, detail) => deps.emit({ type: 'note', level, text, node: name, ...(detail ? { detail } : {}) }),
         cordon: (cordoned, reason) => deps.emit({ type: 'cordon', node: name, cordoned, reason }),
         reportKubeadmBackups: async () => {
-          await deps.afterKubeadmUpgrade?.(node.job).catch((error: Error) => deps.emit({ type: 'note', level: 'warning', node: name, text: `${name}: kubeadm's backup folders could not be listed: ${error.message}` }));
+          await deps
+            .afterKubeadmUpgrade?.(node.job)
+            .catch((error: Error) =>
+              deps.emit({
+                type: 'note',
+                level: 'warning',
+                node: name,
+                text: `${name}: kubeadm's backup folders could not be listed: ${error.message}`,
+              }),
+            );
         },
       };
       try {
@@ -144,12 +187,28 @@ export async function checkAddons(deps: Pick<RunnerDeps, 'cluster' | 'emit' | 't
     return;
   }
   const proxyOk = tag(images.kubeProxy) === `v${deps.target.version}`;
-  deps.emit({ type: 'note', level: proxyOk ? 'info' : 'warning', text: proxyOk ? `kube-proxy runs ${images.kubeProxy}` : `kube-proxy runs ${images.kubeProxy ?? '(not found)'}, not v${deps.target.version}: kubeadm upgrades it after the last control plane; check \`kubeadm upgrade node\` output on the last control plane` });
+  deps.emit({
+    type: 'note',
+    level: proxyOk ? 'info' : 'warning',
+    text: proxyOk
+      ? `kube-proxy runs ${images.kubeProxy}`
+      : `kube-proxy runs ${images.kubeProxy ?? '(not found)'}, not v${deps.target.version}: kubeadm upgrades it after the last control plane; check \`kubeadm upgrade node\` output on the last control plane`,
+  });
   if (facts.coreDNSTarget) {
     const dnsOk = tag(images.coreDNS) === facts.coreDNSTarget;
-    deps.emit({ type: 'note', level: dnsOk ? 'info' : 'warning', text: dnsOk ? `CoreDNS runs ${images.coreDNS}` : `CoreDNS runs ${images.coreDNS ?? '(not found)'}, not ${facts.coreDNSTarget} as kubeadm upgrade plan announced` });
+    deps.emit({
+      type: 'note',
+      level: dnsOk ? 'info' : 'warning',
+      text: dnsOk
+        ? `CoreDNS runs ${images.coreDNS}`
+        : `CoreDNS runs ${images.coreDNS ?? '(not found)'}, not ${facts.coreDNSTarget} as kubeadm upgrade plan announced`,
+    });
   } else {
-    deps.emit({ type: 'note', level: 'info', text: `CoreDNS runs ${images.coreDNS ?? '(not found)'} (the version kubeadm chooses for ${deps.target.version} was not read in this run)` });
+    deps.emit({
+      type: 'note',
+      level: 'info',
+      text: `CoreDNS runs ${images.coreDNS ?? '(not found)'} (the version kubeadm chooses for ${deps.target.version} was not read in this run)`,
+    });
   }
 }
 

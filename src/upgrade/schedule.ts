@@ -33,7 +33,10 @@ export interface Schedule {
 
 const isStage = (id: string): id is StageName => (STAGE_ORDER as readonly string[]).includes(id);
 
-type Classified = { kind: 'run'; stages: StageName[]; doneBefore: StageName[] } | { kind: 'skip'; reason: string } | { kind: 'problem'; message: string };
+type Classified =
+  | { kind: 'run'; stages: StageName[]; doneBefore: StageName[] }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'problem'; message: string };
 
 function doneFor(progress: NodeProgress | undefined, target: string): Set<string> {
   return new Set(progress?.target === target ? progress.doneStages : []);
@@ -51,13 +54,19 @@ export function classifyNode(node: PlannedNode, plan: Plan, progress: NodeProgre
   if (node.skipped) {
     if (done.size === 0) return { kind: 'skip', reason: node.skipped };
     const stages = stagesAfterLastDone(done);
-    if (stages.every((s) => done.has(s))) return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
+    if (stages.every((s) => done.has(s)))
+      return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
     return { kind: 'run', stages, doneBefore: stages.filter((s) => done.has(s)) };
   }
   const steps = node.procedure ? plan.procedures[node.procedure] : undefined;
   const stages = steps ? steps.map((s) => s.id).filter(isStage) : [...STAGE_ORDER];
-  if (stages.every((s) => done.has(s))) return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
-  if (!node.packageManager) return { kind: 'problem', message: `${node.name}: no package manager (apt, yum or dnf) was found on the node, so its packages cannot be upgraded` };
+  if (stages.every((s) => done.has(s)))
+    return { kind: 'skip', reason: `upgraded to ${target} by an earlier run (every stage recorded done)` };
+  if (!node.packageManager)
+    return {
+      kind: 'problem',
+      message: `${node.name}: no package manager (apt, yum or dnf) was found on the node, so its packages cannot be upgraded`,
+    };
   return { kind: 'run', stages, doneBefore: stages.filter((s) => done.has(s)) };
 }
 
@@ -68,13 +77,18 @@ export interface ScheduleOptions {
   only?: string[];
 }
 
-export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProgress | undefined>, options: ScheduleOptions = {}): Schedule {
+export function buildSchedule(
+  plan: Plan,
+  progress: ReadonlyMap<string, NodeProgress | undefined>,
+  options: ScheduleOptions = {},
+): Schedule {
   const target = plan.target.version ?? '';
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
   const wanted = (name: string) => !options.only || options.only.includes(name);
   const schedule: Schedule = { target, controlPlanes: [], workerBatches: [], skipped: [], problems: [] };
   const classified = new Map(plan.nodes.filter((n) => wanted(n.name)).map((n) => [n.name, classifyNode(n, plan, progress.get(n.name))]));
-  const resumedSkipped = (role: 'control-plane' | 'worker') => plan.nodes.filter((n) => n.role === role && n.skipped && classified.get(n.name)?.kind === 'run').map((n) => n.name);
+  const resumedSkipped = (role: 'control-plane' | 'worker') =>
+    plan.nodes.filter((n) => n.role === role && n.skipped && classified.get(n.name)?.kind === 'run').map((n) => n.name);
 
   const place = (name: string, batch?: number): ScheduledNode | undefined => {
     const node = byName.get(name);
@@ -88,7 +102,13 @@ export function buildSchedule(plan: Plan, progress: ReadonlyMap<string, NodeProg
       schedule.problems.push(verdict.message);
       return undefined;
     }
-    const job: NodeJob = { name, role: node.role, packageManager: node.packageManager ?? 'apt', kubeadmAction: node.kubeadmAction ?? 'node', ...(batch !== undefined ? { batch } : {}) };
+    const job: NodeJob = {
+      name,
+      role: node.role,
+      packageManager: node.packageManager ?? 'apt',
+      kubeadmAction: node.kubeadmAction ?? 'node',
+      ...(batch !== undefined ? { batch } : {}),
+    };
     return { job, stages: verdict.stages, doneBefore: verdict.doneBefore };
   };
 

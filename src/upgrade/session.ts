@@ -11,7 +11,10 @@ const RECONNECT_ATTEMPTS = 3;
 
 /** The last lines of a command's output, stderr after stdout. */
 export function outputTail(result: Pick<CommandResult, 'stdout' | 'stderr'>, lines = TAIL_LINES): string {
-  const all = `${result.stdout}\n${result.stderr}`.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  const all = `${result.stdout}\n${result.stderr}`
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
   return all.slice(-lines).join('\n');
 }
 
@@ -70,7 +73,11 @@ export class NodeSession {
   async run(argv: readonly string[], say: (line: string) => void, opts: RunCommandOptions = {}): Promise<CommandResult> {
     const line = quoteCommand(argv);
     say(`$ ${line}`);
-    const runOptions: RunOptions = { sudo: true, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) };
+    const runOptions: RunOptions = {
+      sudo: true,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    };
     let result: CommandResult | undefined;
     for (let attempt = 0; result === undefined; attempt++) {
       const shell = await this.#connect(say);

@@ -61,7 +61,10 @@ export interface UpgradeLog {
 
 /** A command run on a node; `rerunOnDrop` only for commands that are safe to run twice. */
 export interface NodeCommandRunner {
-  run(argv: readonly string[], opts?: RunOptions & { rerunOnDrop?: boolean; allowFailure?: boolean }): Promise<{ code: number; stdout: string; stderr: string }>;
+  run(
+    argv: readonly string[],
+    opts?: RunOptions & { rerunOnDrop?: boolean; allowFailure?: boolean },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 export interface StageContext {

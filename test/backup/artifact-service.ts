@@ -46,7 +46,12 @@ export async function startArtifactService(): Promise<ArtifactServiceStandIn> {
     };
     if (req.method === 'POST' && url.pathname === '/twirp/github.actions.results.api.v1.ArtifactService/CreateArtifact') {
       const request = JSON.parse(data.toString()) as { name: string; expires_at?: string };
-      artifacts.set(request.name, { name: request.name, ...(request.expires_at ? { expiresAt: request.expires_at } : {}), finalized: false, bytes: Buffer.alloc(0) });
+      artifacts.set(request.name, {
+        name: request.name,
+        ...(request.expires_at ? { expiresAt: request.expires_at } : {}),
+        finalized: false,
+        bytes: Buffer.alloc(0),
+      });
       return json(200, { ok: true, signed_upload_url: `${address}/blob/${encodeURIComponent(request.name)}?sig=stand-in` });
     }
     if (req.method === 'POST' && url.pathname === '/twirp/github.actions.results.api.v1.ArtifactService/FinalizeArtifact') {
@@ -72,7 +77,12 @@ export async function startArtifactService(): Promise<ArtifactServiceStandIn> {
       } else {
         artifact.bytes = data; // single-shot Put Blob
       }
-      res.writeHead(201, { 'x-ms-request-id': `req-${Date.now()}`, 'x-ms-version': '2023-11-03', etag: '"0x1"', 'last-modified': new Date().toUTCString() });
+      res.writeHead(201, {
+        'x-ms-request-id': `req-${Date.now()}`,
+        'x-ms-version': '2023-11-03',
+        etag: '"0x1"',
+        'last-modified': new Date().toUTCString(),
+      });
       res.end();
       return;
     }

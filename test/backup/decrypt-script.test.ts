@@ -27,13 +27,29 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'src', 'cp-1', 'etcd-snapshot.db'), snapshot);
   writeFileSync(join(dir, 'src', 'cp-1', 'files.tar'), files);
   const manifest: BackupManifest = {
-    format: 'kubeadm-upgrade-action/backup@1', id: '20260101T000000Z-7', cluster: 'prod', runId: '7', createdAt: '2026-01-01T00:00:00Z',
-    nodes: [{
-      node: 'cp-1', role: 'control-plane', nodeDir: '/var/lib/kubeadm-upgrade-action/backups/20260101T000000Z-7', fetched: true, paths: [],
-      files: { name: 'files.tar', size: files.length, sha256: sha(files) },
-      etcd: { file: { name: 'etcd-snapshot.db', size: snapshot.length, sha256: sha(snapshot) }, status: { hash: 1, revision: 42, totalKey: 9, totalSize: 5000 }, via: 'host', endpoint: 'https://127.0.0.1:2379', external: false },
-      versions: { manager: 'apt', packages: { kubeadm: '1.30.5-1.1' } },
-    }],
+    format: 'kubeadm-upgrade-action/backup@1',
+    id: '20260101T000000Z-7',
+    cluster: 'prod',
+    runId: '7',
+    createdAt: '2026-01-01T00:00:00Z',
+    nodes: [
+      {
+        node: 'cp-1',
+        role: 'control-plane',
+        nodeDir: '/var/lib/kubeadm-upgrade-action/backups/20260101T000000Z-7',
+        fetched: true,
+        paths: [],
+        files: { name: 'files.tar', size: files.length, sha256: sha(files) },
+        etcd: {
+          file: { name: 'etcd-snapshot.db', size: snapshot.length, sha256: sha(snapshot) },
+          status: { hash: 1, revision: 42, totalKey: 9, totalSize: 5000 },
+          via: 'host',
+          endpoint: 'https://127.0.0.1:2379',
+          external: false,
+        },
+        versions: { manager: 'apt', packages: { kubeadm: '1.30.5-1.1' } },
+      },
+    ],
   };
   writeFileSync(join(dir, 'src', 'manifest.json'), JSON.stringify(manifest));
   const entries = ['manifest.json', 'cp-1/etcd-snapshot.db', 'cp-1/files.tar'].map((name) => ({ name, file: join(dir, 'src', name) }));
@@ -44,7 +60,15 @@ beforeAll(async () => {
 
 describe('scripts/decrypt-backup.ts', () => {
   test('decrypts with the matching identity file and checks every file', async () => {
-    const { stdout } = await run(process.execPath, [script, '--identity', join(dir, 'key.txt'), '--in', join(dir, 'backup.tar.age'), '--out', join(dir, 'out')]);
+    const { stdout } = await run(process.execPath, [
+      script,
+      '--identity',
+      join(dir, 'key.txt'),
+      '--in',
+      join(dir, 'backup.tar.age'),
+      '--out',
+      join(dir, 'out'),
+    ]);
     expect(stdout).toContain('unpacked backup 20260101T000000Z-7 of cluster prod');
     expect(stdout).toContain('etcd snapshot revision 42 (9 keys)');
     expect(readFileSync(join(dir, 'out', 'cp-1', 'etcd-snapshot.db')).equals(snapshot)).toBe(true);
@@ -52,7 +76,15 @@ describe('scripts/decrypt-backup.ts', () => {
   });
 
   test('fails with another identity, naming the cause', async () => {
-    const failed = await run(process.execPath, [script, '--identity', join(dir, 'other.txt'), '--in', join(dir, 'backup.tar.age'), '--out', join(dir, 'out2')]).catch((e: { code: number; stderr: string }) => e);
+    const failed = await run(process.execPath, [
+      script,
+      '--identity',
+      join(dir, 'other.txt'),
+      '--in',
+      join(dir, 'backup.tar.age'),
+      '--out',
+      join(dir, 'out2'),
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toMatch(/cannot decrypt .*no identity matched/);
   });

@@ -4,7 +4,12 @@ import { stringify } from 'yaml';
 import { etcdAccessFromManifest, etcdMemberFromManifest, parseSnapshotStatus } from '../../src/backup/etcd.ts';
 
 function manifest(flags: string[]): string {
-  return stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'etcd' }, spec: { containers: [{ name: 'etcd', command: ['etcd', ...flags] }] } });
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'etcd' },
+    spec: { containers: [{ name: 'etcd', command: ['etcd', ...flags] }] },
+  });
 }
 
 const kubeadmFlags = [
@@ -33,7 +38,7 @@ describe('etcd static pod manifest', () => {
     expect(etcdAccessFromManifest(manifest(flags)).endpoint).toBe('https://10.0.0.10:2379');
   });
 
-  test('member flags for a restore, with etcd\'s default cluster token', () => {
+  test("member flags for a restore, with etcd's default cluster token", () => {
     expect(etcdMemberFromManifest(manifest(kubeadmFlags))).toEqual({
       name: 'cp-1',
       dataDir: '/var/lib/etcd',

@@ -19,7 +19,7 @@ class CannedShell implements NodeShell {
     const line = argv.join(' ');
     this.ran.push({ line, sudo: opts.sudo === true, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
     const a = this.#answer(line, argv);
-    return { code: a ? a.code ?? 0 : 127, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
+    return { code: a ? (a.code ?? 0) : 127, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
   }
   async close(): Promise<void> {}
 }
@@ -37,7 +37,10 @@ function upgradedRhelNode(extra: (line: string) => Answer = () => undefined) {
   return (line: string, argv: readonly string[]): Answer => {
     const special = extra(line);
     if (special) return special;
-    if (argv[0] === 'sh' && argv[2]?.includes('@@ tools')) return { stdout: `@@ tools\napt-get\ndnf\nyum\n@@ repos\n/etc/yum.repos.d/kubernetes.repo:baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/\n` };
+    if (argv[0] === 'sh' && argv[2]?.includes('@@ tools'))
+      return {
+        stdout: `@@ tools\napt-get\ndnf\nyum\n@@ repos\n/etc/yum.repos.d/kubernetes.repo:baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/\n`,
+      };
     if (argv[0] === 'grep') return { stdout: '/etc/yum.repos.d/kubernetes.repo\n' };
     if (line === 'cat -- /etc/yum.repos.d/kubernetes.repo') return { stdout: REPO_31 };
     if (argv[0] === 'rpm') return { stdout: 'kubeadm\t1.31.4-150500.1.1\nkubelet\t1.31.4-150500.1.1\nkubectl\t1.31.4-150500.1.1\n' };
@@ -48,10 +51,14 @@ function upgradedRhelNode(extra: (line: string) => Answer = () => undefined) {
 }
 
 describe('downgradePackages on a dnf node', () => {
-  it('restores the repository file, deletes the upgrade\'s versionlock, downgrades with dnf, locks again', async () => {
+  it("restores the repository file, deletes the upgrade's versionlock, downgrades with dnf, locks again", async () => {
     const shell = new CannedShell(upgradedRhelNode());
     const changes = await downgradePackages(shell, RECORDED);
-    expect(changes).toEqual(['kubeadm 1.31.4-150500.1.1 → 1.30.5-150500.1.1', 'kubelet 1.31.4-150500.1.1 → 1.30.5-150500.1.1', 'kubectl 1.31.4-150500.1.1 → 1.30.5-150500.1.1']);
+    expect(changes).toEqual([
+      'kubeadm 1.31.4-150500.1.1 → 1.30.5-150500.1.1',
+      'kubelet 1.31.4-150500.1.1 → 1.30.5-150500.1.1',
+      'kubectl 1.31.4-150500.1.1 → 1.30.5-150500.1.1',
+    ]);
     const changing = shell.ran.filter((r) => /^(dnf|yum|sh -c cat)/.test(r.line));
     expect(changing.map((r) => r.line)).toEqual([
       'sh -c cat > "$1" sh /etc/yum.repos.d/kubernetes.repo',
@@ -67,17 +74,34 @@ describe('downgradePackages on a dnf node', () => {
   });
 
   it('goes on when there was no versionlock to delete, and stops naming the command when the downgrade fails', async () => {
-    const unlocked = new CannedShell(upgradedRhelNode((line) => (line.startsWith('dnf versionlock delete') ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined)));
+    const unlocked = new CannedShell(
+      upgradedRhelNode((line) =>
+        line.startsWith('dnf versionlock delete') ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined,
+      ),
+    );
     await expect(downgradePackages(unlocked, RECORDED)).resolves.toHaveLength(3);
-    const failing = new CannedShell(upgradedRhelNode((line) => (line.startsWith('dnf downgrade')
-      ? { code: 1, stderr: 'All matches were filtered out by exclude filtering for argument: kubeadm-1.30.5-150500.1.1\nError: Unable to find a match\n' } : undefined)));
-    await expect(downgradePackages(failing, RECORDED)).rejects.toThrow(/installing the recorded package versions \(`dnf downgrade -y kubeadm-1\.30\.5-150500\.1\.1 .*`\) on worker-1 failed \(exit 1\): All matches were filtered out/);
+    const failing = new CannedShell(
+      upgradedRhelNode((line) =>
+        line.startsWith('dnf downgrade')
+          ? {
+              code: 1,
+              stderr:
+                'All matches were filtered out by exclude filtering for argument: kubeadm-1.30.5-150500.1.1\nError: Unable to find a match\n',
+            }
+          : undefined,
+      ),
+    );
+    await expect(downgradePackages(failing, RECORDED)).rejects.toThrow(
+      /installing the recorded package versions \(`dnf downgrade -y kubeadm-1\.30\.5-150500\.1\.1 .*`\) on worker-1 failed \(exit 1\): All matches were filtered out/,
+    );
     expect(failing.ran.some((r) => r.line.startsWith('dnf versionlock add'))).toBe(false);
   });
 
-  it('refuses when the node\'s package family is not the one the backup recorded', async () => {
+  it("refuses when the node's package family is not the one the backup recorded", async () => {
     const shell = new CannedShell(upgradedRhelNode());
-    await expect(downgradePackages(shell, { ...RECORDED, manager: 'apt' })).rejects.toThrow(/recorded apt packages, but the node's package manager is dnf/);
+    await expect(downgradePackages(shell, { ...RECORDED, manager: 'apt' })).rejects.toThrow(
+      /recorded apt packages, but the node's package manager is dnf/,
+    );
     expect(shell.ran.some((r) => r.line.startsWith('dnf downgrade') || r.line.startsWith('apt-get'))).toBe(false);
   });
 });

@@ -7,13 +7,25 @@ import type { NodeShell } from '../../src/adapters/transport/node-shell.ts';
 import type { SimCluster } from '../../sim/index.ts';
 
 export function inventoryNodes(cluster: SimCluster): InventoryNode[] {
-  return cluster.spec.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role, user: 'root', port: n.sshPort, transport: 'ssh' as const, labels: {} }));
+  return cluster.spec.nodes.map((n) => ({
+    name: n.name,
+    address: n.address,
+    role: n.role,
+    user: 'root',
+    port: n.sshPort,
+    transport: 'ssh' as const,
+    labels: {},
+  }));
 }
 
 export function sshOpener(cluster: SimCluster): (node: InventoryNode) => Promise<NodeShell> {
   const privateKey = readFileSync(cluster.sshKeyPath, 'utf8');
   const knownHosts = readFileSync(cluster.knownHostsPath, 'utf8');
-  return (node) => connectSsh({ node: node.name, host: node.address, port: node.port, user: node.user }, { privateKey, knownHosts, insecureSkipHostKeyCheck: false });
+  return (node) =>
+    connectSsh(
+      { node: node.name, host: node.address, port: node.port, user: node.user },
+      { privateKey, knownHosts, insecureSkipHostKeyCheck: false },
+    );
 }
 
 export interface RecordingLog {
@@ -30,7 +42,14 @@ export function recordingLog(): RecordingLog {
 /** etcdctl on the node against its own etcd, with the node's client certificate. */
 export function etcdctlArgs(node: { address: string }, ...rest: string[]): string[] {
   const pki = '/etc/kubernetes/pki/etcd';
-  return ['etcdctl', `--endpoints=https://${node.address}:2379`, `--cacert=${pki}/ca.crt`, `--cert=${pki}/healthcheck-client.crt`, `--key=${pki}/healthcheck-client.key`, ...rest];
+  return [
+    'etcdctl',
+    `--endpoints=https://${node.address}:2379`,
+    `--cacert=${pki}/ca.crt`,
+    `--cert=${pki}/healthcheck-client.crt`,
+    `--key=${pki}/healthcheck-client.key`,
+    ...rest,
+  ];
 }
 
 export async function mustRun(shell: NodeShell, argv: string[], stdin?: string): Promise<string> {

@@ -45,7 +45,10 @@ describe('ustar', () => {
     writeFileSync(join(src, 'manifest.json'), '{}');
     const archive = join(dir, 'gnu.tar');
     execFileSync('tar', ['--format=ustar', '-cf', archive, '-C', src, 'manifest.json', 'node/files.tar']);
-    expect(readTar(readFileSync(archive)).map((e) => [e.name, e.size])).toEqual([['manifest.json', 2], ['node/files.tar', 1500]]);
+    expect(readTar(readFileSync(archive)).map((e) => [e.name, e.size])).toEqual([
+      ['manifest.json', 2],
+      ['node/files.tar', 1500],
+    ]);
     const out = join(dir, 'ours-out');
     expect(await extractTarFile(archive, out)).toEqual(['manifest.json', 'node/files.tar']);
     expect(readFileSync(join(out, 'node', 'files.tar')).equals(Buffer.alloc(1500, 3))).toBe(true);

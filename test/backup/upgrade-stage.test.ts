@@ -7,18 +7,41 @@ import type { Schedule, ScheduledNode } from '../../src/upgrade/schedule.ts';
 
 const progress = (entries: [string, NodeProgress | undefined][]) => new Map(entries);
 const node = (name: string, kubeadmAction: 'apply' | 'node', doneBefore: ScheduledNode['doneBefore'] = []): ScheduledNode => ({
-  job: { name, role: 'control-plane', packageManager: 'apt', kubeadmAction }, stages: ['repo-switch', 'kubeadm-install', 'kubeadm-upgrade'], doneBefore,
+  job: { name, role: 'control-plane', packageManager: 'apt', kubeadmAction },
+  stages: ['repo-switch', 'kubeadm-install', 'kubeadm-upgrade'],
+  doneBefore,
 });
-const schedule = (controlPlanes: ScheduledNode[]): Schedule => ({ target: '1.31.4', controlPlanes, workerBatches: [], skipped: [], problems: [] });
+const schedule = (controlPlanes: ScheduledNode[]): Schedule => ({
+  target: '1.31.4',
+  controlPlanes,
+  workerBatches: [],
+  skipped: [],
+  problems: [],
+});
 
 describe('the backup stage of the upgrade', () => {
   test('a fresh cluster has not started: nothing recorded for the target, kubeadm-config at the old version', () => {
     const old: NodeProgress = { target: '1.30.5', doneStages: ['repo-switch', 'uncordon'] };
-    expect(upgradeStartedBecause('1.31.4', 'v1.30.5', progress([['cp-1', undefined], ['w-1', old]]))).toBeUndefined();
+    expect(
+      upgradeStartedBecause(
+        '1.31.4',
+        'v1.30.5',
+        progress([
+          ['cp-1', undefined],
+          ['w-1', old],
+        ]),
+      ),
+    ).toBeUndefined();
   });
 
   test('a node with a stage recorded for the target, or kubeadm-config at the target, means half-upgraded', () => {
-    expect(upgradeStartedBecause('1.31.4', 'v1.30.5', progress([['cp-1', { target: '1.31.4', stage: 'repo-switch', stageStatus: 'failed', doneStages: [] }]]))).toMatch(/earlier run already worked on cp-1 for 1\.31\.4/);
+    expect(
+      upgradeStartedBecause(
+        '1.31.4',
+        'v1.30.5',
+        progress([['cp-1', { target: '1.31.4', stage: 'repo-switch', stageStatus: 'failed', doneStages: [] }]]),
+      ),
+    ).toMatch(/earlier run already worked on cp-1 for 1\.31\.4/);
     expect(upgradeStartedBecause('1.31.4', 'v1.31.4', progress([]))).toMatch(/kubeadm-config already holds 1\.31\.4/);
   });
 

@@ -11,7 +11,16 @@ import { planOutputs } from '../../src/report/plan-report.ts';
 import { cluster, controlPlanePods, inventoryOf, settingsFrom } from '../core/fixtures.ts';
 import { FakeCluster, Recorder, TARGET, fakeClock, nodeWorld } from '../upgrade/fakes.ts';
 
-const DONE_ALL = ['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon'];
+const DONE_ALL = [
+  'repo-switch',
+  'kubeadm-install',
+  'kubeadm-upgrade',
+  'drain',
+  'kubelet-install',
+  'kubelet-restart',
+  'wait-ready',
+  'uncordon',
+];
 const INPUTS = { 'max-unavailable': '2', 'batch-by-label': 'zone' };
 const APT_LIST = { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' };
 
@@ -41,7 +50,11 @@ function workersDeps(state: ClusterState, batch: number, fake: FakeCluster, reco
   const options = settings.upgrade;
   // The fields the workers command uses; the rest of CommandDeps (verify, artifacts) is not reached by it.
   const deps = {
-    settings, options, cluster: fake, clock: fakeClock(), openShell: recorder.open,
+    settings,
+    options,
+    cluster: fake,
+    clock: fakeClock(),
+    openShell: recorder.open,
     preparePlan: async () => prepared,
     lock: {
       acquire: async () => ({ acquired: true as const, identity: 'octo/repo run 1 attempt 1' }),
@@ -49,7 +62,11 @@ function workersDeps(state: ClusterState, batch: number, fake: FakeCluster, reco
       release: async () => ({ released: true as const, deleted: true, remainingJobs: [] }),
     },
     reporter: {
-      info: () => {}, warning: () => {}, group: () => {}, setOutputs: () => {}, saveState: () => {},
+      info: () => {},
+      warning: () => {},
+      group: () => {},
+      setOutputs: () => {},
+      saveState: () => {},
       writeSummary: async (markdown: string) => void summaries.push(markdown),
       prComment: async () => undefined,
     },
@@ -77,7 +94,7 @@ describe('stable worker batches', () => {
     ]);
   });
 
-  it('a plan made after batch 0 finished has the same worker-matrix, with batch 0\'s node skipped in its batch', () => {
+  it("a plan made after batch 0 finished has the same worker-matrix, with batch 0's node skipped in its batch", () => {
     const after = planOf(upgraded(['worker-5']));
     expect(matrix(upgraded(['worker-5']))).toEqual(matrix(freshCluster()));
     expect(after.order.workerBatches).toEqual(before.order.workerBatches);
@@ -110,12 +127,24 @@ describe('stable worker batches', () => {
     const recorder = new Recorder();
     recorder.responders.push(nodeWorld(TARGET.version, APT_LIST));
     const fake = progressFor(['cp-1', 'worker-5']);
-    recorder.responders.push((node, argv) => void (argv.join(' ') === 'systemctl restart kubelet' && fake.kubelet.set(node, TARGET.version)));
+    recorder.responders.push(
+      (node, argv) => void (argv.join(' ') === 'systemctl restart kubelet' && fake.kubelet.set(node, TARGET.version)),
+    );
     const { deps } = workersDeps(upgraded(['worker-5']), 2, fake, recorder);
     const result = await workersCommand(deps);
     expect(result.exitCode, JSON.stringify(result.record.nodes)).toBe(0);
     // the plan's exact revision is installed; the node's repository is not listed again
-    expect(recorder.calls.filter((c) => c.argv.join(' ').startsWith('apt-get install')).map((c) => c.argv.slice(4).join(' ')).sort()).toEqual(['kubeadm=1.31.4-1.1', 'kubeadm=1.31.4-1.1', 'kubelet=1.31.4-1.1 kubectl=1.31.4-1.1', 'kubelet=1.31.4-1.1 kubectl=1.31.4-1.1']);
+    expect(
+      recorder.calls
+        .filter((c) => c.argv.join(' ').startsWith('apt-get install'))
+        .map((c) => c.argv.slice(4).join(' '))
+        .sort(),
+    ).toEqual([
+      'kubeadm=1.31.4-1.1',
+      'kubeadm=1.31.4-1.1',
+      'kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
+      'kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
+    ]);
     expect(recorder.calls.some((c) => c.argv[0] === 'apt-cache')).toBe(false);
     const entry2 = before.order.workerBatches.find((b) => b.index === 2)!.nodes;
     expect([...new Set(recorder.opened)].sort()).toEqual([...entry2].sort());

@@ -34,7 +34,9 @@ function problem(file: string, specifier: string): string | undefined {
 }
 
 function coreFiles(dir = CORE): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? coreFiles(join(dir, e.name)) : /\.[cm]?[jt]s$/.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? coreFiles(join(dir, e.name)) : /\.[cm]?[jt]s$/.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 describe('src/core is pure', () => {
@@ -49,7 +51,15 @@ describe('src/core is pure', () => {
       "const k = await import('@kubernetes/client-node');",
       "const x = 'from nothing'; // not an import",
     ].join('\n');
-    expect(moduleSpecifiers(sample)).toEqual(['../backup/inputs.ts', '../adapters/transport/node-shell.ts', '../upgrade/runner.ts', '../commands/deps.ts', '../report/markdown.ts', '@actions/core', '@kubernetes/client-node']);
+    expect(moduleSpecifiers(sample)).toEqual([
+      '../backup/inputs.ts',
+      '../adapters/transport/node-shell.ts',
+      '../upgrade/runner.ts',
+      '../commands/deps.ts',
+      '../report/markdown.ts',
+      '@actions/core',
+      '@kubernetes/client-node',
+    ]);
     const file = join(CORE, 'settings.ts');
     for (const s of moduleSpecifiers(sample)) expect(problem(file, s)).toBeDefined();
     expect(problem(file, './errors.ts')).toBeUndefined();
@@ -60,10 +70,12 @@ describe('src/core is pure', () => {
   test('no file in src/core imports from src/backup, src/adapters, src/upgrade, src/commands, src/report, @actions/* or the Kubernetes client', () => {
     const files = coreFiles();
     expect(files.length).toBeGreaterThan(10);
-    const found = files.flatMap((file) => moduleSpecifiers(readFileSync(file, 'utf8')).flatMap((s) => {
-      const p = problem(file, s);
-      return p ? [`${relative(SRC, file)} ${p}`] : [];
-    }));
+    const found = files.flatMap((file) =>
+      moduleSpecifiers(readFileSync(file, 'utf8')).flatMap((s) => {
+        const p = problem(file, s);
+        return p ? [`${relative(SRC, file)} ${p}`] : [];
+      }),
+    );
     expect(found).toEqual([]);
   });
 });

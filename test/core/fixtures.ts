@@ -7,7 +7,12 @@ import { parseSettings, type Settings } from '../../src/core/settings.ts';
 export const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
 
 export function settingsFrom(inputs: Record<string, string> = {}): Settings {
-  const all: Record<string, string> = { 'target-version': '1.31', 'ssh-private-key': KEY, 'ssh-known-hosts': 'x ssh-ed25519 AAAA', ...inputs };
+  const all: Record<string, string> = {
+    'target-version': '1.31',
+    'ssh-private-key': KEY,
+    'ssh-known-hosts': 'x ssh-ed25519 AAAA',
+    ...inputs,
+  };
   return parseSettings((name) => all[name] ?? '');
 }
 
@@ -24,7 +29,12 @@ export interface ClusterOptions {
 
 const GiB = 1024 ** 3;
 
-export function node(name: string, role: 'control-plane' | 'worker', version: string, extra: Partial<NodeObservation> = {}): NodeObservation {
+export function node(
+  name: string,
+  role: 'control-plane' | 'worker',
+  version: string,
+  extra: Partial<NodeObservation> = {},
+): NodeObservation {
   return {
     name,
     role,
@@ -40,11 +50,27 @@ export function node(name: string, role: 'control-plane' | 'worker', version: st
 }
 
 export function controlPlanePods(nodeName: string, version: string): ControlPlanePod[] {
-  const kube = (component: ControlPlanePod['component']): ControlPlanePod => ({ node: nodeName, component, image: `registry.k8s.io/${component}:v${version}`, version, running: true, ready: true });
-  return [kube('kube-apiserver'), kube('kube-controller-manager'), kube('kube-scheduler'), { node: nodeName, component: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', version: '3.5.15-0', running: true, ready: true }];
+  const kube = (component: ControlPlanePod['component']): ControlPlanePod => ({
+    node: nodeName,
+    component,
+    image: `registry.k8s.io/${component}:v${version}`,
+    version,
+    running: true,
+    ready: true,
+  });
+  return [
+    kube('kube-apiserver'),
+    kube('kube-controller-manager'),
+    kube('kube-scheduler'),
+    { node: nodeName, component: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', version: '3.5.15-0', running: true, ready: true },
+  ];
 }
 
-export function report(name: string, version: string, opts: { published?: string[]; packageManager?: 'apt' | 'yum' | 'dnf' } = {}): NodeReport {
+export function report(
+  name: string,
+  version: string,
+  opts: { published?: string[]; packageManager?: 'apt' | 'yum' | 'dnf' } = {},
+): NodeReport {
   const minor = version.split('.').slice(0, 2).join('.');
   const pm = opts.packageManager ?? 'apt';
   const rev = pm === 'apt' ? '1.1' : '150500.1.1';
@@ -91,7 +117,10 @@ export function cluster(opts: ClusterOptions = {}): ClusterState {
   const workerVersion = opts.workerVersion ?? version;
   const cps = Array.from({ length: opts.controlPlanes ?? 1 }, (_, i) => `cp-${i + 1}`);
   const workers = Array.from({ length: opts.workers ?? 2 }, (_, i) => `${opts.workerPrefix ?? 'worker-'}${i + 1}`);
-  const rOpts = { ...(opts.published ? { published: opts.published } : {}), ...(opts.packageManager ? { packageManager: opts.packageManager } : {}) };
+  const rOpts = {
+    ...(opts.published ? { published: opts.published } : {}),
+    ...(opts.packageManager ? { packageManager: opts.packageManager } : {}),
+  };
   const pods: PodObservation[] = [];
   for (const w of workers) for (let i = 0; i < (opts.podsPerWorker ?? 0); i++) pods.push(pod(`${w}-app-${i}`, w));
   return {
@@ -111,6 +140,15 @@ export function cluster(opts: ClusterOptions = {}): ClusterState {
 /** The inventory matching a cluster() state: every node, inventory order = cluster order. */
 export function inventoryOf(state: ClusterState, extra: (n: InventoryNode) => Partial<InventoryNode> = () => ({})): Inventory {
   return {
-    nodes: state.nodes.map((n, i) => ({ name: n.name, address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`, role: n.role, user: 'root', port: 22, transport: 'ssh' as const, labels: {}, ...extra({ name: n.name } as InventoryNode) })),
+    nodes: state.nodes.map((n, i) => ({
+      name: n.name,
+      address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      role: n.role,
+      user: 'root',
+      port: 22,
+      transport: 'ssh' as const,
+      labels: {},
+      ...extra({ name: n.name } as InventoryNode),
+    })),
   };
 }

@@ -9,7 +9,15 @@ const POLICY = compilePolicy({ deleteEmptyDirData: true, forceUnmanaged: false }
 const workerBatch = (index: number, nodes: string[]) => ({ stage: 'workers' as const, index, nodes });
 
 function budget(name: string, selector: BudgetObservation['selector'], disruptionsAllowed: number): BudgetObservation {
-  return { namespace: 'default', name, selector, disruptionsAllowed, currentHealthy: 3, desiredHealthy: 3 - disruptionsAllowed, expectedPods: 3 };
+  return {
+    namespace: 'default',
+    name,
+    selector,
+    disruptionsAllowed,
+    currentHealthy: 3,
+    desiredHealthy: 3 - disruptionsAllowed,
+    expectedPods: 3,
+  };
 }
 
 describe('pod classification', () => {
@@ -25,7 +33,19 @@ describe('pod classification', () => {
       pod('elsewhere', 'worker-2'),
     ];
     const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
-    expect(b!.nodes[0]).toEqual({ node: 'worker-1', evict: 2, daemonSet: 1, mirror: 1, emptyDir: 1, finished: 1, unmanaged: 1, unmanagedPods: ['default/bare'], notSelected: 0, refused: [{ pod: 'default/bare', kind: 'unmanaged', input: 'force-drain-unmanaged', reason: expect.stringMatching(/no controller/) }], requests: { cpuMilli: 200, memoryBytes: 256 * 1024 * 1024 } });
+    expect(b!.nodes[0]).toEqual({
+      node: 'worker-1',
+      evict: 2,
+      daemonSet: 1,
+      mirror: 1,
+      emptyDir: 1,
+      finished: 1,
+      unmanaged: 1,
+      unmanagedPods: ['default/bare'],
+      notSelected: 0,
+      refused: [{ pod: 'default/bare', kind: 'unmanaged', input: 'force-drain-unmanaged', reason: expect.stringMatching(/no controller/) }],
+      requests: { cpuMilli: 200, memoryBytes: 256 * 1024 * 1024 },
+    });
   });
 });
 
@@ -104,7 +124,10 @@ describe('capacity of the remaining nodes', () => {
 
   it('counts requests against allocatable of the target nodes', () => {
     const state = cluster({ workers: 2 });
-    state.pods = [pod('big', 'worker-1', { requests: { cpuMilli: 3000, memoryBytes: 0 } }), pod('filler', 'worker-2', { requests: { cpuMilli: 2000, memoryBytes: 0 } })];
+    state.pods = [
+      pod('big', 'worker-1', { requests: { cpuMilli: 3000, memoryBytes: 0 } }),
+      pod('filler', 'worker-2', { requests: { cpuMilli: 2000, memoryBytes: 0 } }),
+    ];
     const [b] = forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches;
     expect(b!.capacity).toMatchObject({ fits: false, free: { cpuMilli: 2000 }, needed: { cpuMilli: 3000 } });
   });
@@ -121,8 +144,14 @@ describe('tolerations', () => {
   it('a pod that tolerates the control-plane taint may go to a control plane when its worker drains', () => {
     const state = cluster({ controlPlanes: 1, workers: 1 });
     state.pods = [pod('coredns-1', 'worker-1', { tolerates: ['node-role.kubernetes.io/control-plane'] })];
-    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({ fits: true, targetNodes: 1 });
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({
+      fits: true,
+      targetNodes: 1,
+    });
     state.pods = [pod('web-1', 'worker-1')];
-    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({ fits: false, targetNodes: 0 });
+    expect(forecastDrains(state, [workerBatch(0, ['worker-1'])], POLICY).batches[0]!.capacity).toMatchObject({
+      fits: false,
+      targetNodes: 0,
+    });
   });
 });

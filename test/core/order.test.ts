@@ -6,16 +6,29 @@ import type { MaxUnavailable } from '../../src/core/settings.ts';
 import { cluster, inventoryOf } from './fixtures.ts';
 
 function order(state: ClusterState, opts: { max?: MaxUnavailable; label?: string; inventory?: Inventory; target?: string } = {}) {
-  return planOrder({ state, inventory: opts.inventory ?? inventoryOf(state), targetVersion: opts.target ?? '1.31.4', maxUnavailable: opts.max ?? { kind: 'count', value: 1 }, ...(opts.label ? { batchByLabel: opts.label } : {}) });
+  return planOrder({
+    state,
+    inventory: opts.inventory ?? inventoryOf(state),
+    targetVersion: opts.target ?? '1.31.4',
+    maxUnavailable: opts.max ?? { kind: 'count', value: 1 },
+    ...(opts.label ? { batchByLabel: opts.label } : {}),
+  });
 }
 const batches = (r: ReturnType<typeof order>) => r.order.workerBatches.map((b) => b.nodes);
 
 describe('control-plane order', () => {
   it('starts with the first healthy control plane in inventory order and says why', () => {
     const r = order(cluster({ controlPlanes: 3, workers: 0 }));
-    expect(r.order.firstControlPlane).toEqual({ node: 'cp-1', reason: expect.stringMatching(/first control plane in the inventory.*Running and Ready/) });
+    expect(r.order.firstControlPlane).toEqual({
+      node: 'cp-1',
+      reason: expect.stringMatching(/first control plane in the inventory.*Running and Ready/),
+    });
     expect(r.order.controlPlanes).toEqual(['cp-1', 'cp-2', 'cp-3']);
-    expect([...r.kubeadmAction]).toEqual([['cp-1', 'apply'], ['cp-2', 'node'], ['cp-3', 'node']]);
+    expect([...r.kubeadmAction]).toEqual([
+      ['cp-1', 'apply'],
+      ['cp-2', 'node'],
+      ['cp-3', 'node'],
+    ]);
   });
 
   it('passes over a control plane whose apiserver is not Ready', () => {
@@ -126,7 +139,9 @@ describe('worker batches', () => {
     const state = cluster({ workers: 6 });
     ['a', 'b', 'a', 'b', 'a', 'b'].forEach((zone, i) => (state.nodes[i + 1]!.labels.zone = zone));
     const inv = inventoryOf(state, (n) => (n.name === 'worker-6' ? { batch: 0 } : {}));
-    const at = (target: string | undefined) => planOrder({ state, inventory: inv, targetVersion: target, maxUnavailable: { kind: 'count', value: 2 }, batchByLabel: 'zone' }).order.workerBatches;
+    const at = (target: string | undefined) =>
+      planOrder({ state, inventory: inv, targetVersion: target, maxUnavailable: { kind: 'count', value: 2 }, batchByLabel: 'zone' }).order
+        .workerBatches;
     const fresh = at('1.31.4');
     for (const w of state.nodes.filter((n) => ['worker-1', 'worker-3', 'worker-6'].includes(n.name))) w.kubeletVersion = '1.31.4';
     expect(at('1.31.4')).toEqual(fresh);

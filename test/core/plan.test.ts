@@ -27,7 +27,15 @@ describe('buildPlan verdicts', () => {
   it('a same-minor patch upgrade needs no repository switch', () => {
     const p = plan(cluster({ version: '1.31.1' }));
     expect(p.verdict).toBe('ready');
-    expect(stepsOf(p, 'cp-1').map((s) => s.id)).toEqual(['kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
+    expect(stepsOf(p, 'cp-1').map((s) => s.id)).toEqual([
+      'kubeadm-install',
+      'kubeadm-upgrade',
+      'drain',
+      'kubelet-install',
+      'kubelet-restart',
+      'wait-ready',
+      'uncordon',
+    ]);
   });
 
   it('downgrade: blocked', () => {
@@ -59,13 +67,25 @@ describe('buildPlan verdicts', () => {
     expect(plan(state).blockers.map((b) => b.id)).toEqual(['kubelet-too-old']);
     const forced = plan(state, { force: 'true' });
     expect(forced.verdict).toBe('ready');
-    expect(lines(stepsOf(forced, 'cp-1'), 'kubeadm-upgrade')[1]).toBe('kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true --force');
+    expect(lines(stepsOf(forced, 'cp-1'), 'kubeadm-upgrade')[1]).toBe(
+      'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true --force',
+    );
   });
 
   it('forecast blockers: unmanaged pods and a PDB allowing nothing', () => {
     const state = cluster({ workers: 2, podsPerWorker: 1 });
     state.pods.push(pod('bare', 'worker-1', { controllerKind: undefined }));
-    state.budgets = [{ namespace: 'default', name: 'all', selector: { matchLabels: { app: 'x' } }, disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 }];
+    state.budgets = [
+      {
+        namespace: 'default',
+        name: 'all',
+        selector: { matchLabels: { app: 'x' } },
+        disruptionsAllowed: 0,
+        currentHealthy: 1,
+        desiredHealthy: 1,
+        expectedPods: 1,
+      },
+    ];
     state.pods[0]!.labels = { app: 'x' };
     const p = plan(state);
     expect(p.blockers.map((b) => b.id)).toEqual(['unmanaged-pods', 'pdb-blocks']);
@@ -81,11 +101,34 @@ describe('per-node steps', () => {
     const cp1 = stepsOf(p, 'cp-1');
     expect(stepsOf(p, 'worker-1')).toBe(stepsOf(p, 'worker-2'));
     expect(lines(stepsOf(p, 'cp-2'), 'kubeadm-upgrade')[0]).toBe('kubeadm upgrade node --certificate-renewal=true --etcd-upgrade=true');
-    expect(cp1.map((s) => s.id)).toEqual(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon']);
-    expect(lines(cp1, 'repo-switch')[0]).toBe("sed -i -E 's#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g' -- /etc/apt/sources.list.d/kubernetes.list");
-    expect(lines(cp1, 'kubeadm-install')).toEqual(['apt-mark unhold kubeadm', 'apt-get update', 'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1', 'apt-mark hold kubeadm', 'kubeadm version -o short']);
-    expect(lines(cp1, 'kubeadm-upgrade').slice(0, 2)).toEqual(['kubeadm upgrade plan', 'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true']);
-    expect(lines(stepsOf(p, 'worker-1'), 'kubeadm-upgrade')).toEqual(['kubeadm upgrade node', expect.stringMatching(/^report the backup folders kubeadm left/)]);
+    expect(cp1.map((s) => s.id)).toEqual([
+      'repo-switch',
+      'kubeadm-install',
+      'kubeadm-upgrade',
+      'drain',
+      'kubelet-install',
+      'kubelet-restart',
+      'wait-ready',
+      'uncordon',
+    ]);
+    expect(lines(cp1, 'repo-switch')[0]).toBe(
+      "sed -i -E 's#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g' -- /etc/apt/sources.list.d/kubernetes.list",
+    );
+    expect(lines(cp1, 'kubeadm-install')).toEqual([
+      'apt-mark unhold kubeadm',
+      'apt-get update',
+      'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1',
+      'apt-mark hold kubeadm',
+      'kubeadm version -o short',
+    ]);
+    expect(lines(cp1, 'kubeadm-upgrade').slice(0, 2)).toEqual([
+      'kubeadm upgrade plan',
+      'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true',
+    ]);
+    expect(lines(stepsOf(p, 'worker-1'), 'kubeadm-upgrade')).toEqual([
+      'kubeadm upgrade node',
+      expect.stringMatching(/^report the backup folders kubeadm left/),
+    ]);
   });
 
   it('no exact revision in the plan: the install reads it on the node, and the plan says so', () => {
@@ -101,11 +144,13 @@ describe('per-node steps', () => {
     expect(lines(stepsOf(p, 'worker-1'), 'repo-switch')[0]).toContain('-- /etc/yum.repos.d/kubernetes.repo');
   });
 
-  it('the drain step shows the drain inputs, and an operator\'s cordon is kept', () => {
+  it("the drain step shows the drain inputs, and an operator's cordon is kept", () => {
     const state = cluster({ workers: 2 });
     state.nodes.find((n) => n.name === 'worker-2')!.unschedulable = true;
     const p = plan(state, { 'delete-emptydir-data': 'false', 'drain-pod-selector': 'app!=db' });
-    expect(lines(stepsOf(p, 'worker-1'), 'drain')[0]).toMatch(/only pods matching app!=db.*emptyDir are refused \(delete-emptydir-data: false\)/);
+    expect(lines(stepsOf(p, 'worker-1'), 'drain')[0]).toMatch(
+      /only pods matching app!=db.*emptyDir are refused \(delete-emptydir-data: false\)/,
+    );
     expect(lines(stepsOf(p, 'worker-1'), 'uncordon')).toEqual(['uncordon the node']);
     expect(lines(stepsOf(p, 'worker-2'), 'uncordon')[0]).toMatch(/^leave the node cordoned/);
   });
@@ -136,14 +181,18 @@ describe('one pod policy: the plan blocks exactly what the drain would refuse', 
     state.pods.push(pod('cache-1', 'worker-2', { emptyDir: true }));
     expect(plan(state).verdict).toBe('ready');
     const refused = plan(state, { 'delete-emptydir-data': 'false' });
-    expect(refused.blockers).toEqual([expect.objectContaining({ id: 'emptydir-pods', message: expect.stringMatching(/default\/cache-1.*set delete-emptydir-data: true/) })]);
+    expect(refused.blockers).toEqual([
+      expect.objectContaining({ id: 'emptydir-pods', message: expect.stringMatching(/default\/cache-1.*set delete-emptydir-data: true/) }),
+    ]);
   });
 
   it('a pod whose DaemonSet is gone blocks unless force-drain-unmanaged, as kubectl drain refuses it', () => {
     const state = cluster({ workers: 2, podsPerWorker: 1 });
     state.pods.push(pod('agent-x', 'worker-1', { controllerKind: 'DaemonSet', controllerName: 'old-agent' }));
     state.daemonSets = ['default/agent'];
-    expect(plan(state).blockers).toEqual([expect.objectContaining({ id: 'orphaned-daemonset-pods', message: expect.stringMatching(/DaemonSet no longer exists/) })]);
+    expect(plan(state).blockers).toEqual([
+      expect.objectContaining({ id: 'orphaned-daemonset-pods', message: expect.stringMatching(/DaemonSet no longer exists/) }),
+    ]);
     expect(plan(state, { 'force-drain-unmanaged': 'true' }).verdict).toBe('ready');
   });
 
@@ -163,14 +212,19 @@ describe('small clusters', () => {
     state.pods.push(pod('coredns-1', 'cp-1'), pod('coredns-2', 'cp-1'));
     const p = plan(state);
     expect(p.verdict).toBe('ready');
-    expect(p.preflight.find((v) => v.id === 'pending-pods')).toMatchObject({ severity: 'warning', message: expect.stringMatching(/single-node cluster has nowhere else.*control plane cp-1: 2 pod\(s\) for about \d+ min/) });
+    expect(p.preflight.find((v) => v.id === 'pending-pods')).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(/single-node cluster has nowhere else.*control plane cp-1: 2 pod\(s\) for about \d+ min/),
+    });
   });
 
   it('1 control plane + 1 worker: blocked, naming allow-pending-pods; with it, ready and the pending pods are named', () => {
     const state = full(cluster({ controlPlanes: 1, workers: 1, podsPerWorker: 3 }));
     state.nodes.find((n) => n.name === 'cp-1')!.taints = [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }];
     const blocked = plan(state);
-    expect(blocked.blockers).toEqual([expect.objectContaining({ id: 'capacity', message: expect.stringMatching(/set allow-pending-pods: true/) })]);
+    expect(blocked.blockers).toEqual([
+      expect.objectContaining({ id: 'capacity', message: expect.stringMatching(/set allow-pending-pods: true/) }),
+    ]);
     const allowed = plan(state, { 'allow-pending-pods': 'true' });
     expect(allowed.verdict).toBe('ready');
     expect(allowed.preflight.find((v) => v.id === 'pending-pods')!.message).toMatch(/allow-pending-pods: true.*worker batch 0: 3 pod\(s\)/);
@@ -179,7 +233,17 @@ describe('small clusters', () => {
   it('a PodDisruptionBudget that allows nothing still blocks a small cluster', () => {
     const state = full(cluster({ controlPlanes: 1, workers: 0 }));
     state.pods.push(pod('db-0', 'cp-1', { labels: { app: 'db' } }));
-    state.budgets = [{ namespace: 'default', name: 'db', selector: { matchLabels: { app: 'db' } }, disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 }];
+    state.budgets = [
+      {
+        namespace: 'default',
+        name: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        disruptionsAllowed: 0,
+        currentHealthy: 1,
+        desiredHealthy: 1,
+        expectedPods: 1,
+      },
+    ];
     expect(plan(state).blockers.map((b) => b.id)).toEqual(['pdb-blocks']);
   });
 });

@@ -15,19 +15,46 @@ describe('preflight', () => {
   it('passes on a healthy cluster', () => {
     const all = checks(cluster({ controlPlanes: 3 }));
     expect(Object.values(all).map((v) => [v.id, v.severity])).toEqual([
-      ['api-reachable', 'ok'], ['readyz', 'ok'], ['nodes-ready', 'ok'], ['control-plane-healthy', 'ok'], ['nodes-reachable', 'ok'], ['swap-off', 'ok'], ['packages-published', 'ok'], ['disk-room', 'ok'],
+      ['api-reachable', 'ok'],
+      ['readyz', 'ok'],
+      ['nodes-ready', 'ok'],
+      ['control-plane-healthy', 'ok'],
+      ['nodes-reachable', 'ok'],
+      ['swap-off', 'ok'],
+      ['packages-published', 'ok'],
+      ['disk-room', 'ok'],
     ]);
   });
 
   it.each<[string, (s: ClusterState) => void, string, RegExp]>([
-    ['api-reachable', (s) => Object.assign(s, { apiReachable: false, apiError: 'connect ECONNREFUSED 10.0.0.1:6443' }), 'mandatory', /not reachable.*ECONNREFUSED/],
+    [
+      'api-reachable',
+      (s) => Object.assign(s, { apiReachable: false, apiError: 'connect ECONNREFUSED 10.0.0.1:6443' }),
+      'mandatory',
+      /not reachable.*ECONNREFUSED/,
+    ],
     ['readyz', (s) => (s.readyz = false), 'mandatory', /readyz/],
     ['nodes-ready', (s) => (s.nodes[1]!.ready = false), 'mandatory', /1 node\(s\) not Ready: worker-1/],
     ['control-plane-healthy', (s) => (s.controlPlanePods.find((p) => p.component === 'etcd')!.ready = false), 'mandatory', /cp-1: etcd/],
-    ['control-plane-healthy', (s) => (s.controlPlanePods = s.controlPlanePods.filter((p) => p.component !== 'kube-scheduler')), 'mandatory', /kube-scheduler/],
+    [
+      'control-plane-healthy',
+      (s) => (s.controlPlanePods = s.controlPlanePods.filter((p) => p.component !== 'kube-scheduler')),
+      'mandatory',
+      /kube-scheduler/,
+    ],
     ['swap-off', (s) => (s.nodeReports[2]!.swapOn = true), 'mandatory', /swap is on on worker-2/],
-    ['nodes-reachable', (s) => Object.assign(s.nodeReports[1]!, { reachable: false, error: 'connection refused' }), 'mandatory', /worker-1: connection refused/],
-    ['packages-published', (s) => (s.nodeReports.forEach((r) => (r.publishedInTargetMinor = ['1.31.0'])), s.nodeReports[0]!.publishedInTargetMinor = []), 'mandatory', /no 1\.31 patch is published for every node/],
+    [
+      'nodes-reachable',
+      (s) => Object.assign(s.nodeReports[1]!, { reachable: false, error: 'connection refused' }),
+      'mandatory',
+      /worker-1: connection refused/,
+    ],
+    [
+      'packages-published',
+      (s) => (s.nodeReports.forEach((r) => (r.publishedInTargetMinor = ['1.31.0'])), (s.nodeReports[0]!.publishedInTargetMinor = [])),
+      'mandatory',
+      /no 1\.31 patch is published for every node/,
+    ],
     ['disk-room', (s) => (s.nodeReports[0]!.freeBytes.etcd = 200 * 1024 ** 2), 'mandatory', /cp-1 \/var\/lib\/etcd 0\.2 GiB/],
     ['disk-room', (s) => (s.nodeReports[1]!.freeBytes = {}), 'warning', /unknown on worker-1/],
   ])('%s fails as it should', (id, breakIt, severity, message) => {

@@ -18,7 +18,14 @@ function problemsOf(fn: () => unknown) {
 describe('parseSettings defaults', () => {
   it('gives the documented defaults when only target-version is set', () => {
     const s = parse({});
-    expect(s).toMatchObject({ command: 'plan', transport: 'ssh', force: false, prComment: 'auto', parallelism: 10, maxUnavailable: { kind: 'count', value: 1 } });
+    expect(s).toMatchObject({
+      command: 'plan',
+      transport: 'ssh',
+      force: false,
+      prComment: 'auto',
+      parallelism: 10,
+      maxUnavailable: { kind: 'count', value: 1 },
+    });
     expect(s.ssh).toEqual({ user: 'root', port: 22, insecureSkipHostKeyCheck: false });
     expect(s.target).toEqual({ raw: '1.31', major: 1, minor: 31 });
     expect(s.warnings).toEqual([]);
@@ -26,16 +33,36 @@ describe('parseSettings defaults', () => {
 
   it('parses every input', () => {
     const s = parse({
-      command: 'plan', 'target-version': 'v1.31.4', 'ssh-user': 'ubuntu', 'ssh-port': '2222', 'ssh-jump-host': 'bastion@203.0.113.5:2200',
-      transport: 'local', 'max-unavailable': '25%', 'batch-by-label': 'topology.kubernetes.io/zone', force: 'TRUE', 'pr-comment': 'always', parallelism: '4',
+      command: 'plan',
+      'target-version': 'v1.31.4',
+      'ssh-user': 'ubuntu',
+      'ssh-port': '2222',
+      'ssh-jump-host': 'bastion@203.0.113.5:2200',
+      transport: 'local',
+      'max-unavailable': '25%',
+      'batch-by-label': 'topology.kubernetes.io/zone',
+      force: 'TRUE',
+      'pr-comment': 'always',
+      parallelism: '4',
     });
     expect(s.target).toEqual({ raw: 'v1.31.4', major: 1, minor: 31, patch: 4 });
     expect(s.ssh).toMatchObject({ user: 'ubuntu', port: 2222, jumpHost: { user: 'bastion', host: '203.0.113.5', port: 2200 } });
-    expect(s).toMatchObject({ transport: 'local', maxUnavailable: { kind: 'percent', value: 25 }, batchByLabel: 'topology.kubernetes.io/zone', force: true, prComment: 'always', parallelism: 4 });
+    expect(s).toMatchObject({
+      transport: 'local',
+      maxUnavailable: { kind: 'percent', value: 25 },
+      batchByLabel: 'topology.kubernetes.io/zone',
+      force: true,
+      prComment: 'always',
+      parallelism: 4,
+    });
   });
 
   it('fills the jump host user and port from ssh-user and 22', () => {
-    expect(parse({ 'ssh-user': 'ops', 'ssh-jump-host': 'bastion.example.com' }).ssh.jumpHost).toEqual({ user: 'ops', host: 'bastion.example.com', port: 22 });
+    expect(parse({ 'ssh-user': 'ops', 'ssh-jump-host': 'bastion.example.com' }).ssh.jumpHost).toEqual({
+      user: 'ops',
+      host: 'bastion.example.com',
+      port: 22,
+    });
     expect(parse({ 'ssh-jump-host': '[fd00::1]:22' }).ssh.jumpHost).toEqual({ user: 'root', host: 'fd00::1', port: 22 });
   });
 
@@ -113,7 +140,17 @@ describe('inventory input', () => {
   });
 
   it('says how to fix an unreadable file', () => {
-    const problems = problemsOf(() => parse({ inventory: 'missing.yaml' }, { workspace: '/ws', readFile: () => { throw Object.assign(new Error('nope'), { code: 'ENOENT' }); } }));
+    const problems = problemsOf(() =>
+      parse(
+        { inventory: 'missing.yaml' },
+        {
+          workspace: '/ws',
+          readFile: () => {
+            throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+          },
+        },
+      ),
+    );
     expect(problems[0]).toMatchObject({ input: 'inventory', problem: /missing.yaml cannot be read \(ENOENT\)/, fix: /actions\/checkout/ });
   });
 

@@ -6,7 +6,13 @@ import { parseVersion } from '../../src/core/versions.ts';
 import { cluster } from './fixtures.ts';
 
 function verdicts(state: ClusterState, target: string, opts: { force?: boolean; multiHop?: boolean } = {}) {
-  return skewVerdicts({ state, current: currentControlPlaneVersion(state), target: parseVersion(target)!, multiHop: opts.multiHop ?? false, force: opts.force ?? false });
+  return skewVerdicts({
+    state,
+    current: currentControlPlaneVersion(state),
+    target: parseVersion(target)!,
+    multiHop: opts.multiHop ?? false,
+    force: opts.force ?? false,
+  });
 }
 const find = (list: ReturnType<typeof verdicts>, id: string) => list.filter((v) => v.id === id && v.severity !== 'ok');
 
@@ -50,7 +56,9 @@ describe('kubeadm policy (policy.go)', () => {
     const state = cluster({ version: '1.31.4', workerVersion: '1.27.9' });
     expect(find(verdicts(state, '1.31.5', { force: true }), 'kubelet-too-old')[0]!.forced).toBe(true);
     expect(find(verdicts(state, '1.31.5'), 'kubelet-too-old')[0]!.forced).toBeUndefined();
-    expect(find(verdicts(cluster({ version: '1.29.9' }), '1.31.4', { force: true }), 'skip-minor')[0]).toMatchObject({ severity: 'mandatory' });
+    expect(find(verdicts(cluster({ version: '1.29.9' }), '1.31.4', { force: true }), 'skip-minor')[0]).toMatchObject({
+      severity: 'mandatory',
+    });
     expect(find(verdicts(cluster({ version: '1.29.9' }), '1.31.4', { force: true }), 'skip-minor')[0]!.forced).toBeUndefined();
   });
 
@@ -63,7 +71,10 @@ describe('kubeadm policy (policy.go)', () => {
   it('the installed kubeadm never blocks: the run installs the target kubeadm first', () => {
     const state = cluster();
     const ok = verdicts(state, '1.31.4').find((v) => v.id === 'kubeadm-version')!;
-    expect(ok).toMatchObject({ severity: 'ok', message: expect.stringMatching(/installs kubeadm 1\.31\.4 before.*installed now: 1\.30\.5/) });
+    expect(ok).toMatchObject({
+      severity: 'ok',
+      message: expect.stringMatching(/installs kubeadm 1\.31\.4 before.*installed now: 1\.30\.5/),
+    });
     state.nodeReports[0]!.kubeadmVersion = '1.32.1';
     expect(find(verdicts(state, '1.31.4'), 'kubeadm-newer-than-target')[0]).toMatchObject({ severity: 'warning', nodes: ['cp-1'] });
   });
@@ -72,7 +83,10 @@ describe('kubeadm policy (policy.go)', () => {
 describe('upstream version-skew policy', () => {
   it('a kubelet newer than the target apiserver is mandatory', () => {
     const state = cluster({ version: '1.30.5', workerVersion: '1.32.0' });
-    expect(find(verdicts(state, '1.31.4'), 'upstream-kubelet-newer')[0]).toMatchObject({ severity: 'mandatory', nodes: ['worker-1', 'worker-2'] });
+    expect(find(verdicts(state, '1.31.4'), 'upstream-kubelet-newer')[0]).toMatchObject({
+      severity: 'mandatory',
+      nodes: ['worker-1', 'worker-2'],
+    });
   });
 
   it('kubelets at the oldest supported minor get a warning', () => {

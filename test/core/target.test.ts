@@ -50,7 +50,11 @@ describe('resolveTarget', () => {
     const minorOnly = resolve('1.31', state);
     expect(minorOnly.version).toBeUndefined();
     expect(minorOnly.reason).toMatch(/give an exact version such as 1\.31\.0/);
-    expect(resolve('1.31.4', state)).toMatchObject({ version: '1.31.4', verified: false, reason: expect.stringMatching(/not verified as published/) });
+    expect(resolve('1.31.4', state)).toMatchObject({
+      version: '1.31.4',
+      verified: false,
+      reason: expect.stringMatching(/not verified as published/),
+    });
   });
 
   it('marks nodes it could not read, and does not call the version verified', () => {
@@ -64,7 +68,7 @@ describe('resolveTarget', () => {
     expect(resolve('1.31', state)).toMatchObject({ version: '1.31.4', packageVersions: { apt: '1.31.4-1.1' } });
   });
 
-  it('resolves the exact revision per package manager from what each node\'s repository lists', () => {
+  it("resolves the exact revision per package manager from what each node's repository lists", () => {
     const state = cluster({ workers: 3 });
     const pms = ['apt', 'apt', 'yum', 'dnf'] as const;
     state.nodeReports.forEach((r, i) => {

@@ -15,11 +15,14 @@ describe('parseTargetSpec', () => {
     expect(spec).toEqual({ raw: raw.trim(), ...want });
   });
 
-  it.each(['1', '1.31.4.5', 'latest', 'v1.31.x', '1.031.4', '2.0.0', '1.31-rc.1', '1.31.4;id', '', '1.31.4-foo'])('rejects %j with a message naming the expected form', (raw) => {
-    const spec = parseTargetSpec(raw);
-    expect(spec).toHaveProperty('problem');
-    expect((spec as { problem: string }).problem).toMatch(/1\.31\.4|major/);
-  });
+  it.each(['1', '1.31.4.5', 'latest', 'v1.31.x', '1.031.4', '2.0.0', '1.31-rc.1', '1.31.4;id', '', '1.31.4-foo'])(
+    'rejects %j with a message naming the expected form',
+    (raw) => {
+      const spec = parseTargetSpec(raw);
+      expect(spec).toHaveProperty('problem');
+      expect((spec as { problem: string }).problem).toMatch(/1\.31\.4|major/);
+    },
+  );
 });
 
 describe('parseVersion', () => {

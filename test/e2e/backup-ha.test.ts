@@ -56,9 +56,16 @@ describe('HA control planes with stacked etcd', () => {
     identity = await generateIdentity();
     await etcdOn('cp-1', 'put', '/ha/kept', 'one');
     await etcdOn('cp-1', 'put', '/ha/deleted-later', 'two');
-    const settings = parseBackupSettings((name) => ({ 'backup-encryption-recipients': '' } as Record<string, string>)[name] ?? '');
+    const settings = parseBackupSettings((name) => (({ 'backup-encryption-recipients': '' }) as Record<string, string>)[name] ?? '');
     settings.recipients = [await identityToRecipient(identity)];
-    backup = await backupCommand(settings, { cluster: 'sim', runId: '77', nodes: inventoryNodes(cluster), runnerTemp: work, openShell: sshOpener(cluster), ...record });
+    backup = await backupCommand(settings, {
+      cluster: 'sim',
+      runId: '77',
+      nodes: inventoryNodes(cluster),
+      runnerTemp: work,
+      openShell: sshOpener(cluster),
+      ...record,
+    });
     texts.push(backup.summary, JSON.stringify(backup.outputs));
     expect(backup.outcome.location).toBe('runner');
     expect(backup.outputs['backup-path']).toBe(join(work, 'kubeadm-upgrade-backup', '77', 'artifact'));
@@ -66,16 +73,36 @@ describe('HA control planes with stacked etcd', () => {
     expect(backup.summary).toContain('GitHub Enterprise Server');
     expect(backup.summary).toContain(backup.outputs['backup-path']);
     // only the first control plane takes the snapshot; every node has its files
-    expect(backup.outcome.manifest.nodes.map((n) => [n.node, Boolean(n.etcd)])).toEqual([['cp-1', true], ['cp-2', false], ['cp-3', false], ['worker-1', false]]);
+    expect(backup.outcome.manifest.nodes.map((n) => [n.node, Boolean(n.etcd)])).toEqual([
+      ['cp-1', true],
+      ['cp-2', false],
+      ['cp-3', false],
+      ['worker-1', false],
+    ]);
     restoreDir = join(work, 'restore');
-    const manifest = await decryptBackup(join(backup.outputs['backup-path'] ?? '', 'kubeadm-backup-sim-run-77.tar.age'), [identity], restoreDir);
+    const manifest = await decryptBackup(
+      join(backup.outputs['backup-path'] ?? '', 'kubeadm-backup-sim-run-77.tar.age'),
+      [identity],
+      restoreDir,
+    );
     expect(manifest.id).toBe(backup.outcome.manifest.id);
   }, 240_000);
 
   test('upgrade cp-1; cp-2 fails later in its upgrade; keys change', async () => {
-    const next = cluster.spec.published.filter((v) => v.startsWith('1.31.')).sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2])).at(-1) as string;
+    const next = cluster.spec.published
+      .filter((v) => v.startsWith('1.31.'))
+      .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]))
+      .at(-1) as string;
     const repo = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /\n';
-    cluster.setFaults([{ type: 'command-fails', node: 'cp-2', match: 'kubeadm upgrade node', exitCode: 1, stderr: 'error execution phase control-plane: injected failure' }]);
+    cluster.setFaults([
+      {
+        type: 'command-fails',
+        node: 'cp-2',
+        match: 'kubeadm upgrade node',
+        exitCode: 1,
+        stderr: 'error execution phase control-plane: injected failure',
+      },
+    ]);
     for (const node of ['cp-1', 'cp-2']) {
       await onNode(node, ['sh', '-c', 'cat > /etc/apt/sources.list.d/kubernetes.list'], repo);
       await onNode(node, ['apt-get', 'update']);
@@ -102,10 +129,19 @@ describe('HA control planes with stacked etcd', () => {
   }, 300_000);
 
   test('rollback from the decrypted runner copy restores every member from the same snapshot', async () => {
-    const { report, summary } = await rollbackCommand({ confirmRollback: 'sim' }, {
-      cluster: 'sim', nodes: inventoryNodes(cluster), source: { kind: 'runner', dir: restoreDir }, runnerTemp: work,
-      kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')), openShell: sshOpener(cluster), log: record.log, waitTimeoutMs: 180_000,
-    });
+    const { report, summary } = await rollbackCommand(
+      { confirmRollback: 'sim' },
+      {
+        cluster: 'sim',
+        nodes: inventoryNodes(cluster),
+        source: { kind: 'runner', dir: restoreDir },
+        runnerTemp: work,
+        kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')),
+        openShell: sshOpener(cluster),
+        log: record.log,
+        waitTimeoutMs: 180_000,
+      },
+    );
     texts.push(summary);
     expect(report.controlPlanes).toEqual(['cp-1', 'cp-2', 'cp-3']);
     expect(report.workers).toEqual([]);
@@ -117,17 +153,32 @@ describe('HA control planes with stacked etcd', () => {
     expect(members.trim().split('\n')).toHaveLength(3);
     const status = await cluster.status();
     for (const node of status.nodes) {
-      expect([node.name, node.packages?.kubeadm, node.packages?.kubelet, node.repoMinor, node.ready]).toEqual([node.name, '1.30.5', '1.30.5', '1.30', true]);
+      expect([node.name, node.packages?.kubeadm, node.packages?.kubelet, node.repoMinor, node.ready]).toEqual([
+        node.name,
+        '1.30.5',
+        '1.30.5',
+        '1.30',
+        true,
+      ]);
     }
   }, 480_000);
 
   test('rollback from the backup on the nodes copies the snapshot from cp-1 to the other members', async () => {
     await etcdOn('cp-2', 'put', '/ha/kept', 'changed-again');
     await etcdOn('cp-3', 'put', '/ha/extra', 'x');
-    const { report } = await rollbackCommand({ confirmRollback: 'sim' }, {
-      cluster: 'sim', nodes: inventoryNodes(cluster), source: { kind: 'node', id: backup.outcome.manifest.id }, runnerTemp: work,
-      kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')), openShell: sshOpener(cluster), log: record.log, waitTimeoutMs: 180_000,
-    });
+    const { report } = await rollbackCommand(
+      { confirmRollback: 'sim' },
+      {
+        cluster: 'sim',
+        nodes: inventoryNodes(cluster),
+        source: { kind: 'node', id: backup.outcome.manifest.id },
+        runnerTemp: work,
+        kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')),
+        openShell: sshOpener(cluster),
+        log: record.log,
+        waitTimeoutMs: 180_000,
+      },
+    );
     expect(report.backupId).toBe(backup.outcome.manifest.id);
     for (const name of ['cp-1', 'cp-2', 'cp-3']) {
       expect(await etcdOn(name, 'get', '/ha/', '--prefix', '--consistency=s')).toBe('/ha/deleted-later\ntwo\n/ha/kept\none\n');

@@ -46,10 +46,12 @@ async function onNode(name: string, argv: string[], stdin?: string): Promise<str
 
 function run(runId: string, inputs: Record<string, string>, openShell = sshOpener(cluster)) {
   const settings = parseBackupSettings((name) => inputs[name] ?? '');
-  return backupCommand(settings, { cluster: 'sim', runId, nodes: inventoryNodes(cluster), runnerTemp: work, openShell, ...record }).then((result) => {
-    texts.push(result.summary, JSON.stringify(result.outputs));
-    return result;
-  });
+  return backupCommand(settings, { cluster: 'sim', runId, nodes: inventoryNodes(cluster), runnerTemp: work, openShell, ...record }).then(
+    (result) => {
+      texts.push(result.summary, JSON.stringify(result.outputs));
+      return result;
+    },
+  );
 }
 
 function zipNames(artifactName: string): string[] {
@@ -83,7 +85,8 @@ describe('where the backup goes', () => {
       const shell = await open(node);
       return {
         node: shell.node,
-        run: (argv, opts) => (argv.join(' ') === 'sh -c command -v etcdctl' ? Promise.resolve({ code: 1, stdout: '', stderr: '' }) : shell.run(argv, opts)),
+        run: (argv, opts) =>
+          argv.join(' ') === 'sh -c command -v etcdctl' ? Promise.resolve({ code: 1, stdout: '', stderr: '' }) : shell.run(argv, opts),
         close: () => shell.close(),
       };
     };
@@ -103,21 +106,41 @@ describe('where the backup goes', () => {
   }, 120_000);
 
   test('rollback refuses a snapshot that changed after it was verified, before stopping anything', async () => {
-    const newest = (await onNode('cp-1', ['ls', NODE_BACKUP_ROOT])).trim().split('\n').filter((d) => d.endsWith('-503'))[0];
+    const newest = (await onNode('cp-1', ['ls', NODE_BACKUP_ROOT]))
+      .trim()
+      .split('\n')
+      .filter((d) => d.endsWith('-503'))[0];
     await onNode('cp-1', ['sh', '-c', `printf x >> ${NODE_BACKUP_ROOT}/${newest}/etcd-snapshot.db`]);
-    const attempt = rollbackCommand({ confirmRollback: 'sim' }, {
-      cluster: 'sim', nodes: inventoryNodes(cluster), source: { kind: 'node' }, runnerTemp: work,
-      kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')), openShell: sshOpener(cluster), log: record.log,
-    });
+    const attempt = rollbackCommand(
+      { confirmRollback: 'sim' },
+      {
+        cluster: 'sim',
+        nodes: inventoryNodes(cluster),
+        source: { kind: 'node' },
+        runnerTemp: work,
+        kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')),
+        openShell: sshOpener(cluster),
+        log: record.log,
+      },
+    );
     await expect(attempt).rejects.toThrow(/refusing to roll back: the snapshot .* is not the verified one/);
     expect((await onNode('cp-1', ['ls', '/etc/kubernetes/manifests'])).trim().split('\n')).toContain('etcd.yaml');
     // etcd still serves (3.4's endpoint health reports on stderr)
-    expect(await onNode('cp-1', ['sh', '-c', `${etcdctlArgs(cluster.spec.nodes[0] as { address: string }, 'endpoint', 'health').join(' ')} 2>&1`])).toContain('is healthy');
+    expect(
+      await onNode('cp-1', [
+        'sh',
+        '-c',
+        `${etcdctlArgs(cluster.spec.nodes[0] as { address: string }, 'endpoint', 'health').join(' ')} 2>&1`,
+      ]),
+    ).toContain('is healthy');
   }, 120_000);
 
   test('nothing logged, summarised or output holds a secret', () => {
     // the scan finds a key when there is one (so an empty result means something)
-    const caKey = readFileSync(join(cluster.dir, 'pki', 'ca.key'), 'utf8').split('\n').slice(1, 3).join('\n');
+    const caKey = readFileSync(join(cluster.dir, 'pki', 'ca.key'), 'utf8')
+      .split('\n')
+      .slice(1, 3)
+      .join('\n');
     expect(secretsIn(`log line ${caKey}`, { clusterDir: cluster.dir })).not.toEqual([]);
     expect(secretsIn([...record.lines, ...texts].join('\n'), { clusterDir: cluster.dir })).toEqual([]);
   });

@@ -70,8 +70,21 @@ describe('backup, upgrade, rollback', () => {
     await etcd('put', '/registry/secrets/default/db', 'TOPSECRET-etcd-value-7f3a');
     originalApiserverManifest = await onNode('cp-1', ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml']);
 
-    const settings = parseBackupSettings(inputs({ 'backup-encryption-recipients': `${await identityToRecipient(identity)}  # ops team`, 'backup-keep': '2', 'artifact-retention-days': '5' }));
-    backup = await backupCommand(settings, { cluster: 'sim', runId: '1001', nodes: inventoryNodes(cluster), runnerTemp: work, openShell: sshOpener(cluster), ...record });
+    const settings = parseBackupSettings(
+      inputs({
+        'backup-encryption-recipients': `${await identityToRecipient(identity)}  # ops team`,
+        'backup-keep': '2',
+        'artifact-retention-days': '5',
+      }),
+    );
+    backup = await backupCommand(settings, {
+      cluster: 'sim',
+      runId: '1001',
+      nodes: inventoryNodes(cluster),
+      runnerTemp: work,
+      openShell: sshOpener(cluster),
+      ...record,
+    });
     texts.push(backup.summary, JSON.stringify(backup.outputs));
 
     const { manifest } = backup.outcome;
@@ -79,7 +92,11 @@ describe('backup, upgrade, rollback', () => {
     const snap = manifest.nodes.find((n) => n.node === 'cp-1')?.etcd;
     expect(snap?.status.totalKey).toBeGreaterThanOrEqual(3);
     expect(snap?.file.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(manifest.nodes.find((n) => n.node === 'worker-1')?.paths).toEqual(['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env', '/etc/apt/sources.list.d/kubernetes.list']);
+    expect(manifest.nodes.find((n) => n.node === 'worker-1')?.paths).toEqual([
+      '/var/lib/kubelet/config.yaml',
+      '/var/lib/kubelet/kubeadm-flags.env',
+      '/etc/apt/sources.list.d/kubernetes.list',
+    ]);
     // the node's own sha256sum agrees with the recorded checksum
     const onNodeSum = await onNode('cp-1', ['sha256sum', `${manifest.nodes[0]?.nodeDir}/etcd-snapshot.db`]);
     expect(onNodeSum.split(' ')[0]).toBe(snap?.file.sha256);
@@ -105,12 +122,18 @@ describe('backup, upgrade, rollback', () => {
     expect(entries.map((e) => e.name).sort()).toEqual(['cp-1/etcd-snapshot.db', 'cp-1/files.tar', 'manifest.json', 'worker-1/files.tar']);
     const inner = entries.find((e) => e.name === 'cp-1/etcd-snapshot.db');
     const { createHash } = await import('node:crypto');
-    expect(createHash('sha256').update(inner?.data ?? Buffer.alloc(0)).digest('hex')).toBe(snap?.file.sha256);
+    expect(
+      createHash('sha256')
+        .update(inner?.data ?? Buffer.alloc(0))
+        .digest('hex'),
+    ).toBe(snap?.file.sha256);
     const files = execFileSync('tar', ['-t'], { input: entries.find((e) => e.name === 'cp-1/files.tar')?.data, encoding: 'utf8' });
     expect(files).toContain('etc/kubernetes/pki/etcd/ca.key');
     expect(files).toContain('etc/kubernetes/manifests/etcd.yaml');
     // and not with another identity
-    await expect(decryptFile(join(unpacked, 'kubeadm-backup-sim-run-1001.tar.age'), [otherIdentity], join(work, 'wrong.tar'))).rejects.toThrow(/cannot decrypt/);
+    await expect(
+      decryptFile(join(unpacked, 'kubeadm-backup-sim-run-1001.tar.age'), [otherIdentity], join(work, 'wrong.tar')),
+    ).rejects.toThrow(/cannot decrypt/);
     // the copies came over SFTP on the same SSH connection
     expect(readFileSync(join(cluster.dir, 'nodes', 'cp-1', 'commands.log'), 'utf8')).toContain('sftp-server');
     // no plaintext copy left on the runner
@@ -118,7 +141,10 @@ describe('backup, upgrade, rollback', () => {
   }, 120_000);
 
   test('upgrade to the next minor, then change and delete keys', async () => {
-    const next = cluster.spec.published.filter((v) => v.startsWith('1.31.')).sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2])).at(-1);
+    const next = cluster.spec.published
+      .filter((v) => v.startsWith('1.31.'))
+      .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]))
+      .at(-1);
     expect(next).toBeDefined();
     const repo = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /\n';
     for (const node of ['cp-1', 'worker-1']) {
@@ -137,18 +163,35 @@ describe('backup, upgrade, rollback', () => {
   }, 240_000);
 
   test('rollback refuses without confirm-rollback set to the cluster name', async () => {
-    const run = rollbackCommand({ confirmRollback: 'prod' }, {
-      cluster: 'sim', nodes: inventoryNodes(cluster), source: { kind: 'node' }, runnerTemp: work,
-      kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')), openShell: sshOpener(cluster), log: record.log,
-    });
+    const run = rollbackCommand(
+      { confirmRollback: 'prod' },
+      {
+        cluster: 'sim',
+        nodes: inventoryNodes(cluster),
+        source: { kind: 'node' },
+        runnerTemp: work,
+        kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')),
+        openShell: sshOpener(cluster),
+        log: record.log,
+      },
+    );
     await expect(run).rejects.toThrow(/confirm-rollback to the cluster's name, "sim"/);
   });
 
   test('rollback restores the keys, the manifests and the package versions; nodes are Ready', async () => {
-    const { report, summary } = await rollbackCommand({ confirmRollback: 'sim' }, {
-      cluster: 'sim', nodes: inventoryNodes(cluster), source: { kind: 'node' }, runnerTemp: work,
-      kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')), openShell: sshOpener(cluster), log: record.log, waitTimeoutMs: 120_000,
-    });
+    const { report, summary } = await rollbackCommand(
+      { confirmRollback: 'sim' },
+      {
+        cluster: 'sim',
+        nodes: inventoryNodes(cluster),
+        source: { kind: 'node' },
+        runnerTemp: work,
+        kubeConfig: kubeConfigFromText(readFileSync(cluster.kubeconfigPath, 'utf8')),
+        openShell: sshOpener(cluster),
+        log: record.log,
+        waitTimeoutMs: 120_000,
+      },
+    );
     texts.push(summary);
     expect(report.workers).toEqual(['worker-1']);
     const values = await etcd('get', '/demo/', '--prefix');
@@ -165,7 +208,10 @@ describe('backup, upgrade, rollback', () => {
   }, 300_000);
 
   test('nothing the code logged, summarised or output holds a secret', () => {
-    const leaks = secretsIn([...record.lines, ...texts].join('\n'), { clusterDir: cluster.dir, extra: [identity, otherIdentity, 'TOPSECRET-etcd-value-7f3a'] });
+    const leaks = secretsIn([...record.lines, ...texts].join('\n'), {
+      clusterDir: cluster.dir,
+      extra: [identity, otherIdentity, 'TOPSECRET-etcd-value-7f3a'],
+    });
     expect(leaks).toEqual([]);
     expect(record.lines.length).toBeGreaterThan(5);
   });

@@ -25,7 +25,10 @@ const kubeconfig = [
 
 describe('the bundle as the runner runs it', () => {
   it('lists every bad input with its fix and exits 1', async () => {
-    const result = await runAction({ 'target-version': '1.31;rm -rf /', 'ssh-user': 'root;id', 'max-unavailable': 'lots', kubeconfig }, { bundle });
+    const result = await runAction(
+      { 'target-version': '1.31;rm -rf /', 'ssh-user': 'root;id', 'max-unavailable': 'lots', kubeconfig },
+      { bundle },
+    );
     expect(result.exitCode).toBe(1);
     const error = result.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
     for (const input of ['target-version', 'ssh-user', 'max-unavailable']) expect(error).toContain(`%0A${input}: `);
@@ -52,7 +55,10 @@ describe('the bundle as the runner runs it', () => {
   it('refuses a private key it cannot use, before connecting', async () => {
     const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n';
     const inventory = 'nodes:\n  - { name: cp-1, address: 127.0.0.1, role: control-plane, port: 1 }\n';
-    const result = await runAction({ 'target-version': '1.31', kubeconfig, inventory, 'ssh-private-key': key, 'ssh-known-hosts': '127.0.0.1 ssh-ed25519 AAAA' }, { bundle });
+    const result = await runAction(
+      { 'target-version': '1.31', kubeconfig, inventory, 'ssh-private-key': key, 'ssh-known-hosts': '127.0.0.1 ssh-ed25519 AAAA' },
+      { bundle },
+    );
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toMatch(/::error::.*ssh-private-key: cannot be read as an SSH private key/);
     expect(result.stdout).not.toContain('Reading the cluster');
@@ -75,16 +81,31 @@ describe('the bundle as the runner runs it', () => {
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
       const inventory = 'nodes:\n  - { name: cp-1, address: 127.0.0.1, role: control-plane, port: 1 }\n';
       const result = await runAction(
-        { 'target-version': '1.31', kubeconfig, inventory, 'ssh-private-key': readFileSync(join(dir, 'id'), 'utf8'), 'ssh-known-hosts': '[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA', 'pr-comment': 'never' },
+        {
+          'target-version': '1.31',
+          kubeconfig,
+          inventory,
+          'ssh-private-key': readFileSync(join(dir, 'id'), 'utf8'),
+          'ssh-known-hosts': '[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA',
+          'pr-comment': 'never',
+        },
         { bundle, apiUrl: github.url, githubToken: 't', event: { name: 'pull_request', payload: { pull_request: { number: 3 } } } },
       );
       expect(result.exitCode).toBe(1);
       expect(result.stdout).toContain('cannot reach the Kubernetes API at https://127.0.0.1:1');
-      expect(result.stdout).toMatch(/::warning::1 node\(s\) could not be read:%0Acp-1: cannot connect to node cp-1 \(root@127\.0\.0\.1:1\)/);
+      expect(result.stdout).toMatch(
+        /::warning::1 node\(s\) could not be read:%0Acp-1: cannot connect to node cp-1 \(root@127\.0\.0\.1:1\)/,
+      );
       const plan = JSON.parse(result.outputs.plan ?? '{}');
       expect(plan.verdict).toBe('blocked');
       // the title, then the verdict before anything else
-      expect(result.summary.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join('\n')).toMatch(/blocked/i);
+      expect(
+        result.summary
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .slice(0, 2)
+          .join('\n'),
+      ).toMatch(/blocked/i);
       expect(github.requests).toEqual([]); // pr-comment: never
       expect(result.state).toEqual({ isPost: 'true' });
       const post = await result.runPost();

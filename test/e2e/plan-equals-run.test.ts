@@ -18,7 +18,12 @@ interface SshEntry {
 
 function sshCommands(cluster: SimCluster, node: string): string[] {
   const text = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SshEntry).filter((e) => e.via === 'ssh').map((e) => e.command);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SshEntry)
+    .filter((e) => e.via === 'ssh')
+    .map((e) => e.command);
 }
 
 /** The plan's "report the backup folders kubeadm left" step reads them with find and du (shown as that step's text). */
@@ -36,7 +41,12 @@ interface Outcome {
 }
 
 /** The end of the action's log for a failure message, without the runner's mask commands (they carry the secrets). */
-const tail = (stdout: string) => stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').slice(-3000);
+const tail = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n')
+    .slice(-3000);
 
 async function planThenUpgrade(bundle: string, cluster: SimCluster, extra: Record<string, string>): Promise<Outcome> {
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '1', ...extra });
@@ -59,7 +69,10 @@ async function planThenUpgrade(bundle: string, cluster: SimCluster, extra: Recor
     out.ran.set(name, first < 0 ? log : log.slice(first).filter((c) => !REPORT_READS.test(c)));
     for (const step of steps(name)) {
       const group = groups.find((g) => g.title.startsWith(`${name} · ${step.id} · `));
-      out.announced.set(`${name}/${step.id}`, (group?.lines ?? []).filter((l) => l.startsWith('$ ') || l.startsWith('→ ')));
+      out.announced.set(
+        `${name}/${step.id}`,
+        (group?.lines ?? []).filter((l) => l.startsWith('$ ') || l.startsWith('→ ')),
+      );
     }
   }
   return out;
@@ -95,8 +108,12 @@ describe('plan = run, drain inputs at their defaults', () => {
   it('covers the first control plane, another control plane and a worker, Debian and RHEL', () => {
     const kinds = cluster.spec.nodes.map((n) => `${n.role}/${n.os}`);
     expect(new Set(kinds).size).toBe(4);
-    expect(outcome.steps('cp-1').flatMap((s) => s.actions.map((a) => a.text))).toContainEqual(expect.stringMatching(/^kubeadm upgrade apply v1\.31\.\d+ --yes/));
-    expect(outcome.steps('cp-2').flatMap((s) => s.actions.map((a) => a.text))).toContain('kubeadm upgrade node --certificate-renewal=true --etcd-upgrade=true');
+    expect(outcome.steps('cp-1').flatMap((s) => s.actions.map((a) => a.text))).toContainEqual(
+      expect.stringMatching(/^kubeadm upgrade apply v1\.31\.\d+ --yes/),
+    );
+    expect(outcome.steps('cp-2').flatMap((s) => s.actions.map((a) => a.text))).toContain(
+      'kubeadm upgrade node --certificate-renewal=true --etcd-upgrade=true',
+    );
   });
 
   it('every node ran exactly the commands its plan showed, in order, and its stage logs announced the same actions', () => {
@@ -125,7 +142,7 @@ describe('plan = run, with every drain input set', () => {
     await cluster?.stop();
   });
 
-  it('the plan\'s drain step names the inputs', () => {
+  it("the plan's drain step names the inputs", () => {
     const drain = outcome.steps('worker-1').find((s) => s.id === 'drain')!.actions[0]!.text;
     expect(drain).toMatch(/only pods matching app!=never-drained/);
     expect(drain).toMatch(/grace period 2s/);

@@ -65,10 +65,21 @@ describe('command: plan on a pull request', () => {
 
   it('sets every output, resolving 1.31 to the newest published 1.31 patch', () => {
     expect(plan, `no plan output; stdout:\n${first.stdout}`).not.toBeNull();
-    for (const name of ['plan', 'upgrade-needed', 'current-version', 'target-version', 'control-plane-matrix', 'worker-matrix', 'blockers']) {
+    for (const name of [
+      'plan',
+      'upgrade-needed',
+      'current-version',
+      'target-version',
+      'control-plane-matrix',
+      'worker-matrix',
+      'blockers',
+    ]) {
       expect(first.outputs, `output ${name}`).toHaveProperty(name);
     }
-    const newest = cluster.spec.published.filter((v) => v.startsWith('1.31.')).sort(semver.compare).at(-1);
+    const newest = cluster.spec.published
+      .filter((v) => v.startsWith('1.31.'))
+      .sort(semver.compare)
+      .at(-1);
     expect(first.outputs['target-version']).toBe(newest);
     expect(first.outputs['current-version']).toBe('1.30.5');
     expect(first.outputs['upgrade-needed']).toBe('true');
@@ -97,7 +108,11 @@ describe('command: plan on a pull request', () => {
 
   it('writes the verdict first in the job summary, and exits 1 only when the plan is blocked', () => {
     // the title, then the verdict before anything else
-    const head = first.summary.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join('\n');
+    const head = first.summary
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, 2)
+      .join('\n');
     expect(head).toMatch(plan.verdict === 'blocked' ? /blocked/i : plan.verdict === 'ready' ? /ready|can upgrade/i : /up.to.date/i);
     expect(first.exitCode).toBe(plan.verdict === 'blocked' ? 1 : 0);
     expect(first.outputs.blockers).toBe(String(plan.blockers.length));
@@ -124,7 +139,11 @@ describe('command: plan on a pull request', () => {
       expect(node.cordoned, node.name).toBe(false);
     }
     // the runner consumes ::add-mask:: lines itself; no other line may carry a secret
-    const printed = (first.stdout + first.stderr).split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n') + first.summary;
+    const printed =
+      (first.stdout + first.stderr)
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n') + first.summary;
     expect(first.stdout).toContain('::add-mask::ghs_');
     expect(printed).not.toContain(inputs['ssh-private-key']!.split('\n')[1]!);
     expect(printed).not.toContain(TOKEN);
@@ -142,24 +161,34 @@ describe('command: plan on a pull request', () => {
 describe('command: plan refuses hostile inputs before touching any node', () => {
   const cases: [string, () => Record<string, string>, RegExp][] = [
     ['target-version', () => ({ ...inputs, 'target-version': '1.31;rm -rf /' }), /target-version/],
-    ['inventory address', () => ({ ...inputs, inventory: inputs.inventory!.replace(/address: [0-9.]+/, 'address: $(id)') }), /inventory: nodes\[0\]\.address/],
+    [
+      'inventory address',
+      () => ({ ...inputs, inventory: inputs.inventory!.replace(/address: [0-9.]+/, 'address: $(id)') }),
+      /inventory: nodes\[0\]\.address/,
+    ],
     ['ssh-user', () => ({ ...inputs, inventory: inputs.inventory!.replace(/user: root, /, ''), 'ssh-user': 'root;id' }), /ssh-user/],
   ];
 
-  it.each(cases)('%s', async (_name, hostile, named) => {
-    const before = commandCount(await cluster.status());
-    const result = await runAction(hostile(), { bundle, apiUrl: github.url });
-    expect(result.exitCode).toBe(1);
-    expect(result.stdout).toMatch(named);
-    expect(result.stdout).toContain('Fix:');
-    expect(commandCount(await cluster.status())).toBe(before);
-  }, 120_000);
+  it.each(cases)(
+    '%s',
+    async (_name, hostile, named) => {
+      const before = commandCount(await cluster.status());
+      const result = await runAction(hostile(), { bundle, apiUrl: github.url });
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toMatch(named);
+      expect(result.stdout).toContain('Fix:');
+      expect(commandCount(await cluster.status())).toBe(before);
+    },
+    120_000,
+  );
 });
 
 describe('command: plan with an unknown host key', () => {
   it('fails, naming the node whose key is not known', async () => {
     const cp1 = cluster.spec.nodes.find((n) => n.name === 'cp-1')!;
-    const knownHosts = inputs['ssh-known-hosts']!.split('\n').filter((line) => !line.startsWith(`${cp1.address} `)).join('\n');
+    const knownHosts = inputs['ssh-known-hosts']!.split('\n')
+      .filter((line) => !line.startsWith(`${cp1.address} `))
+      .join('\n');
     const result = await runAction({ ...inputs, 'ssh-known-hosts': knownHosts }, { bundle, apiUrl: github.url });
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain('host key of node cp-1');

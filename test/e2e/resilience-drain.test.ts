@@ -17,16 +17,44 @@ let webPodsOnWorker1: string[];
 let worker2ChangesAfterFailure: string[];
 
 function webPods(node: string): string[] {
-  const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'get', 'pods', '-n', 'demo', '-l', 'app=web', '--field-selector', `spec.nodeName=${node}`, '-o', 'name'], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).map((n) => `demo/${n.replace(/^pod\//, '')}`);
+  const out = execFileSync(
+    '/usr/bin/kubectl',
+    [
+      '--kubeconfig',
+      cluster.kubeconfigPath,
+      'get',
+      'pods',
+      '-n',
+      'demo',
+      '-l',
+      'app=web',
+      '--field-selector',
+      `spec.nodeName=${node}`,
+      '-o',
+      'name',
+    ],
+    { encoding: 'utf8' },
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((n) => `demo/${n.replace(/^pod\//, '')}`);
 }
 
-interface RecordNode { name: string; status: string; cordoned: boolean; stages: { name: string; status: string; message?: string }[] }
+interface RecordNode {
+  name: string;
+  status: string;
+  cordoned: boolean;
+  stages: { name: string; status: string; message?: string }[];
+}
 const nodesOf = (result: ActionResult) => (JSON.parse(result.outputs.result!) as { nodes: RecordNode[] }).nodes;
 
 beforeAll(async () => {
   let bundle: string;
-  [bundle, cluster] = await Promise.all([buildBundle(), startCluster({ controlPlanes: 1, workers: 2, version: '1.30.5', os: 'debian', workload: 'demo' })]);
+  [bundle, cluster] = await Promise.all([
+    buildBundle(),
+    startCluster({ controlPlanes: 1, workers: 2, version: '1.30.5', os: 'debian', workload: 'demo' }),
+  ]);
   cluster.setFaults([{ type: 'pdb-blocks', namespace: 'demo', name: 'web-pdb' }]);
   webPodsOnWorker1 = webPods('worker-1');
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '1', 'drain-timeout': '20s', 'node-ready-timeout': '60s' });
@@ -42,14 +70,16 @@ afterAll(async () => {
 });
 
 describe('a drain blocked by a PodDisruptionBudget', () => {
-  it('fails the run at worker-1\'s drain, naming the budget and the pods it holds back', () => {
+  it("fails the run at worker-1's drain, naming the budget and the pods it holds back", () => {
     expect(webPodsOnWorker1.length).toBeGreaterThan(0);
     expect(blocked.exitCode).toBe(1);
     expect(blocked.outputs.outcome).toBe('failed');
     const worker1 = nodesOf(blocked).find((n) => n.name === 'worker-1')!;
     const failed = worker1.stages.find((s) => s.status === 'failed')!;
     expect(failed.name).toBe('drain');
-    expect(failed.message).toMatch(/drain of node worker-1 did not finish within drain-timeout 20s: PodDisruptionBudget demo\/web-pdb \(needs \d+ healthy pods and has \d+ currently\) blocks /);
+    expect(failed.message).toMatch(
+      /drain of node worker-1 did not finish within drain-timeout 20s: PodDisruptionBudget demo\/web-pdb \(needs \d+ healthy pods and has \d+ currently\) blocks /,
+    );
     for (const pod of webPodsOnWorker1) {
       expect(failed.message).toContain(pod);
       expect(blocked.summary).toContain(pod);

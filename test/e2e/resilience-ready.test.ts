@@ -14,7 +14,11 @@ let timedOut: ActionResult;
 let rerun: ActionResult;
 let afterTimeout: { cordoned: Record<string, boolean | null>; laterChanges: string[] };
 
-interface RecordNode { name: string; status: string; stages: { name: string; status: string; message?: string }[] }
+interface RecordNode {
+  name: string;
+  status: string;
+  stages: { name: string; status: string; message?: string }[];
+}
 const nodesOf = (result: ActionResult) => (JSON.parse(result.outputs.result!) as { nodes: RecordNode[] }).nodes;
 
 beforeAll(async () => {
@@ -53,16 +57,24 @@ describe('a node that never returns Ready', () => {
     const worker1 = nodesOf(timedOut).find((n) => n.name === 'worker-1')!;
     expect(worker1.stages.map((s) => s.name)).not.toContain('uncordon');
     expect(afterTimeout.cordoned).toEqual({ 'cp-1': false, 'worker-1': true, 'worker-2': false });
-    expect(nodesOf(timedOut).filter((n) => n.status === 'not-started').map((n) => n.name)).toEqual(['worker-2']);
+    expect(
+      nodesOf(timedOut)
+        .filter((n) => n.status === 'not-started')
+        .map((n) => n.name),
+    ).toEqual(['worker-2']);
     expect(afterTimeout.laterChanges).toEqual([]);
-    expect(timedOut.summary).toMatch(/\*\*worker-1\*\* failed at \*\*wait-ready\*\*: .*; cordoned \(.*\)\. A re-run resumes it at \*\*wait-ready\*\*\./);
+    expect(timedOut.summary).toMatch(
+      /\*\*worker-1\*\* failed at \*\*wait-ready\*\*: .*; cordoned \(.*\)\. A re-run resumes it at \*\*wait-ready\*\*\./,
+    );
     expect(timedOut.summary).toContain('Cordoned now: worker-1.');
   });
 
   it('a re-run once the node is healthy resumes at wait-ready and completes', async () => {
     expect(rerun.exitCode, rerun.stdout.slice(-3000)).toBe(0);
     expect(JSON.parse(rerun.outputs['upgraded-nodes']!)).toEqual(['worker-1', 'worker-2']);
-    expect(rerun.summary).toMatch(/worker-1: resumed; done by an earlier run: repo-switch, kubeadm-install, kubeadm-upgrade, drain, kubelet-install, kubelet-restart/);
+    expect(rerun.summary).toMatch(
+      /worker-1: resumed; done by an earlier run: repo-switch, kubeadm-install, kubeadm-upgrade, drain, kubelet-install, kubelet-restart/,
+    );
     for (const node of (await cluster.status()).nodes) expect(node.cordoned, node.name).toBe(false);
   });
 });

@@ -17,11 +17,17 @@ let worker2AfterFirst: { command: string; fault?: string }[];
 
 /** The SSH commands a node received (forced-command's entries), with the fault applied to each, if any. */
 function sshCommands(node: string): { command: string; fault?: string }[] {
-  const lines = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8').split('\n').filter(Boolean);
+  const lines = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   return lines.map((l) => JSON.parse(l) as { via?: string; command: string; fault?: string }).filter((e) => e.via === 'ssh');
 }
 
-interface RecordNode { name: string; status: string; stages: { name: string; status: string; message?: string }[] }
+interface RecordNode {
+  name: string;
+  status: string;
+  stages: { name: string; status: string; message?: string }[];
+}
 const nodesOf = (result: ActionResult) => (JSON.parse(result.outputs.result!) as { nodes: RecordNode[] }).nodes;
 
 beforeAll(async () => {
@@ -50,7 +56,9 @@ describe('an SSH connection dropped mid-stage', () => {
     expect(installs[1]!.command).toBe(installs[0]!.command);
     expect(installs.slice(1).every((e) => e.fault === undefined)).toBe(true);
     const group = logGroups(first.stdout).find((g) => g.title.startsWith('worker-1 · kubeadm-install'))!;
-    expect(group.lines.join('\n')).toMatch(/connection to worker-1 dropped \(.*\); reconnecting and running the command again \(it is safe to repeat\)/);
+    expect(group.lines.join('\n')).toMatch(
+      /connection to worker-1 dropped \(.*\); reconnecting and running the command again \(it is safe to repeat\)/,
+    );
     expect(JSON.parse(first.outputs['upgraded-nodes']!)).toEqual(['cp-1', 'worker-1']);
   });
 
@@ -72,7 +80,9 @@ describe('an SSH connection dropped mid-stage', () => {
     expect(worker2.status).toBe('failed');
     expect(worker2.stages.find((s) => s.status === 'failed')).toMatchObject({
       name: 'kubeadm-upgrade',
-      message: expect.stringMatching(/connection to worker-2 dropped while running `kubeadm upgrade node`.*not run again automatically.*a re-run of the action resumes this stage/),
+      message: expect.stringMatching(
+        /connection to worker-2 dropped while running `kubeadm upgrade node`.*not run again automatically.*a re-run of the action resumes this stage/,
+      ),
     });
   });
 
@@ -80,7 +90,9 @@ describe('an SSH connection dropped mid-stage', () => {
     expect(first.summary.split('\n')[0]).toMatch(/^## Upgrade to 1\.31\.\d+ ❌ failed — 2 node\(s\) upgraded/);
     expect(first.summary).toMatch(/\| worker-1 \| worker \| 0 \| ✅ upgraded \|/);
     expect(first.summary).toMatch(/\| worker-2 \| worker \| 1 \| ❌ failed at kubeadm-upgrade \|/);
-    expect(first.summary).toMatch(/- \*\*worker-2\*\* failed at \*\*kubeadm-upgrade\*\*: .*; schedulable\. A re-run resumes it at \*\*kubeadm-upgrade\*\*\./);
+    expect(first.summary).toMatch(
+      /- \*\*worker-2\*\* failed at \*\*kubeadm-upgrade\*\*: .*; schedulable\. A re-run resumes it at \*\*kubeadm-upgrade\*\*\./,
+    );
   });
 
   it('a second run resumes worker-2 at kubeadm-upgrade and completes the upgrade', async () => {

@@ -27,13 +27,22 @@ async function onNode(name: string, argv: string[]): Promise<string> {
 
 /** What holds a node's kube packages: apt-mark's names, or dnf's versionlock entries (name-epoch:version-release.*). */
 async function holdsOf(node: { name: string; os: string }): Promise<string[]> {
-  const out = node.os === 'rhel' ? await onNode(node.name, ['dnf', 'versionlock', 'list']) : await onNode(node.name, ['apt-mark', 'showhold']);
-  return out.split('\n').map((l) => l.trim()).filter((l) => /^kube(adm|let|ctl)\b/.test(l)).sort();
+  const out =
+    node.os === 'rhel' ? await onNode(node.name, ['dnf', 'versionlock', 'list']) : await onNode(node.name, ['apt-mark', 'showhold']);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^kube(adm|let|ctl)\b/.test(l))
+    .sort();
 }
 
 /** The end of the action's log for a failure message, without the runner's masking commands (they carry the secrets). */
 function tail(result: ActionResult): string {
-  return result.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').slice(-4000);
+  return result.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n')
+    .slice(-4000);
 }
 
 function expectedHolds(os: string, version: string): string[] {
@@ -63,8 +72,10 @@ describe('rollback on Debian and RHEL nodes', () => {
 
   test('rollback puts every node back at 1.30.5, held / versionlocked at 1.30.5', async () => {
     const { command: _, 'target-version': __, ...access } = upgradeInputs(cluster);
-    const rollback = await runAction({ ...access, command: 'rollback', 'confirm-rollback': 'sim', 'rollback-source': upgrade.outputs['backup-id'] ?? '' },
-      { env: { GITHUB_RUN_ID: '7102' }, timeoutMs: 600_000 });
+    const rollback = await runAction(
+      { ...access, command: 'rollback', 'confirm-rollback': 'sim', 'rollback-source': upgrade.outputs['backup-id'] ?? '' },
+      { env: { GITHUB_RUN_ID: '7102' }, timeoutMs: 600_000 },
+    );
     expect(rollback.exitCode, tail(rollback)).toBe(0);
     for (const node of (await cluster.status()).nodes) {
       expect(node.packages, node.name).toEqual({ kubeadm: '1.30.5', kubelet: '1.30.5', kubectl: '1.30.5' });

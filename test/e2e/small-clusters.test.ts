@@ -8,8 +8,14 @@ import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { upgradeInputs } from './upgrade-helpers.ts';
 
-const tail = (stdout: string) => stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n').slice(-3000);
-const kubectl = (cluster: SimCluster, ...args: string[]) => execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, ...args], { encoding: 'utf8' });
+const tail = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n')
+    .slice(-3000);
+const kubectl = (cluster: SimCluster, ...args: string[]) =>
+  execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, ...args], { encoding: 'utf8' });
 
 let bundle: string;
 beforeAll(async () => {
@@ -34,7 +40,9 @@ describe('a single-node cluster', () => {
     expect(planned.exitCode, tail(planned.stdout)).toBe(0);
     const plan = JSON.parse(planned.outputs.plan!) as Plan;
     expect(plan.verdict, plan.verdictReason).toBe('ready');
-    expect(plan.preflight.find((v) => v.id === 'pending-pods')?.message).toMatch(/single-node cluster has nowhere else to put them.*control plane cp-1: 2 pod\(s\)/);
+    expect(plan.preflight.find((v) => v.id === 'pending-pods')?.message).toMatch(
+      /single-node cluster has nowhere else to put them.*control plane cp-1: 2 pod\(s\)/,
+    );
   });
 
   it('upgrades the node, uncordons it, and CoreDNS runs again', async () => {
@@ -43,7 +51,17 @@ describe('a single-node cluster', () => {
     const [node] = (await cluster.status()).nodes;
     expect(node).toMatchObject({ name: 'cp-1', cordoned: false });
     expect(node!.kubeletVersion).toMatch(/^v1\.31\./);
-    const phases = kubectl(cluster, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'jsonpath={.items[*].status.phase}');
+    const phases = kubectl(
+      cluster,
+      'get',
+      'pods',
+      '-n',
+      'kube-system',
+      '-l',
+      'k8s-app=kube-dns',
+      '-o',
+      'jsonpath={.items[*].status.phase}',
+    );
     expect(phases.split(' ').filter(Boolean)).toEqual(['Running', 'Running']);
   });
 });
@@ -56,7 +74,12 @@ describe('1 control plane + 1 worker', () => {
     cluster = await startCluster({ controlPlanes: 1, workers: 1, version: '1.30.5', workload: 'none', os: 'debian' });
     // a workload that may only run on the worker (no control-plane toleration), without a budget
     kubectl(cluster, 'create', 'deployment', 'web', '--image=registry.k8s.io/pause:3.10', '--replicas=2');
-    for (let i = 0; i < 100 && kubectl(cluster, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}').trim() !== 'Running Running'; i++) await new Promise((r) => setTimeout(r, 200));
+    for (
+      let i = 0;
+      i < 100 && kubectl(cluster, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}').trim() !== 'Running Running';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 200));
     const inputs = upgradeInputs(cluster, { 'max-unavailable': '1' });
     refused = await runAction(inputs, { bundle, timeoutMs: 300_000 });
     upgraded = await runAction({ ...inputs, 'allow-pending-pods': 'true' }, { bundle, timeoutMs: 600_000 });

@@ -36,7 +36,11 @@ async function onNode(name: string, argv: string[], stdin?: string): Promise<str
 const etcd = (...rest: string[]) => onNode('cp-1', etcdctlArgs(cluster.spec.nodes[0]!, ...rest));
 
 function leases(): string[] {
-  const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, '-n', 'kube-system', 'get', 'leases', '-o', 'name'], { encoding: 'utf8' });
+  const out = execFileSync(
+    '/usr/bin/kubectl',
+    ['--kubeconfig', cluster.kubeconfigPath, '-n', 'kube-system', 'get', 'leases', '-o', 'name'],
+    { encoding: 'utf8' },
+  );
   return out.split('\n').filter(Boolean);
 }
 
@@ -58,13 +62,18 @@ describe('upgrade with a backup, a failure, then rollback', () => {
     await etcd('put', '/demo/deleted-later', 'two');
     await etcd('put', '/registry/secrets/default/db', PLANTED);
     originalManifests = await onNode('cp-1', ['sh', '-c', 'cat /etc/kubernetes/manifests/*.yaml']);
-    cluster.setFaults([{ type: 'command-fails', node: 'worker-2', match: 'kubeadm upgrade node', stderr: 'simulated failure of kubeadm upgrade node' }]);
+    cluster.setFaults([
+      { type: 'command-fails', node: 'worker-2', match: 'kubeadm upgrade node', stderr: 'simulated failure of kubeadm upgrade node' },
+    ]);
 
-    failed = await runAction(upgradeInputs(cluster, {
-      'backup-encryption-recipients': `${await identityToRecipient(identity)} # ops`,
-      'collect-kubeadm-backups': 'true',
-      'max-unavailable': '1',
-    }), { bundle, env: { GITHUB_RUN_ID: '5151' }, timeoutMs: 600_000 });
+    failed = await runAction(
+      upgradeInputs(cluster, {
+        'backup-encryption-recipients': `${await identityToRecipient(identity)} # ops`,
+        'collect-kubeadm-backups': 'true',
+        'max-unavailable': '1',
+      }),
+      { bundle, env: { GITHUB_RUN_ID: '5151' }, timeoutMs: 600_000 },
+    );
     runs.push(failed);
     cluster.setFaults([]);
 
@@ -75,7 +84,11 @@ describe('upgrade with a backup, a failure, then rollback', () => {
     // GHES (GITHUB_SERVER_URL is not github.com): the encrypted archive and its manifest stay on the runner
     const path = failed.outputs['backup-path'] ?? '';
     // with collect-kubeadm-backups, kubeadm's folders from cp-1 sit beside it, encrypted as well
-    expect(readdirSync(path).sort()).toEqual(['kubeadm-backup-sim-run-5151-kubeadm-cp-1.tar.age', 'kubeadm-backup-sim-run-5151.tar.age', 'manifest.json']);
+    expect(readdirSync(path).sort()).toEqual([
+      'kubeadm-backup-sim-run-5151-kubeadm-cp-1.tar.age',
+      'kubeadm-backup-sim-run-5151.tar.age',
+      'manifest.json',
+    ]);
     expect(failed.summary).toContain(`### Backup \`${id}\``);
     expect(failed.summary).toMatch(/GitHub Enterprise Server.*kept on the runner at/);
     expect(failed.summary).toMatch(/worker-2.*failed at \*\*kubeadm-upgrade\*\*/);
@@ -83,10 +96,16 @@ describe('upgrade with a backup, a failure, then rollback', () => {
     const restoreDir = join(failed.dir, 'restore');
     const manifest = await decryptBackup(join(path, 'kubeadm-backup-sim-run-5151.tar.age'), [identity], restoreDir);
     expect(manifest.id).toBe(id);
-    expect(manifest.nodes.map((n) => [n.node, n.versions.packages.kubeadm])).toEqual([['cp-1', '1.30.5-1.1'], ['worker-1', '1.30.5-1.1'], ['worker-2', '1.30.5-1.1']]);
+    expect(manifest.nodes.map((n) => [n.node, n.versions.packages.kubeadm])).toEqual([
+      ['cp-1', '1.30.5-1.1'],
+      ['worker-1', '1.30.5-1.1'],
+      ['worker-2', '1.30.5-1.1'],
+    ]);
     // kubeadm's own backup folders are listed in the run record, and collected into the node's backup folder
     const notes = (JSON.parse(failed.outputs.result ?? '{}') as { notes: { text: string }[] }).notes.map((n) => n.text);
-    expect(notes.find((t) => t.startsWith('cp-1: kubeadm left'))).toMatch(/\/etc\/kubernetes\/tmp\/kubeadm-backup-.*collected into \/var\/lib\/kubeadm-upgrade-action\/backups\/.*\/kubeadm-backups\.tar on the node/);
+    expect(notes.find((t) => t.startsWith('cp-1: kubeadm left'))).toMatch(
+      /\/etc\/kubernetes\/tmp\/kubeadm-backup-.*collected into \/var\/lib\/kubeadm-upgrade-action\/backups\/.*\/kubeadm-backups\.tar on the node/,
+    );
     expect(await onNode('cp-1', ['ls', `/var/lib/kubeadm-upgrade-action/backups/${id}`])).toContain('kubeadm-backups.tar');
     const status = await cluster.status();
     expect(status.nodes.find((n) => n.name === 'cp-1')?.packages?.kubeadm).toMatch(/^1\.31\./);
@@ -97,16 +116,21 @@ describe('upgrade with a backup, a failure, then rollback', () => {
     const refused = await runAction({ ...access, command: 'rollback' }, { bundle });
     runs.push(refused);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stdout).toMatch(/confirm-rollback: is empty, and command rollback rewinds the whole cluster.*Fix: set confirm-rollback to the cluster's name/);
+    expect(refused.stdout).toMatch(
+      /confirm-rollback: is empty, and command rollback rewinds the whole cluster.*Fix: set confirm-rollback to the cluster's name/,
+    );
     expect(refused.stdout).toContain('no node was contacted');
   }, 120_000);
 
-  test('rollback to the failed run\'s backup: keys, manifests, package versions back; nodes Ready', async () => {
+  test("rollback to the failed run's backup: keys, manifests, package versions back; nodes Ready", async () => {
     await etcd('put', '/demo/kept', 'changed');
     await etcd('del', '/demo/deleted-later');
     await etcd('put', '/demo/added-later', 'three');
     const { command: _, 'target-version': __, ...access } = upgradeInputs(cluster);
-    const rollback = await runAction({ ...access, command: 'rollback', 'confirm-rollback': 'sim', 'rollback-source': failed.outputs['backup-id'] ?? '' }, { bundle, env: { GITHUB_RUN_ID: '5152' }, timeoutMs: 600_000 });
+    const rollback = await runAction(
+      { ...access, command: 'rollback', 'confirm-rollback': 'sim', 'rollback-source': failed.outputs['backup-id'] ?? '' },
+      { bundle, env: { GITHUB_RUN_ID: '5152' }, timeoutMs: 600_000 },
+    );
     runs.push(rollback);
     expect(rollback.exitCode, rollback.stdout.slice(-3000)).toBe(0);
     expect(rollback.outputs['backup-id']).toBe(failed.outputs['backup-id']);
@@ -125,7 +149,11 @@ describe('upgrade with a backup, a failure, then rollback', () => {
 
   test('no log, summary or output holds a secret', () => {
     // `::add-mask::` lines are the runner's masking commands (consumed by the runner, never shown in the log)
-    const logged = (out: string) => out.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+    const logged = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n');
     const text = runs.flatMap((r) => [logged(r.stdout), r.stderr, r.summary, JSON.stringify(r.outputs)]).join('\n');
     expect(secretsIn(text, { clusterDir: cluster.dir, extra: [identity, PLANTED] })).toEqual([]);
     expect(text.length).toBeGreaterThan(1000);

@@ -28,13 +28,20 @@ export function upgradeInputs(cluster: SimCluster, extra: Record<string, string>
 
 export function commandLog(cluster: SimCluster, node: string): LoggedCommand[] {
   const text = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoggedCommand).filter((c) => typeof c.tool === 'string');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LoggedCommand)
+    .filter((c) => typeof c.tool === 'string');
 }
 
 /** Commands that change a node (as opposed to the plan's read-only probes). */
 export function changingCommands(entries: LoggedCommand[]): string[] {
-  return entries.map((e) => [e.tool, ...e.argv].join(' '))
-    .filter((line) => /^(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) install|apt-mark (hold|unhold)|systemctl restart|tee )/.test(line));
+  return entries
+    .map((e) => [e.tool, ...e.argv].join(' '))
+    .filter((line) =>
+      /^(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) install|apt-mark (hold|unhold)|systemctl restart|tee )/.test(line),
+    );
 }
 
 /** The action's `::group::TITLE` … `::endgroup::` blocks from its stdout. */
@@ -57,5 +64,5 @@ export interface BudgetRecord {
 }
 
 export function budgets(workloads: unknown): BudgetRecord[] {
-  return ((workloads as { budgets?: BudgetRecord[] } | null)?.budgets ?? []);
+  return (workloads as { budgets?: BudgetRecord[] } | null)?.budgets ?? [];
 }

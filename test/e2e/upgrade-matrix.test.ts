@@ -16,7 +16,10 @@ let bundle: string;
 const versions = async () => Object.fromEntries((await cluster.status()).nodes.map((n) => [n.name, n.kubeletVersion]));
 
 beforeAll(async () => {
-  [bundle, cluster] = await Promise.all([buildBundle(), startCluster({ controlPlanes: 3, workers: 6, version: '1.30.5', workload: 'demo', os: 'debian' })]);
+  [bundle, cluster] = await Promise.all([
+    buildBundle(),
+    startCluster({ controlPlanes: 3, workers: 6, version: '1.30.5', workload: 'demo', os: 'debian' }),
+  ]);
 }, 300_000);
 
 afterAll(async () => {
@@ -24,32 +27,54 @@ afterAll(async () => {
 });
 
 /** Runs the bundle inside node `name`'s mount namespace with transport local (its own supervisor's namespace). */
-async function runOnNode(name: string, inputs: Record<string, string>): Promise<{ exitCode: number | null; stdout: string; outputs: Record<string, string>; summary: string }> {
+async function runOnNode(
+  name: string,
+  inputs: Record<string, string>,
+): Promise<{ exitCode: number | null; stdout: string; outputs: Record<string, string>; summary: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'kua-node-'));
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary.md'), GITHUB_STATE: join(dir, 'state') };
   for (const file of Object.values(files)) writeFileSync(file, '');
   const pid = readFileSync(join(cluster.dir, 'nodes', name, 'supervisor.pid'), 'utf8').trim();
   const env = {
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: dir, GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'octo-org/clusters',
-    GITHUB_RUN_ID: '5005', GITHUB_RUN_ATTEMPT: '1', GITHUB_JOB: 'node', GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_WORKSPACE: dir, RUNNER_TEMP: dir,
-    ...files, ...inputEnvironment(inputs),
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: dir,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'octo-org/clusters',
+    GITHUB_RUN_ID: '5005',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_JOB: 'node',
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_WORKSPACE: dir,
+    RUNNER_TEMP: dir,
+    ...files,
+    ...inputEnvironment(inputs),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--mount=/proc/${pid}/ns/mnt`, '--', process.execPath, bundle], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--mount=/proc/${pid}/ns/mnt`, '--', process.execPath, bundle], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => out.push(c));
     child.on('error', reject);
-    child.on('close', (exitCode) => resolve({
-      exitCode, stdout: Buffer.concat(out).toString('utf8'),
-      outputs: parseCommandFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-    }));
+    child.on('close', (exitCode) =>
+      resolve({
+        exitCode,
+        stdout: Buffer.concat(out).toString('utf8'),
+        outputs: parseCommandFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+        summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+      }),
+    );
   });
 }
 
 describe('matrix commands', () => {
   it('workers refuses while the control planes are not at the target, changing nothing', async () => {
-    const result = await runAction(upgradeInputs(cluster, { command: 'workers', batch: '0' }), { bundle, env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'workers' } });
+    const result = await runAction(upgradeInputs(cluster, { command: 'workers', batch: '0' }), {
+      bundle,
+      env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'workers' },
+    });
     expect(result.exitCode).toBe(1);
     expect(result.outputs.outcome).toBe('refused');
     expect(result.summary).toMatch(/Control plane\(s\) not yet at the target: cp-1, cp-2, cp-3/);
@@ -57,7 +82,11 @@ describe('matrix commands', () => {
   }, 300_000);
 
   it('control-plane upgrades only the control planes', async () => {
-    const result = await runAction(upgradeInputs(cluster, { command: 'control-plane' }), { bundle, env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'control-plane' }, timeoutMs: 600_000 });
+    const result = await runAction(upgradeInputs(cluster, { command: 'control-plane' }), {
+      bundle,
+      env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'control-plane' },
+      timeoutMs: 600_000,
+    });
     expect(result.exitCode, result.stdout.slice(-3000)).toBe(0);
     expect(JSON.parse(result.outputs['upgraded-nodes']!)).toEqual(['cp-1', 'cp-2', 'cp-3']);
     const now = await versions();
@@ -66,7 +95,11 @@ describe('matrix commands', () => {
   }, 600_000);
 
   it('workers with batch 1 upgrades exactly that batch of the plan', async () => {
-    const result = await runAction(upgradeInputs(cluster, { command: 'workers', batch: '1' }), { bundle, env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'workers' }, timeoutMs: 600_000 });
+    const result = await runAction(upgradeInputs(cluster, { command: 'workers', batch: '1' }), {
+      bundle,
+      env: { GITHUB_RUN_ID: '4004', GITHUB_JOB: 'workers' },
+      timeoutMs: 600_000,
+    });
     expect(result.exitCode, result.stdout.slice(-3000)).toBe(0);
     expect(JSON.parse(result.outputs['upgraded-nodes']!)).toEqual(['worker-3', 'worker-4']);
     const now = await versions();

@@ -19,7 +19,9 @@ let killed: ActionResult;
 let rerun: ActionResult;
 
 function annotations(): Record<string, Record<string, string>> {
-  const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'get', 'nodes', '-o', 'json'], { encoding: 'utf8' });
+  const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'get', 'nodes', '-o', 'json'], {
+    encoding: 'utf8',
+  });
   const list = JSON.parse(out) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
   return Object.fromEntries(list.items.map((n) => [n.metadata.name, n.metadata.annotations ?? {}]));
 }
@@ -56,7 +58,9 @@ beforeAll(async () => {
   if (pid) process.kill(pid, 'SIGKILL');
   killedAt = new Date().toISOString();
   killed = await running;
-  finishedBeforeKill = Object.entries(annotations()).filter(([, a]) => doneStages(a).includes('uncordon')).map(([name]) => name);
+  finishedBeforeKill = Object.entries(annotations())
+    .filter(([, a]) => doneStages(a).includes('uncordon'))
+    .map(([name]) => name);
   rerun = await runAction(inputs, { bundle: built, env: { GITHUB_RUN_ID: '3003', GITHUB_RUN_ATTEMPT: '2' }, timeoutMs: 600_000 });
 }, 1_200_000);
 
@@ -91,7 +95,7 @@ describe('an upgrade killed mid worker batch, then run again', () => {
     expect(rerun.summary).toMatch(/upgraded to 1\.31\.\d+ by an earlier run/);
   });
 
-  it('takes over the killed attempt\'s lock and says so', () => {
+  it("takes over the killed attempt's lock and says so", () => {
     expect(rerun.summary).toMatch(/took over the cluster lock from octo-org\/clusters run 3003 attempt 1/);
   });
 });

@@ -14,7 +14,11 @@ let second: ActionResult;
 
 function leaseNames(): string[] {
   try {
-    const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'get', 'leases', '-n', 'kube-system', '-o', 'name'], { encoding: 'utf8' });
+    const out = execFileSync(
+      '/usr/bin/kubectl',
+      ['--kubeconfig', cluster.kubeconfigPath, 'get', 'leases', '-n', 'kube-system', '-o', 'name'],
+      { encoding: 'utf8' },
+    );
     return out.split('\n').filter(Boolean);
   } catch {
     return [];
@@ -22,7 +26,10 @@ function leaseNames(): string[] {
 }
 
 beforeAll(async () => {
-  [bundle, cluster] = await Promise.all([buildBundle(), startCluster({ controlPlanes: 3, workers: 6, version: '1.30.5', workload: 'demo', os: 'mixed' })]);
+  [bundle, cluster] = await Promise.all([
+    buildBundle(),
+    startCluster({ controlPlanes: 3, workers: 6, version: '1.30.5', workload: 'demo', os: 'mixed' }),
+  ]);
   const inputs = upgradeInputs(cluster);
   const running = runAction(inputs, { bundle, env: { GITHUB_RUN_ID: '1001', GITHUB_JOB: 'upgrade' }, timeoutMs: 600_000 });
   // A second run of another workflow run, once the first holds the lock.
@@ -38,7 +45,7 @@ afterAll(async () => {
 describe('command: upgrade 1.30 → 1.31 over SSH', () => {
   it('succeeds and upgrades every node to the target', async () => {
     expect(first.exitCode, first.stdout.slice(-3000)).toBe(0);
-    const target = first.outputs['upgraded-nodes'] ? JSON.parse(first.outputs.result!).target as string : '';
+    const target = first.outputs['upgraded-nodes'] ? (JSON.parse(first.outputs.result!).target as string) : '';
     expect(target).toMatch(/^1\.31\.\d+$/);
     expect(JSON.parse(first.outputs['upgraded-nodes']!).sort()).toEqual(cluster.spec.nodes.map((n) => n.name).sort());
     const status = await cluster.status();
@@ -56,25 +63,40 @@ describe('command: upgrade 1.30 → 1.31 over SSH', () => {
     const debian = cluster.spec.nodes.find((n) => n.os === 'debian')!;
     const rhel = cluster.spec.nodes.find((n) => n.os === 'rhel')!;
     const target = JSON.parse(first.outputs.result!).target as string;
-    expect(changingCommands(commandLog(cluster, debian.name))).toContain(`apt-get install -y --allow-change-held-packages kubeadm=${target}-1.1`);
+    expect(changingCommands(commandLog(cluster, debian.name))).toContain(
+      `apt-get install -y --allow-change-held-packages kubeadm=${target}-1.1`,
+    );
     const rpm = changingCommands(commandLog(cluster, rhel.name));
-    expect(rpm.some((c) => c === `yum install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes` || c === `dnf install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes`)).toBe(true);
+    expect(
+      rpm.some(
+        (c) =>
+          c === `yum install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes` ||
+          c === `dnf install -y kubeadm-${target}-150500.1.1 --disableexcludes=kubernetes`,
+      ),
+    ).toBe(true);
     // The revision came from the plan: no node listed its repository again between unhold and install (the
     // fallback for a plan without revisions would run apt-cache madison / yum list there).
     for (const node of cluster.spec.nodes) {
       const log = commandLog(cluster, node.name).map((c) => [c.tool, ...c.argv].join(' '));
       for (const pkg of ['kubeadm', 'kubelet kubectl']) {
-        const unhold = log.findIndex((l) => l === `apt-mark unhold ${pkg}` || (/^(yum|dnf) versionlock delete /.test(l) && l.endsWith(` ${pkg}`)));
+        const unhold = log.findIndex(
+          (l) => l === `apt-mark unhold ${pkg}` || (/^(yum|dnf) versionlock delete /.test(l) && l.endsWith(` ${pkg}`)),
+        );
         const install = log.findIndex((l, i) => i > unhold && /^(apt-get|yum|dnf) install /.test(l));
         expect(unhold, `${node.name}: unhold ${pkg}`).toBeGreaterThanOrEqual(0);
         expect(install, `${node.name}: install ${pkg}`).toBeGreaterThan(unhold);
-        expect(log.slice(unhold, install).filter((l) => /^apt-cache madison|^(yum|dnf) list/.test(l)), node.name).toEqual([]);
+        expect(
+          log.slice(unhold, install).filter((l) => /^apt-cache madison|^(yum|dnf) list/.test(l)),
+          node.name,
+        ).toEqual([]);
       }
     }
   });
 
   it('upgrades worker batches of two, one batch after the other', () => {
-    const record = JSON.parse(first.outputs.result!) as { nodes: { name: string; role: string; batch?: number; startedAt: number; finishedAt: number }[] };
+    const record = JSON.parse(first.outputs.result!) as {
+      nodes: { name: string; role: string; batch?: number; startedAt: number; finishedAt: number }[];
+    };
     const workers = record.nodes.filter((n) => n.role === 'worker');
     const batches = [...new Set(workers.map((w) => w.batch))];
     expect(batches).toEqual([0, 1, 2]);
@@ -112,7 +134,9 @@ describe('command: upgrade 1.30 → 1.31 over SSH', () => {
   it('refuses a second concurrent run, naming the holder, without changing anything', () => {
     expect(second.exitCode).toBe(1);
     expect(second.outputs.outcome).toBe('refused');
-    expect(second.summary).toMatch(/Another run holds the cluster lock \(Lease kube-system\/kubeadm-upgrade-action[^)]*\): octo-org\/clusters run 1001 attempt 1, last renewed/);
+    expect(second.summary).toMatch(
+      /Another run holds the cluster lock \(Lease kube-system\/kubeadm-upgrade-action[^)]*\): octo-org\/clusters run 1001 attempt 1, last renewed/,
+    );
     expect(JSON.parse(second.outputs['upgraded-nodes']!)).toEqual([]);
   });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../src/core/cluster-state.ts';
 import { buildPlan } from '../../src/core/plan.ts';
-import { MAX_COMMENT_CHARS, MAX_PLAN_OUTPUT_BYTES, planCommentMarkdown, planOutputs, planSummaryMarkdown } from '../../src/report/plan-report.ts';
+import {
+  MAX_COMMENT_CHARS,
+  MAX_PLAN_OUTPUT_BYTES,
+  planCommentMarkdown,
+  planOutputs,
+  planSummaryMarkdown,
+} from '../../src/report/plan-report.ts';
 import { cluster, inventoryOf, pod, settingsFrom } from '../core/fixtures.ts';
 
 const MARKER = '<!-- kubeadm-upgrade-action:plan:prod -->';
@@ -11,7 +17,15 @@ describe('job summary', () => {
   it('puts the sections in the documented order, verdict first', () => {
     const md = planSummaryMarkdown(plan(cluster({ controlPlanes: 2, workers: 2, podsPerWorker: 2 })));
     const at = (s: string) => md.indexOf(s);
-    const order = ['✅ Can upgrade: 1.30.5 → 1.31.4', '#### Components', '#### Version skew', '#### Preflight', '#### Node order', '#### Drain forecast', '#### What an upgrade run would do'].map(at);
+    const order = [
+      '✅ Can upgrade: 1.30.5 → 1.31.4',
+      '#### Components',
+      '#### Version skew',
+      '#### Preflight',
+      '#### Node order',
+      '#### Drain forecast',
+      '#### What an upgrade run would do',
+    ].map(at);
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -57,15 +71,30 @@ describe('outputs', () => {
   it('gives versions, blockers and matrices ready for strategy.matrix', () => {
     const out = planOutputs(plan(cluster({ controlPlanes: 2, workers: 3 }), { 'max-unavailable': '2' }));
     expect(out).toMatchObject({ 'upgrade-needed': 'true', 'current-version': '1.30.5', 'target-version': '1.31.4', blockers: '0' });
-    expect(JSON.parse(out['control-plane-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'cp-1' }, { batch: 1, nodes: 'cp-2' }] });
-    expect(JSON.parse(out['worker-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'worker-1,worker-2' }, { batch: 1, nodes: 'worker-3' }] });
+    expect(JSON.parse(out['control-plane-matrix']!)).toEqual({
+      include: [
+        { batch: 0, nodes: 'cp-1' },
+        { batch: 1, nodes: 'cp-2' },
+      ],
+    });
+    expect(JSON.parse(out['worker-matrix']!)).toEqual({
+      include: [
+        { batch: 0, nodes: 'worker-1,worker-2' },
+        { batch: 1, nodes: 'worker-3' },
+      ],
+    });
     expect(JSON.parse(out.plan!)).toMatchObject({ schemaVersion: 2, verdict: 'ready' });
   });
 
   it('up to date: upgrade-needed false, no control plane to run, worker batches as before (every node skipped)', () => {
     const out = planOutputs(plan(cluster({ version: '1.31.4' })));
     expect(out).toMatchObject({ 'upgrade-needed': 'false', 'control-plane-matrix': '{"include":[]}', blockers: '0' });
-    expect(JSON.parse(out['worker-matrix']!)).toEqual({ include: [{ batch: 0, nodes: 'worker-1' }, { batch: 1, nodes: 'worker-2' }] });
+    expect(JSON.parse(out['worker-matrix']!)).toEqual({
+      include: [
+        { batch: 0, nodes: 'worker-1' },
+        { batch: 1, nodes: 'worker-2' },
+      ],
+    });
   });
 });
 

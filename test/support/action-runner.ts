@@ -74,7 +74,11 @@ export function inputEnvironment(inputs: Record<string, string>, githubToken = '
   return env;
 }
 
-function execute(bundle: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function execute(
+  bundle: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Asynchronous on purpose: the test process also serves the GitHub API stand-in the action calls.
     const child = spawn(process.execPath, [bundle], { env, cwd: env.GITHUB_WORKSPACE, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,8 +103,20 @@ function readIfAny(file: string): string {
   }
 }
 
-async function runStep(bundle: string, baseEnv: Record<string, string>, dir: string, timeoutMs: number, extra: Record<string, string>): Promise<ActionResult> {
-  const files = { GITHUB_OUTPUT: 'output', GITHUB_STATE: 'state', GITHUB_STEP_SUMMARY: 'summary.md', GITHUB_ENV: 'env', GITHUB_PATH: 'path' };
+async function runStep(
+  bundle: string,
+  baseEnv: Record<string, string>,
+  dir: string,
+  timeoutMs: number,
+  extra: Record<string, string>,
+): Promise<ActionResult> {
+  const files = {
+    GITHUB_OUTPUT: 'output',
+    GITHUB_STATE: 'state',
+    GITHUB_STEP_SUMMARY: 'summary.md',
+    GITHUB_ENV: 'env',
+    GITHUB_PATH: 'path',
+  };
   const step = mkdtempSync(join(dir, 'step-'));
   const env: Record<string, string> = { ...baseEnv, ...extra };
   for (const [variable, name] of Object.entries(files)) {

@@ -106,7 +106,14 @@ export class FakeCluster implements ClusterOps {
 export function fakeClock(): Clock & { slept: number[] } {
   let now = 1_700_000_000_000;
   const slept: number[] = [];
-  return { slept, now: () => (now += 5), sleep: async (ms) => { slept.push(ms); now += ms; } };
+  return {
+    slept,
+    now: () => (now += 5),
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
 }
 
 export const TARGET: UpgradeTarget = {
@@ -118,7 +125,11 @@ export const TARGET: UpgradeTarget = {
   gracefulApiserverStopMs: 0,
 };
 
-export function runnerDeps(recorder: Recorder, cluster: FakeCluster, overrides: Partial<RunnerDeps> = {}): RunnerDeps & { events: RunEvent[] } {
+export function runnerDeps(
+  recorder: Recorder,
+  cluster: FakeCluster,
+  overrides: Partial<RunnerDeps> = {},
+): RunnerDeps & { events: RunEvent[] } {
   const events: RunEvent[] = [];
   const clock = fakeClock();
   // the kubelet reports the new version once restarted

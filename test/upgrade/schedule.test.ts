@@ -8,7 +8,16 @@ import { buildSchedule } from '../../src/upgrade/schedule.ts';
 import { cluster, controlPlanePods, inventoryOf, settingsFrom } from '../core/fixtures.ts';
 import { FakeCluster, Recorder, TARGET, nodeWorld, runnerDeps } from './fakes.ts';
 
-const DONE_ALL = ['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart', 'wait-ready', 'uncordon'];
+const DONE_ALL = [
+  'repo-switch',
+  'kubeadm-install',
+  'kubeadm-upgrade',
+  'drain',
+  'kubelet-install',
+  'kubelet-restart',
+  'wait-ready',
+  'uncordon',
+];
 const progress = (doneStages: string[], target = '1.31.4'): NodeProgress => ({ target, doneStages });
 
 function planFor(mutate: (state: ReturnType<typeof cluster>) => void = () => {}) {
@@ -21,8 +30,16 @@ describe('buildSchedule', () => {
   it('follows the plan: first control plane applies, the others run node, workers in batches of max-unavailable', () => {
     const { plan } = planFor();
     const schedule = buildSchedule(plan, new Map());
-    expect(schedule.controlPlanes.map((c) => [c.job.name, c.job.kubeadmAction])).toEqual([['cp-1', 'apply'], ['cp-2', 'node'], ['cp-3', 'node']]);
-    expect(schedule.workerBatches.map((b) => b.nodes.map((n) => n.job.name))).toEqual([['worker-1', 'worker-2'], ['worker-3', 'worker-4'], ['worker-5', 'worker-6']]);
+    expect(schedule.controlPlanes.map((c) => [c.job.name, c.job.kubeadmAction])).toEqual([
+      ['cp-1', 'apply'],
+      ['cp-2', 'node'],
+      ['cp-3', 'node'],
+    ]);
+    expect(schedule.workerBatches.map((b) => b.nodes.map((n) => n.job.name))).toEqual([
+      ['worker-1', 'worker-2'],
+      ['worker-3', 'worker-4'],
+      ['worker-5', 'worker-6'],
+    ]);
     expect(schedule.controlPlanes[0]!.stages).toEqual(DONE_ALL);
   });
 
@@ -47,8 +64,17 @@ describe('buildSchedule', () => {
       state.nodes.find((n) => n.name === 'worker-5')!.kubeletVersion = '1.31.4';
     });
     expect(plan.nodes.find((n) => n.name === 'worker-5')).toMatchObject({ batch: 2, skipped: expect.any(String) });
-    const schedule = buildSchedule(plan, new Map([['worker-5', progress(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart'])]]));
-    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([[0, ['worker-1', 'worker-2']], [1, ['worker-3', 'worker-4']], [2, ['worker-5', 'worker-6']]]);
+    const schedule = buildSchedule(
+      plan,
+      new Map([
+        ['worker-5', progress(['repo-switch', 'kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install', 'kubelet-restart'])],
+      ]),
+    );
+    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([
+      [0, ['worker-1', 'worker-2']],
+      [1, ['worker-3', 'worker-4']],
+      [2, ['worker-5', 'worker-6']],
+    ]);
     const resumed = schedule.workerBatches[2]!.nodes[0]!;
     expect(resumed.job.batch).toBe(2);
     expect(resumed.stages.filter((s) => !resumed.doneBefore.includes(s))).toEqual(['wait-ready', 'uncordon']);
@@ -58,9 +84,23 @@ describe('buildSchedule', () => {
     const { plan } = planFor((state) => {
       for (const n of state.nodes.filter((n) => ['worker-1', 'worker-2', 'worker-4'].includes(n.name))) n.kubeletVersion = '1.31.4';
     });
-    const schedule = buildSchedule(plan, new Map([['worker-1', progress(DONE_ALL)], ['worker-2', progress(DONE_ALL)], ['worker-4', progress(DONE_ALL)]]));
-    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([[1, ['worker-3']], [2, ['worker-5', 'worker-6']]]);
-    expect(schedule.skipped.filter((s) => s.role === 'worker').map((s) => [s.name, s.batch])).toEqual([['worker-1', 0], ['worker-2', 0], ['worker-4', 1]]);
+    const schedule = buildSchedule(
+      plan,
+      new Map([
+        ['worker-1', progress(DONE_ALL)],
+        ['worker-2', progress(DONE_ALL)],
+        ['worker-4', progress(DONE_ALL)],
+      ]),
+    );
+    expect(schedule.workerBatches.map((b) => [b.index, b.nodes.map((n) => n.job.name)])).toEqual([
+      [1, ['worker-3']],
+      [2, ['worker-5', 'worker-6']],
+    ]);
+    expect(schedule.skipped.filter((s) => s.role === 'worker').map((s) => [s.name, s.batch])).toEqual([
+      ['worker-1', 0],
+      ['worker-2', 0],
+      ['worker-4', 1],
+    ]);
   });
 
   it('runs kubeadm upgrade apply again when an earlier apply did not reach kubeadm-config: the plan says so, the run does it', () => {
@@ -84,12 +124,23 @@ describe('runSchedule', () => {
     const { plan } = planFor();
     const schedule = buildSchedule(plan, new Map());
     const recorder = new Recorder();
-    recorder.responders.push((node, argv) => (node === 'worker-3' && argv.join(' ') === 'kubeadm upgrade node' ? { code: 1, stderr: 'kubeadm: error\n' } : undefined));
-    recorder.responders.push(nodeWorld(TARGET.version, { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' }));
+    recorder.responders.push((node, argv) =>
+      node === 'worker-3' && argv.join(' ') === 'kubeadm upgrade node' ? { code: 1, stderr: 'kubeadm: error\n' } : undefined,
+    );
+    recorder.responders.push(
+      nodeWorld(TARGET.version, { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' }),
+    );
     const fake = new FakeCluster();
     const deps = runnerDeps(recorder, fake);
     for (const node of [...schedule.controlPlanes, ...schedule.workerBatches.flatMap((b) => b.nodes)]) {
-      deps.events.push({ type: 'node-scheduled', at: 0, node: node.job.name, role: node.job.role, stages: node.stages, doneBefore: node.doneBefore });
+      deps.events.push({
+        type: 'node-scheduled',
+        at: 0,
+        node: node.job.name,
+        role: node.job.role,
+        stages: node.stages,
+        doneBefore: node.doneBefore,
+      });
     }
     const result = await runSchedule(schedule, deps, { controlPlanes: true, workers: true });
     expect(result).toEqual({ ok: false, stoppedBecause: 'worker-3 failed' });
@@ -110,11 +161,22 @@ describe('runSchedule', () => {
 
   it('starts no new node once a stop is requested (cancellation)', async () => {
     const { plan } = planFor();
-    const schedule = buildSchedule(plan, new Map([['cp-1', progress(DONE_ALL)], ['cp-2', progress(DONE_ALL)], ['cp-3', progress(DONE_ALL)]]));
+    const schedule = buildSchedule(
+      plan,
+      new Map([
+        ['cp-1', progress(DONE_ALL)],
+        ['cp-2', progress(DONE_ALL)],
+        ['cp-3', progress(DONE_ALL)],
+      ]),
+    );
     const recorder = new Recorder();
-    recorder.responders.push(nodeWorld(TARGET.version, { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' }));
+    recorder.responders.push(
+      nodeWorld(TARGET.version, { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n' }),
+    );
     let batchesStarted = 0;
-    const deps = runnerDeps(recorder, new FakeCluster(), { stopRequested: () => (batchesStarted++ >= 1 ? 'the run was cancelled (SIGTERM)' : undefined) });
+    const deps = runnerDeps(recorder, new FakeCluster(), {
+      stopRequested: () => (batchesStarted++ >= 1 ? 'the run was cancelled (SIGTERM)' : undefined),
+    });
     const result = await runSchedule(schedule, deps, { controlPlanes: false, workers: true });
     expect(result).toEqual({ ok: false, stoppedBecause: 'the run was cancelled (SIGTERM)' });
     expect([...new Set(recorder.opened)].sort()).toEqual(['worker-1', 'worker-2']);

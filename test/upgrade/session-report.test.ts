@@ -33,7 +33,11 @@ describe('NodeSession', () => {
 
   it('turns a non-zero exit into an error with the output tail', async () => {
     const recorder = new Recorder();
-    recorder.responders.push(() => ({ code: 100, stdout: 'Reading package lists...\n', stderr: "E: Version '1.31.9-1.1' for 'kubeadm' was not found\n" }));
+    recorder.responders.push(() => ({
+      code: 100,
+      stdout: 'Reading package lists...\n',
+      stderr: "E: Version '1.31.9-1.1' for 'kubeadm' was not found\n",
+    }));
     const session = new NodeSession('cp-1', () => recorder.open('cp-1'), fakeClock());
     const error = await session.run(['apt-get', 'install', '-y', 'kubeadm=1.31.9-1.1'], () => {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandFailedError);
@@ -46,14 +50,36 @@ describe('the run report', () => {
   const at = (s: number) => 1_700_000_000_000 + s * 1000;
   const events: RunEvent[] = [
     { type: 'run-started', at: at(0), command: 'upgrade', target: '1.31.4', holder: 'octo/clusters run 42 attempt 1' },
-    { type: 'node-skipped', at: at(0), node: 'cp-1', role: 'control-plane', reason: 'upgraded to 1.31.4 by an earlier run (every stage recorded done)' },
-    { type: 'node-scheduled', at: at(0), node: 'worker-1', role: 'worker', batch: 0, stages: ['kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install'], doneBefore: ['kubeadm-install'] },
+    {
+      type: 'node-skipped',
+      at: at(0),
+      node: 'cp-1',
+      role: 'control-plane',
+      reason: 'upgraded to 1.31.4 by an earlier run (every stage recorded done)',
+    },
+    {
+      type: 'node-scheduled',
+      at: at(0),
+      node: 'worker-1',
+      role: 'worker',
+      batch: 0,
+      stages: ['kubeadm-install', 'kubeadm-upgrade', 'drain', 'kubelet-install'],
+      doneBefore: ['kubeadm-install'],
+    },
     { type: 'node-scheduled', at: at(0), node: 'worker-2', role: 'worker', batch: 1, stages: ['kubeadm-install', 'drain'], doneBefore: [] },
     { type: 'stage-started', at: at(1), node: 'worker-1', stage: 'kubeadm-upgrade' },
     { type: 'stage-finished', at: at(4), node: 'worker-1', stage: 'kubeadm-upgrade' },
     { type: 'stage-started', at: at(4), node: 'worker-1', stage: 'drain' },
     { type: 'cordon', at: at(9), node: 'worker-1', cordoned: false, reason: 'the drain failed, so it was uncordoned again' },
-    { type: 'stage-failed', at: at(9), node: 'worker-1', stage: 'drain', message: 'drain of node worker-1 did not finish within drain-timeout 5m: PodDisruptionBudget demo/web-pdb (needs 3 healthy pods and has 3) blocks demo/web-1', tail: 'evicting demo/web-1' },
+    {
+      type: 'stage-failed',
+      at: at(9),
+      node: 'worker-1',
+      stage: 'drain',
+      message:
+        'drain of node worker-1 did not finish within drain-timeout 5m: PodDisruptionBudget demo/web-pdb (needs 3 healthy pods and has 3) blocks demo/web-1',
+      tail: 'evicting demo/web-1',
+    },
     { type: 'run-finished', at: at(10), outcome: 'failed', reason: 'worker-1 failed: no new node was started after that.' },
   ];
 
@@ -62,13 +88,17 @@ describe('the run report', () => {
     const markdown = runSummaryMarkdown(record);
     expect(markdown.split('\n')[0]).toBe('## Upgrade to 1.31.4 ❌ failed — 0 node(s) upgraded in 10s');
     expect(markdown).toContain('| worker-1 | worker | 0 | ❌ failed at drain |');
-    expect(markdown).toContain('**worker-1** failed at **drain**: drain of node worker-1 did not finish within drain-timeout 5m: PodDisruptionBudget demo/web-pdb');
+    expect(markdown).toContain(
+      '**worker-1** failed at **drain**: drain of node worker-1 did not finish within drain-timeout 5m: PodDisruptionBudget demo/web-pdb',
+    );
     expect(markdown).toContain('schedulable. A re-run resumes it at **drain**');
     expect(markdown).toContain('**worker-2** was not started; schedulable. A re-run resumes it at **kubeadm-install**');
     expect(markdown).toContain('No node is left cordoned by this run.');
     expect(markdown).toContain('- worker-1: resumed; done by an earlier run: kubeadm-install');
     expect(markdown).toContain('- cp-1: upgraded to 1.31.4 by an earlier run');
-    expect(markdown).toMatch(/```mermaid\ngantt\n {2}dateFormat x[\s\S]*section worker-1\n {2}kubeadm-upgrade :done, t0, 1700000001000, 1700000004000\n {2}drain :crit, t1, /);
+    expect(markdown).toMatch(
+      /```mermaid\ngantt\n {2}dateFormat x[\s\S]*section worker-1\n {2}kubeadm-upgrade :done, t0, 1700000001000, 1700000004000\n {2}drain :crit, t1, /,
+    );
     expect(runOutputs(record)['upgraded-nodes']).toBe('[]');
     expect(JSON.parse(runOutputs(record).result!).nodes).toHaveLength(3);
   });
@@ -78,12 +108,27 @@ describe('upgrade inputs', () => {
   const parse = (inputs: Record<string, string>, command = 'upgrade') => parseUpgradeOptions((n) => inputs[n] ?? '', command);
 
   it('has the documented defaults', () => {
-    expect(parse({})).toMatchObject({ drain: { timeoutMs: 300_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false }, lockTtlMs: 1_800_000, gracefulApiserverStopMs: 0, certificateRenewal: true, etcdUpgrade: true });
-    expect(parse({ 'graceful-apiserver-stop': 'true', 'drain-timeout': '90s' })).toMatchObject({ gracefulApiserverStopMs: 20_000, drain: { timeoutMs: 90_000 } });
+    expect(parse({})).toMatchObject({
+      drain: { timeoutMs: 300_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false },
+      lockTtlMs: 1_800_000,
+      gracefulApiserverStopMs: 0,
+      certificateRenewal: true,
+      etcdUpgrade: true,
+    });
+    expect(parse({ 'graceful-apiserver-stop': 'true', 'drain-timeout': '90s' })).toMatchObject({
+      gracefulApiserverStopMs: 20_000,
+      drain: { timeoutMs: 90_000 },
+    });
   });
 
   it('names the input, the problem and the fix', () => {
-    const error = (() => { try { parse({ 'drain-timeout': 'soon', 'delete-emptydir-data': 'yes' }); } catch (e) { return e; } })() as InputError;
+    const error = (() => {
+      try {
+        parse({ 'drain-timeout': 'soon', 'delete-emptydir-data': 'yes' });
+      } catch (e) {
+        return e;
+      }
+    })() as InputError;
     expect(error).toBeInstanceOf(InputError);
     expect(error.problems.map((p) => p.input)).toEqual(['drain-timeout', 'delete-emptydir-data']);
     expect(error.problems[0]!.fix).toMatch(/5m/);

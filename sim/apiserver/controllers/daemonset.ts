@@ -70,7 +70,8 @@ export function daemonSetController(ctx: ControllerContext): Controller {
     // Pods on nodes that should not run one (or on vanished nodes) go.
     for (const [node, pods] of byNode) {
       if (eligibleSet.has(node)) continue;
-      for (const pod of pods) if (!pod.metadata.deletionTimestamp) deleteObject(ctx.api, R.pods, pod.metadata.namespace, pod.metadata.name, {});
+      for (const pod of pods)
+        if (!pod.metadata.deletionTimestamp) deleteObject(ctx.api, R.pods, pod.metadata.namespace, pod.metadata.name, {});
     }
     const rolling = (ds.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
     const maxUnavailable = Math.max(1, intOrPercent(ds.spec.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1, eligible.length, true));
@@ -134,7 +135,8 @@ export function daemonSetController(ctx: ControllerContext): Controller {
   return {
     name: 'daemonset',
     watch(event: ChangeEvent, enqueue) {
-      if (event.def === R.daemonsets && event.type !== 'DELETED') enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
+      if (event.def === R.daemonsets && event.type !== 'DELETED')
+        enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
       else if (event.def === R.pods) {
         for (const pod of [event.old, event.object]) {
           const ref = pod && controllerRef(pod);

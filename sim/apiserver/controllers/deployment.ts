@@ -13,7 +13,9 @@ function revision(rs: Obj): number {
 }
 
 function byAge(a: Obj, b: Obj): number {
-  return Date.parse(a.metadata.creationTimestamp) - Date.parse(b.metadata.creationTimestamp) || (a.metadata.name < b.metadata.name ? -1 : 1);
+  return (
+    Date.parse(a.metadata.creationTimestamp) - Date.parse(b.metadata.creationTimestamp) || (a.metadata.name < b.metadata.name ? -1 : 1)
+  );
 }
 
 function available(rs: Obj): number {
@@ -108,12 +110,19 @@ export function deploymentController(ctx: ControllerContext): Controller {
     const { maxUnavailable } = rollingLimits(d);
     const isAvailable = availableReplicas >= desired - (d.spec.strategy?.type === 'Recreate' ? 0 : maxUnavailable);
     const complete = updatedReplicas === desired && replicas === desired && availableReplicas === desired;
-    const old = ((d.status?.conditions ?? []) as Obj[]);
+    const old = (d.status?.conditions ?? []) as Obj[];
     const cond = (type: string, status: boolean, reason: string, message: string): Obj => {
       const prev = old.find((c) => c.type === type);
       const s = status ? 'True' : 'False';
       const now = timeNow();
-      return { type, status: s, lastUpdateTime: prev?.reason === reason ? prev.lastUpdateTime : now, lastTransitionTime: prev?.status === s ? prev.lastTransitionTime : now, reason, message };
+      return {
+        type,
+        status: s,
+        lastUpdateTime: prev?.reason === reason ? prev.lastUpdateTime : now,
+        lastTransitionTime: prev?.status === s ? prev.lastTransitionTime : now,
+        reason,
+        message,
+      };
     };
     const name = newRS.metadata.name;
     const status: Obj = {
@@ -124,11 +133,22 @@ export function deploymentController(ctx: ControllerContext): Controller {
       availableReplicas,
       unavailableReplicas: Math.max(0, desired - availableReplicas),
       conditions: [
-        cond('Available', isAvailable, isAvailable ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', isAvailable ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.'),
-        cond('Progressing', true, complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', complete ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`),
+        cond(
+          'Available',
+          isAvailable,
+          isAvailable ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          isAvailable ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+        ),
+        cond(
+          'Progressing',
+          true,
+          complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          complete ? `ReplicaSet "${name}" has successfully progressed.` : `ReplicaSet "${name}" is progressing.`,
+        ),
       ],
     };
-    for (const k of ['readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas', 'unavailableReplicas']) if (status[k] === 0) delete status[k];
+    for (const k of ['readyReplicas', 'availableReplicas', 'updatedReplicas', 'replicas', 'unavailableReplicas'])
+      if (status[k] === 0) delete status[k];
     const annotations = { ...d.metadata.annotations, [REVISION]: newRS.metadata.annotations?.[REVISION] ?? '1' };
     ctx.api.write(R.deployments, { ...d, metadata: { ...d.metadata, annotations }, status });
   }
@@ -136,7 +156,9 @@ export function deploymentController(ctx: ControllerContext): Controller {
   function reconcile(key: string): void {
     const d = ctx.store.getByKey(R.deployments, key);
     if (!d || d.metadata.deletionTimestamp) return;
-    const owned = ctx.store.ownedBy(R.replicasets, d.metadata.uid).filter((rs) => controllerRef(rs)?.uid === d.metadata.uid && !rs.metadata.deletionTimestamp);
+    const owned = ctx.store
+      .ownedBy(R.replicasets, d.metadata.uid)
+      .filter((rs) => controllerRef(rs)?.uid === d.metadata.uid && !rs.metadata.deletionTimestamp);
     const hash = templateHash(d.spec.template, d.status?.collisionCount ?? 0);
     let newRS = owned.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
     const olds = owned.filter((rs) => rs !== newRS).sort(byAge);
@@ -156,7 +178,8 @@ export function deploymentController(ctx: ControllerContext): Controller {
   return {
     name: 'deployment',
     watch(event: ChangeEvent, enqueue) {
-      if (event.def === R.deployments && event.type !== 'DELETED') enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
+      if (event.def === R.deployments && event.type !== 'DELETED')
+        enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
       if (event.def === R.replicasets) {
         const ref = controllerRef(event.object);
         if (ref?.kind === 'Deployment') enqueue(`${event.object.metadata.namespace}/${ref.name}`);

@@ -101,11 +101,22 @@ function compute(ctx: ControllerContext, pdb: Obj, pods: Obj[]): Computed {
   const needsScale = maxUnavailable !== undefined || (typeof minAvailable === 'string' && minAvailable.endsWith('%'));
   const workloadDesired = missing ? pods.length : controllersTotal;
   if (needsScale && missing) {
-    return { expected: 0, desiredHealthy: 0, currentHealthy, workloadDesired, error: `found no controllers for pod "${missing.metadata.name}"` };
+    return {
+      expected: 0,
+      desiredHealthy: 0,
+      currentHealthy,
+      workloadDesired,
+      error: `found no controllers for pod "${missing.metadata.name}"`,
+    };
   }
   if (maxUnavailable !== undefined) {
     const expected = controllersTotal;
-    return { expected, desiredHealthy: Math.max(0, expected - intOrPercent(maxUnavailable, expected, true)), currentHealthy, workloadDesired };
+    return {
+      expected,
+      desiredHealthy: Math.max(0, expected - intOrPercent(maxUnavailable, expected, true)),
+      currentHealthy,
+      workloadDesired,
+    };
   }
   if (needsScale) {
     const expected = controllersTotal;
@@ -150,7 +161,10 @@ export function disruptionController(ctx: ControllerContext, tracker: BudgetTrac
     const prev = ((pdb.status?.conditions ?? []) as Obj[]).find((x) => x.type === 'DisruptionAllowed');
     const condStatus = allowed > 0 ? 'True' : 'False';
     const condition: Obj = {
-      type: 'DisruptionAllowed', status: condStatus, reason, message: c.error ?? '',
+      type: 'DisruptionAllowed',
+      status: condStatus,
+      reason,
+      message: c.error ?? '',
       observedGeneration: pdb.metadata.generation,
       lastTransitionTime: prev?.status === condStatus ? prev.lastTransitionTime : timeNow(),
     };

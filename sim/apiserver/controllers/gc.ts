@@ -48,7 +48,8 @@ export function namespaceController(ctx: ControllerContext): Controller {
   return {
     name: 'namespace',
     watch(event: ChangeEvent, enqueue) {
-      if (event.def === R.namespaces && event.type !== 'DELETED' && event.object.metadata.deletionTimestamp) enqueue(event.object.metadata.name);
+      if (event.def === R.namespaces && event.type !== 'DELETED' && event.object.metadata.deletionTimestamp)
+        enqueue(event.object.metadata.name);
       else if (event.type === 'DELETED' && event.def.namespaced) {
         const ns = ctx.store.get(R.namespaces, undefined, event.object.metadata.namespace);
         if (ns?.metadata.deletionTimestamp) enqueue(ns.metadata.name);

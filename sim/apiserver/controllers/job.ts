@@ -42,8 +42,22 @@ export function jobController(ctx: ControllerContext): Controller {
       status.completionTime = now;
       status.active = 0;
       status.conditions = [
-        { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
-        { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+        {
+          type: 'SuccessCriteriaMet',
+          status: 'True',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+        },
+        {
+          type: 'Complete',
+          status: 'True',
+          lastProbeTime: now,
+          lastTransitionTime: now,
+          reason: 'CompletionsReached',
+          message: 'Reached expected number of succeeded pods',
+        },
       ];
     }
     for (const k of ['active', 'ready', 'terminating']) if (status[k] === 0) delete status[k];

@@ -33,9 +33,15 @@ function imageId(image: string): string {
 
 function runningContainer(c: Obj, startedAt: string, restartCount = 0): Obj {
   return {
-    name: c.name, image: c.image, imageID: imageId(String(c.image ?? '')),
+    name: c.name,
+    image: c.image,
+    imageID: imageId(String(c.image ?? '')),
     containerID: `containerd://${Math.random().toString(16).slice(2).padEnd(16, '0')}`,
-    ready: true, started: true, restartCount, state: { running: { startedAt } }, lastState: {},
+    ready: true,
+    started: true,
+    restartCount,
+    state: { running: { startedAt } },
+    lastState: {},
   };
 }
 
@@ -83,8 +89,14 @@ export function kubeletController(ctx: ControllerContext): Controller {
 
   function containerCreating(pod: Obj, node: Obj): void {
     const waiting = ((pod.spec?.containers ?? []) as Obj[]).map((c) => ({
-      name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: 0,
-      state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
+      name: c.name,
+      image: c.image,
+      imageID: '',
+      ready: false,
+      started: false,
+      restartCount: 0,
+      state: { waiting: { reason: 'ContainerCreating' } },
+      lastState: {},
     }));
     const scheduled = ((pod.status?.conditions ?? []) as Obj[]).find((c) => c.type === 'PodScheduled') ?? condition('PodScheduled', true);
     const status = {
@@ -94,8 +106,11 @@ export function kubeletController(ctx: ControllerContext): Controller {
       hostIPs: hostIP(node) ? [{ ip: hostIP(node) }] : undefined,
       startTime: pod.status?.startTime ?? timeNow(),
       conditions: [
-        condition('PodReadyToStartContainers', false), condition('Initialized', true),
-        condition('Ready', false, 'ContainersNotReady'), condition('ContainersReady', false, 'ContainersNotReady'), scheduled,
+        condition('PodReadyToStartContainers', false),
+        condition('Initialized', true),
+        condition('Ready', false, 'ContainersNotReady'),
+        condition('ContainersReady', false, 'ContainersNotReady'),
+        scheduled,
       ],
       containerStatuses: waiting,
     };
@@ -114,7 +129,13 @@ export function kubeletController(ctx: ControllerContext): Controller {
       podIP: ip,
       podIPs: ip ? [{ ip }] : undefined,
       startTime: pod.status?.startTime ?? now,
-      conditions: [condition('PodReadyToStartContainers', true), condition('Initialized', true), condition('Ready', true), condition('ContainersReady', true), scheduled],
+      conditions: [
+        condition('PodReadyToStartContainers', true),
+        condition('Initialized', true),
+        condition('Ready', true),
+        condition('ContainersReady', true),
+        scheduled,
+      ],
       containerStatuses: ((pod.spec?.containers ?? []) as Obj[]).map((c) => runningContainer(c, now)),
     };
     ctx.api.write(R.pods, { ...pod, status });
@@ -131,7 +152,9 @@ export function kubeletController(ctx: ControllerContext): Controller {
   function succeeded(pod: Obj): void {
     const now = timeNow();
     const containerStatuses = ((pod.status?.containerStatuses ?? []) as Obj[]).map((c) => ({
-      ...c, ready: false, started: false,
+      ...c,
+      ready: false,
+      started: false,
       state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: c.state?.running?.startedAt ?? now, finishedAt: now } },
     }));
     const conditions = ((pod.status?.conditions ?? []) as Obj[]).map((c) =>

@@ -20,7 +20,13 @@ export function controlledPods(ctx: ControllerContext, owner: Obj): Obj[] {
 }
 
 /** Creates a pod from a workload's template, owned by it. */
-export function createPodFromTemplate(ctx: ControllerContext, owner: Obj, ownerKind: string, apiVersion: string, extra: { labels?: Record<string, string>; nodeName?: string; spec?: Obj } = {}): Obj {
+export function createPodFromTemplate(
+  ctx: ControllerContext,
+  owner: Obj,
+  ownerKind: string,
+  apiVersion: string,
+  extra: { labels?: Record<string, string>; nodeName?: string; spec?: Obj } = {},
+): Obj {
   const template = owner.spec.template ?? {};
   const pod: Obj = {
     metadata: {
@@ -83,7 +89,8 @@ export function replicaSetController(ctx: ControllerContext): Controller {
   return {
     name: 'replicaset',
     watch(event: ChangeEvent, enqueue) {
-      if (event.def === R.replicasets && event.type !== 'DELETED') enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
+      if (event.def === R.replicasets && event.type !== 'DELETED')
+        enqueue(`${event.object.metadata.namespace}/${event.object.metadata.name}`);
       if (event.def === R.pods) {
         for (const pod of [event.old, event.object]) {
           const ref = pod && controllerRef(pod);

@@ -26,7 +26,13 @@ function countsForRoom(pod: Obj): boolean {
 
 function nodeSignature(node: Obj | undefined): string {
   if (!node) return '';
-  return JSON.stringify([nodeReadyStatus(node), node.spec?.unschedulable, node.spec?.taints, node.metadata.labels, node.status?.allocatable]);
+  return JSON.stringify([
+    nodeReadyStatus(node),
+    node.spec?.unschedulable,
+    node.spec?.taints,
+    node.metadata.labels,
+    node.status?.allocatable,
+  ]);
 }
 
 export function schedulerController(ctx: ControllerContext): Controller {
@@ -78,8 +84,18 @@ export function schedulerController(ctx: ControllerContext): Controller {
     const message = `0/${total} nodes are available: ${parts.join(', ')}.`;
     const conditions = (pod.status?.conditions ?? []) as Obj[];
     if (conditions.some((c) => c.type === 'PodScheduled' && c.message === message)) return;
-    const condition = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: timeNow(), reason: 'Unschedulable', message };
-    ctx.api.write(R.pods, { ...pod, status: { ...pod.status, conditions: [...conditions.filter((c) => c.type !== 'PodScheduled'), condition] } });
+    const condition = {
+      type: 'PodScheduled',
+      status: 'False',
+      lastProbeTime: null,
+      lastTransitionTime: timeNow(),
+      reason: 'Unschedulable',
+      message,
+    };
+    ctx.api.write(R.pods, {
+      ...pod,
+      status: { ...pod.status, conditions: [...conditions.filter((c) => c.type !== 'PodScheduled'), condition] },
+    });
   }
 
   function bind(pod: Obj, nodeName: string): void {
@@ -127,7 +143,8 @@ export function schedulerController(ctx: ControllerContext): Controller {
           continue;
         }
         const score = (spread.get(node.metadata.name) ?? 0) * 1000 + usage(node.metadata.name).pods;
-        if (!best || score < best.score || (score === best.score && node.metadata.name < best.name)) best = { name: node.metadata.name, score };
+        if (!best || score < best.score || (score === best.score && node.metadata.name < best.name))
+          best = { name: node.metadata.name, score };
       }
       if (best) bind(pod!, best.name);
       else markUnschedulable(pod!, total, reasons);

@@ -38,7 +38,9 @@ function expressionMatches(expr: Obj, value: string | undefined): boolean {
 function termMatches(term: Obj, node: Obj): boolean {
   const labels = (node.metadata.labels ?? {}) as Record<string, string>;
   const byLabel = ((term.matchExpressions ?? []) as Obj[]).every((e) => expressionMatches(e, labels[e.key]));
-  const byField = ((term.matchFields ?? []) as Obj[]).every((e) => expressionMatches(e, e.key === 'metadata.name' ? node.metadata.name : undefined));
+  const byField = ((term.matchFields ?? []) as Obj[]).every((e) =>
+    expressionMatches(e, e.key === 'metadata.name' ? node.metadata.name : undefined),
+  );
   return byLabel && byField;
 }
 
@@ -74,7 +76,11 @@ export function allocatable(node: Obj): Usage {
     const n = parseQuantity(q);
     return Number.isNaN(n) ? Infinity : n;
   };
-  return { cpu: a.cpu === undefined ? Infinity : value(a.cpu), memory: a.memory === undefined ? Infinity : value(a.memory), pods: a.pods === undefined ? Infinity : value(a.pods) };
+  return {
+    cpu: a.cpu === undefined ? Infinity : value(a.cpu),
+    memory: a.memory === undefined ? Infinity : value(a.memory),
+    pods: a.pods === undefined ? Infinity : value(a.pods),
+  };
 }
 
 /** DaemonSet pods tolerate these on top of their own tolerations (the DaemonSet controller adds them). */

@@ -15,7 +15,9 @@ export function isControlPlaneNode(ctx: ToolContext): boolean {
 
 export function openClient(ctx: ToolContext, kubeconfig: string): KubeClient {
   if (!fileExists(ctx, kubeconfig)) {
-    throw new KubeadmError(`couldn't create a Kubernetes client from file "${kubeconfig}": failed to load admin kubeconfig: open ${kubeconfig}: no such file or directory`);
+    throw new KubeadmError(
+      `couldn't create a Kubernetes client from file "${kubeconfig}": failed to load admin kubeconfig: open ${kubeconfig}: no such file or directory`,
+    );
   }
   return createKubeClient(loadKubeconfig(hostPath(ctx, kubeconfig)));
 }
@@ -47,8 +49,10 @@ export interface ClusterConfigMap {
 export async function readKubeadmConfig(client: KubeClient): Promise<ClusterConfigMap> {
   const object = await client.getOrNull('/api/v1/namespaces/kube-system/configmaps/kubeadm-config');
   if (!object) {
-    throw new KubeadmError('unable to fetch the kubeadm-config ConfigMap: failed to get config map: configmaps "kubeadm-config" not found\n' +
-      "[upgrade/config] Use 'kubeadm init phase upload-config --config your-config.yaml' to re-upload it.");
+    throw new KubeadmError(
+      'unable to fetch the kubeadm-config ConfigMap: failed to get config map: configmaps "kubeadm-config" not found\n' +
+        "[upgrade/config] Use 'kubeadm init phase upload-config --config your-config.yaml' to re-upload it.",
+    );
   }
   const config = (YAML.parse(String(object.data?.ClusterConfiguration ?? '')) ?? {}) as Record<string, any>;
   const version = parseSemver(String(config.kubernetesVersion ?? ''));
@@ -80,5 +84,9 @@ export async function mirrorPod(client: KubeClient, component: string, node: str
   const pod = await client.getOrNull(`/api/v1/namespaces/kube-system/pods/${component}-${node}`);
   if (!pod) return null;
   const image = String(pod.spec?.containers?.[0]?.image ?? '');
-  return { image, tag: image.slice(image.lastIndexOf(':') + 1), hash: String(pod.metadata?.annotations?.['kubernetes.io/config.hash'] ?? '') };
+  return {
+    image,
+    tag: image.slice(image.lastIndexOf(':') + 1),
+    hash: String(pod.metadata?.annotations?.['kubernetes.io/config.hash'] ?? ''),
+  };
 }

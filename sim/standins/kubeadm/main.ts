@@ -7,8 +7,15 @@ import { apply, node } from './upgrade.ts';
 function versionInfo(version: string): Record<string, string> {
   const [major = '1', minor = '0'] = version.split('.');
   return {
-    major, minor, gitVersion: `v${version}`, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean',
-    buildDate: '2024-01-01T00:00:00Z', goVersion: 'go1.22.8', compiler: 'gc', platform: 'linux/amd64',
+    major,
+    minor,
+    gitVersion: `v${version}`,
+    gitCommit: '0000000000000000000000000000000000000000',
+    gitTreeState: 'clean',
+    buildDate: '2024-01-01T00:00:00Z',
+    goVersion: 'go1.22.8',
+    compiler: 'gc',
+    platform: 'linux/amd64',
   };
 }
 
@@ -17,7 +24,14 @@ function version(ctx: ToolContext, output: string | undefined): number {
   if (output === 'short') ctx.out(`${info.gitVersion}\n`);
   else if (output === 'json') ctx.out(JSON.stringify({ clientVersion: info }, null, 2) + '\n');
   else if (output === 'yaml') {
-    ctx.out('clientVersion:\n' + Object.keys(info).sort().map((k) => `  ${k}: ${/^\d+$/.test(info[k] ?? '') ? `"${info[k]}"` : info[k]}`).join('\n') + '\n');
+    ctx.out(
+      'clientVersion:\n' +
+        Object.keys(info)
+          .sort()
+          .map((k) => `  ${k}: ${/^\d+$/.test(info[k] ?? '') ? `"${info[k]}"` : info[k]}`)
+          .join('\n') +
+        '\n',
+    );
   } else if (output === undefined || output === '') {
     const fields = ['Major', 'Minor', 'GitVersion', 'GitCommit', 'GitTreeState', 'BuildDate', 'GoVersion', 'Compiler', 'Platform'];
     ctx.out(`kubeadm version: &version.Info{${fields.map((f) => `${f}:"${info[f[0]!.toLowerCase() + f.slice(1)]}"`).join(', ')}}\n`);

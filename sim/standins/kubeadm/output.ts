@@ -72,7 +72,8 @@ export function parseFlags(args: string[]): Flags {
 export function boolFlag(flags: Flags, name: string, fallback: boolean): boolean {
   const value = flags.values.get(name);
   if (value === undefined) return fallback;
-  if (!['true', 'false', '1', '0'].includes(value)) throw new KubeadmError(`invalid argument "${value}" for "${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+  if (!['true', 'false', '1', '0'].includes(value))
+    throw new KubeadmError(`invalid argument "${value}" for "${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
   return value === 'true' || value === '1';
 }
 
@@ -80,7 +81,16 @@ export function boolFlag(flags: Flags, name: string, fallback: boolean): boolean
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell)).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export const STACK_HINT = 'To see the stack trace of this error execute with --v=5 or higher';

@@ -17,7 +17,10 @@ export async function uploadKubeletConfig(ctx: ToolContext, client: KubeClient, 
   if (await client.getOrNull(KUBELET_CM)) return;
   const local = existsSync(hostPath(ctx, KUBELET_CONFIG)) ? readFileSync(hostPath(ctx, KUBELET_CONFIG), 'utf8') : '';
   await client.create('/api/v1/namespaces/kube-system/configmaps', {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubelet-config', namespace: 'kube-system' }, data: { kubelet: local },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'kubelet-config', namespace: 'kube-system' },
+    data: { kubelet: local },
   });
 }
 
@@ -35,7 +38,9 @@ export async function writeKubeletConfig(ctx: ToolContext, client: KubeClient, s
     return;
   }
   const backupDir = `/etc/kubernetes/tmp/kubeadm-kubelet-config${randomDigits()}`;
-  say(`W0101 00:00:00.000000       1 postupgrade.go:117] Using temporary directory ${backupDir} for kubelet config. To override it set the environment variable KUBEADM_UPGRADE_DRYRUN_DIR`);
+  say(
+    `W0101 00:00:00.000000       1 postupgrade.go:117] Using temporary directory ${backupDir} for kubelet config. To override it set the environment variable KUBEADM_UPGRADE_DRYRUN_DIR`,
+  );
   if (existsSync(hostPath(ctx, KUBELET_CONFIG))) {
     mkdirSync(hostPath(ctx, backupDir), { recursive: true });
     say(`[upgrade] Backing up kubelet config file to ${backupDir}/config.yaml`);
@@ -77,7 +82,9 @@ async function setImage(client: KubeClient, path: string, image: string, fresh: 
 
 function workload(kind: 'Deployment' | 'DaemonSet', name: string, label: string, image: string): object {
   return {
-    apiVersion: 'apps/v1', kind, metadata: { name, namespace: 'kube-system', labels: { 'k8s-app': label } },
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace: 'kube-system', labels: { 'k8s-app': label } },
     spec: {
       selector: { matchLabels: { 'k8s-app': label } },
       template: { metadata: { labels: { 'k8s-app': label } }, spec: { containers: [{ name, image }] } },
@@ -87,7 +94,13 @@ function workload(kind: 'Deployment' | 'DaemonSet', name: string, label: string,
 }
 
 /** addon phase: CoreDNS and kube-proxy follow the target once every control-plane instance runs it. */
-export async function upgradeAddons(ctx: ToolContext, client: KubeClient, say: (l: string) => void, target: string, dryRun: boolean): Promise<void> {
+export async function upgradeAddons(
+  ctx: ToolContext,
+  client: KubeClient,
+  say: (l: string) => void,
+  target: string,
+  dryRun: boolean,
+): Promise<void> {
   const behind = await unupgradedControlPlanes(ctx, client, target);
   if (behind.length > 0) {
     const line = `[upgrade/addon] Skipping upgrade of addons because control plane instances [${behind.join(' ')}] have not been upgraded`;
@@ -101,8 +114,12 @@ export async function upgradeAddons(ctx: ToolContext, client: KubeClient, say: (
     say(`[dryrun] Would update the CoreDNS Deployment to ${coredns} and the kube-proxy DaemonSet to ${proxy}`);
     return;
   }
-  await setImage(client, '/apis/apps/v1/namespaces/kube-system/deployments/coredns', coredns, () => workload('Deployment', 'coredns', 'kube-dns', coredns));
+  await setImage(client, '/apis/apps/v1/namespaces/kube-system/deployments/coredns', coredns, () =>
+    workload('Deployment', 'coredns', 'kube-dns', coredns),
+  );
   say('[addons] Applied essential addon: CoreDNS');
-  await setImage(client, '/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy', proxy, () => workload('DaemonSet', 'kube-proxy', 'kube-proxy', proxy));
+  await setImage(client, '/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy', proxy, () =>
+    workload('DaemonSet', 'kube-proxy', 'kube-proxy', proxy),
+  );
   say('[addons] Applied essential addon: kube-proxy');
 }

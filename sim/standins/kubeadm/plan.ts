@@ -54,7 +54,8 @@ async function currentState(client: KubeClient, nodes: NodeInfo[]): Promise<Curr
     }
   }
   return {
-    nodes, pods,
+    nodes,
+    pods,
     kubeProxy: tagOf(await addonImage(client, '/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy')).replace(/^v/, ''),
     coreDNS: tagOf(await addonImage(client, '/apis/apps/v1/namespaces/kube-system/deployments/coredns')),
   };
@@ -64,9 +65,15 @@ function componentsFor(current: Current, target: Semver): PlanComponent[] {
   const t = vstr(target);
   const plain = `${target.major}.${target.minor}.${target.patch}`;
   const cps = current.nodes.filter((n) => n.controlPlane);
-  const rows: PlanComponent[] = current.nodes.map((n) => ({ name: 'kubelet', currentVersion: n.kubeletVersion, newVersion: t, nodeName: n.name }));
+  const rows: PlanComponent[] = current.nodes.map((n) => ({
+    name: 'kubelet',
+    currentVersion: n.kubeletVersion,
+    newVersion: t,
+    nodeName: n.name,
+  }));
   for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-    for (const n of cps) rows.push({ name: component, currentVersion: current.pods.get(`${component}/${n.name}`) ?? '', newVersion: t, nodeName: n.name });
+    for (const n of cps)
+      rows.push({ name: component, currentVersion: current.pods.get(`${component}/${n.name}`) ?? '', newVersion: t, nodeName: n.name });
   }
   if (current.kubeProxy) rows.push({ name: 'kube-proxy', currentVersion: current.kubeProxy, newVersion: t });
   if (current.coreDNS) rows.push({ name: 'CoreDNS', currentVersion: current.coreDNS, newVersion: tagOf(corednsImage(plain)) });
@@ -86,18 +93,24 @@ function textUpgrade(upgrade: AvailableUpgrade, target: Semver, kubeadm: Semver)
   text += `\nUpgrade to the latest ${upgrade.description}:\n\n`;
   text += table([['COMPONENT', 'NODE', 'CURRENT', 'TARGET'], ...others.map(row)]);
   text += `\nYou can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply ${vstr(target)}\n\n`;
-  if (compareSemver(kubeadm, target) < 0) text += `Note: Before you can perform this upgrade, you have to update kubeadm to ${vstr(target)}.\n\n`;
+  if (compareSemver(kubeadm, target) < 0)
+    text += `Note: Before you can perform this upgrade, you have to update kubeadm to ${vstr(target)}.\n\n`;
   return text + '_'.repeat(69) + '\n\n';
 }
 
 function textConfigVersions(): string {
-  return '\nThe table below shows the current state of component configs as understood by this version of kubeadm.\n' +
+  return (
+    '\nThe table below shows the current state of component configs as understood by this version of kubeadm.\n' +
     'Configs that have a "yes" mark in the "MANUAL UPGRADE REQUIRED" column require manual config upgrade or\n' +
     'resetting to kubeadm defaults before a successful upgrade can be performed. The version to manually\n' +
     'upgrade to is denoted in the "PREFERRED VERSION" column.\n\n' +
-    table([['API GROUP', 'CURRENT VERSION', 'PREFERRED VERSION', 'MANUAL UPGRADE REQUIRED'],
-      ...CONFIG_VERSIONS.map((c) => [c.group, c.currentVersion, c.preferredVersion, c.manualUpgradeRequired ? 'yes' : 'no'])]) +
-    '_'.repeat(69) + '\n\n';
+    table([
+      ['API GROUP', 'CURRENT VERSION', 'PREFERRED VERSION', 'MANUAL UPGRADE REQUIRED'],
+      ...CONFIG_VERSIONS.map((c) => [c.group, c.currentVersion, c.preferredVersion, c.manualUpgradeRequired ? 'yes' : 'no']),
+    ]) +
+    '_'.repeat(69) +
+    '\n\n'
+  );
 }
 
 export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
@@ -123,12 +136,17 @@ export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
     say(`[upgrade/versions] Cluster version: ${vstr(cluster).slice(1)}`);
     say(`[upgrade/versions] kubeadm version: ${vstr(kubeadm)}`);
     const requested = flags.positional[0];
-    const releases = requested ? [parseSemver(requested)].filter((v): v is Semver => !!v)
-      : clusterSpec(ctx).published.map((v) => parseSemver(v)).filter((v): v is Semver => !!v);
+    const releases = requested
+      ? [parseSemver(requested)].filter((v): v is Semver => !!v)
+      : clusterSpec(ctx)
+          .published.map((v) => parseSemver(v))
+          .filter((v): v is Semver => !!v);
     if (requested && releases.length === 0) throw new KubeadmError(`unable to parse version "${requested}"`);
     let stable = latest(releases, () => true) ?? kubeadm;
     if (stable.minor > kubeadm.minor) {
-      ctx.err(`I0101 00:00:00.000000       1 version.go:261] remote version is much newer: ${vstr(stable)}; falling back to: stable-${kubeadm.major}.${kubeadm.minor}\n`);
+      ctx.err(
+        `I0101 00:00:00.000000       1 version.go:261] remote version is much newer: ${vstr(stable)}; falling back to: stable-${kubeadm.major}.${kubeadm.minor}\n`,
+      );
       stable = latest(releases, (v) => v.minor === kubeadm.minor) ?? kubeadm;
     }
     say(`[upgrade/versions] Target version: ${vstr(stable)}`);
@@ -140,7 +158,12 @@ export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
     const current = await currentState(client, nodes);
     const upgrades = targets.map(([description, target]) => ({ description, components: componentsFor(current, target) }));
     if (output !== 'text') {
-      const object = { kind: 'UpgradePlan', apiVersion: 'output.kubeadm.k8s.io/v1alpha3', availableUpgrades: upgrades, configVersions: CONFIG_VERSIONS };
+      const object = {
+        kind: 'UpgradePlan',
+        apiVersion: 'output.kubeadm.k8s.io/v1alpha3',
+        availableUpgrades: upgrades,
+        configVersions: CONFIG_VERSIONS,
+      };
       ctx.out(output === 'json' ? JSON.stringify(object, null, 4) + '\n' : YAML.stringify(object));
       return 0;
     }

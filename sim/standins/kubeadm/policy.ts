@@ -33,7 +33,9 @@ export function enforceVersionPolicies(input: PolicyInput): PolicyErrors {
   const gate = (message: string) => (released(target) ? errors.mandatory : errors.skippable).push(message);
   const minimum: Semver = { major: kubeadm.major, minor: kubeadm.minor - 1, patch: 0, pre: '' };
   if (target.major < minimum.major || (target.major === minimum.major && target.minor < minimum.minor)) {
-    errors.mandatory.push(`Specified version to upgrade to "${targetStr}" is equal to or lower than the minimum supported version "${vstr(cluster)}". Please specify a higher version to upgrade to`);
+    errors.mandatory.push(
+      `Specified version to upgrade to "${targetStr}" is equal to or lower than the minimum supported version "${vstr(cluster)}". Please specify a higher version to upgrade to`,
+    );
   }
   if (target.minor > cluster.minor + 1) {
     gate(`Specified version to upgrade to "${targetStr}" is too high; kubeadm can upgrade only 1 minor version at a time`);
@@ -43,21 +45,30 @@ export function enforceVersionPolicies(input: PolicyInput): PolicyErrors {
   }
   const kubeadmOlder = kubeadm.minor < target.minor || (kubeadm.minor === target.minor && kubeadm.patch < target.patch);
   if (kubeadmOlder && target.minor > kubeadm.minor) {
-    gate(`Specified version to upgrade to "${targetStr}" is at least one minor release higher than the kubeadm minor release (${target.minor} > ${kubeadm.minor}). Such an upgrade is not supported`);
+    gate(
+      `Specified version to upgrade to "${targetStr}" is at least one minor release higher than the kubeadm minor release (${target.minor} > ${kubeadm.minor}). Such an upgrade is not supported`,
+    );
   } else if (kubeadmOlder) {
-    errors.skippable.push(`Specified version to upgrade to "${targetStr}" is higher than the kubeadm version "${vstr(kubeadm)}". Upgrade kubeadm first using the tool you used to install kubeadm`);
+    errors.skippable.push(
+      `Specified version to upgrade to "${targetStr}" is higher than the kubeadm version "${vstr(kubeadm)}". Upgrade kubeadm first using the tool you used to install kubeadm`,
+    );
   }
   if (kubeadm.major > target.major || kubeadm.minor > target.minor) {
-    errors.skippable.push(`Kubeadm version ${vstr(kubeadm)} can only be used to upgrade to Kubernetes version ${kubeadm.major}.${kubeadm.minor}`);
+    errors.skippable.push(
+      `Kubeadm version ${vstr(kubeadm)} can only be used to upgrade to Kubernetes version ${kubeadm.major}.${kubeadm.minor}`,
+    );
   }
   if (!released(target) && !input.allowExperimental && !(target.pre.startsWith('rc') && input.allowRC)) {
-    errors.skippable.push(`Specified version to upgrade to "${targetStr}" is an unstable version and such upgrades weren't allowed via setting the --allow-*-upgrades flags`);
+    errors.skippable.push(
+      `Specified version to upgrade to "${targetStr}" is an unstable version and such upgrades weren't allowed via setting the --allow-*-upgrades flags`,
+    );
   }
   const tooOld = [...new Set(input.kubeletVersions)].filter((v) => {
     const minor = Number(/^v?\d+\.(\d+)\./.exec(v)?.[1] ?? NaN);
     return target.minor > minor + maxKubeletSkew(kubeadm);
   });
-  if (tooOld.length > 0) errors.skippable.push(`There are kubelets in this cluster that are too old that have these versions [${tooOld.join(' ')}]`);
+  if (tooOld.length > 0)
+    errors.skippable.push(`There are kubelets in this cluster that are too old that have these versions [${tooOld.join(' ')}]`);
   return errors;
 }
 
@@ -71,7 +82,10 @@ export function policyVerdict(errors: PolicyErrors, force: boolean, say: (line: 
     return `the --version argument is invalid due to these fatal errors:\n\n${bullets(errors.mandatory)}\nPlease fix the misalignments highlighted above and try upgrading again`;
   }
   if (errors.skippable.length === 0) return undefined;
-  if (!force) return `the --version argument is invalid due to these errors:\n\n${bullets(errors.skippable)}\nCan be bypassed if you pass the --force flag`;
-  say(`[upgrade/version] Found ${errors.skippable.length} potential version compatibility errors but skipping since the --force flag is set: \n\n${bullets(errors.skippable)}`);
+  if (!force)
+    return `the --version argument is invalid due to these errors:\n\n${bullets(errors.skippable)}\nCan be bypassed if you pass the --force flag`;
+  say(
+    `[upgrade/version] Found ${errors.skippable.length} potential version compatibility errors but skipping since the --force flag is set: \n\n${bullets(errors.skippable)}`,
+  );
   return undefined;
 }

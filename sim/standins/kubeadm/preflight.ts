@@ -22,17 +22,23 @@ function ignored(flags: Flags): Set<string> {
 export function clusterHealth(ctx: ToolContext, flags: Flags, nodes: NodeInfo[], say: (l: string) => void): string | undefined {
   const found: [string, string][] = [];
   const notReady = nodes.filter((n) => n.controlPlane && !n.ready).map((n) => n.name);
-  if (notReady.length > 0) found.push(['ControlPlaneNodesReady', `there are NotReady control-planes in the cluster: [${notReady.join(' ')}]`]);
+  if (notReady.length > 0)
+    found.push(['ControlPlaneNodesReady', `there are NotReady control-planes in the cluster: [${notReady.join(' ')}]`]);
   const missing = COMPONENTS.map(manifestPath).filter((p) => !fileExists(ctx, p));
   if (missing.length > 0) {
-    found.push(['StaticPodManifest', "The control plane seems to be Static Pod-hosted, but some of the manifests don't seem to exist on disk. " +
-      "This probably means you're running 'kubeadm upgrade' on a remote machine, which is not supported for a Static Pod-hosted cluster. " +
-      `Manifest files not found: [${missing.join(' ')}]`]);
+    found.push([
+      'StaticPodManifest',
+      "The control plane seems to be Static Pod-hosted, but some of the manifests don't seem to exist on disk. " +
+        "This probably means you're running 'kubeadm upgrade' on a remote machine, which is not supported for a Static Pod-hosted cluster. " +
+        `Manifest files not found: [${missing.join(' ')}]`,
+    ]);
   }
   const skip = ignored(flags);
   const fatal = found.filter(([name]) => !skip.has('all') && !skip.has(name.toLowerCase()));
   for (const [name, message] of found.filter((f) => !fatal.includes(f))) say(`\t[WARNING ${name}]: ${message}`);
   if (fatal.length === 0) return undefined;
-  return `[preflight] Some fatal errors occurred:\n${fatal.map(([n, m]) => `\t[ERROR ${n}]: ${m}`).join('\n')}\n` +
-    '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`';
+  return (
+    `[preflight] Some fatal errors occurred:\n${fatal.map(([n, m]) => `\t[ERROR ${n}]: ${m}`).join('\n')}\n` +
+    '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`'
+  );
 }

@@ -48,7 +48,7 @@ function olderEtcd(a: string, b: string): boolean {
 }
 
 function desiredTag(component: Component, target: string): string {
-  return component === 'etcd' ? etcdImage(target).split(':')[1] ?? '' : `v${target}`;
+  return component === 'etcd' ? (etcdImage(target).split(':')[1] ?? '') : `v${target}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,7 +65,9 @@ async function waitForHashChange(client: KubeClient, component: string, node: st
     }
     await sleep(Math.min(200, Math.max(10, deadline - Date.now())));
   }
-  throw new KubeadmError(`static Pod hash for component ${component} on Node ${node} did not change after ${goDuration(timeoutMs)}: timed out waiting for the condition`);
+  throw new KubeadmError(
+    `static Pod hash for component ${component} on Node ${node} did not change after ${goDuration(timeoutMs)}: timed out waiting for the condition`,
+  );
 }
 
 interface Swap {
@@ -80,17 +82,26 @@ function rollback(ctx: ToolContext, swaps: Swap[], etcdBackup: string | undefine
     rmSync(data, { recursive: true, force: true });
     cpSync(join(etcdBackup, 'etcd'), data, { recursive: true });
   }
-  return new KubeadmError(`couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: ${cause}`);
+  return new KubeadmError(
+    `couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: ${cause}`,
+  );
 }
 
 /** Runs the static pod upgrade; throws KubeadmError (after rolling back) when a component does not come back. */
-export async function upgradeStaticPods(ctx: ToolContext, client: KubeClient, say: (l: string) => void, opts: ControlPlaneOptions): Promise<void> {
+export async function upgradeStaticPods(
+  ctx: ToolContext,
+  client: KubeClient,
+  say: (l: string) => void,
+  opts: ControlPlaneOptions,
+): Promise<void> {
   const stamp = backupStamp(new Date());
   const manifestsBackup = hostPath(ctx, `/etc/kubernetes/tmp/kubeadm-backup-manifests-${stamp}`);
   let etcdBackup: string | undefined;
   const swaps: Swap[] = [];
   if (!opts.dryRun) mkdirSync(manifestsBackup, { recursive: true });
-  say(`[upgrade/staticpods] Writing new Static Pod manifests to "/etc/kubernetes/tmp/kubeadm-upgraded-manifests${stamp.replace(/-/g, '').slice(-9)}"`);
+  say(
+    `[upgrade/staticpods] Writing new Static Pod manifests to "/etc/kubernetes/tmp/kubeadm-upgraded-manifests${stamp.replace(/-/g, '').slice(-9)}"`,
+  );
   for (const component of COMPONENTS) {
     if (component === 'etcd' && (!opts.etcdUpgrade || !opts.localEtcd)) continue;
     const path = hostPath(ctx, manifestPath(component));
@@ -98,7 +109,9 @@ export async function upgradeStaticPods(ctx: ToolContext, client: KubeClient, sa
     const running = currentTag(old) ?? '';
     const wanted = desiredTag(component, opts.target);
     if (component === 'etcd' && olderEtcd(wanted, running)) {
-      say(`[upgrade/etcd] Non fatal issue encountered during upgrade: the desired etcd version "${wanted}" is older than the currently installed "${running}". Skipping etcd upgrade`);
+      say(
+        `[upgrade/etcd] Non fatal issue encountered during upgrade: the desired etcd version "${wanted}" is older than the currently installed "${running}". Skipping etcd upgrade`,
+      );
       continue;
     }
     const updated = withTag(old, wanted);
@@ -112,7 +125,13 @@ export async function upgradeStaticPods(ctx: ToolContext, client: KubeClient, sa
       continue;
     }
     const before = await mirrorPod(client, component, ctx.nodeName);
-    if (!before) throw rollback(ctx, swaps, etcdBackup, `failed to obtain static Pod hash for component ${component} on Node ${ctx.nodeName}: pods "${component}-${ctx.nodeName}" not found`);
+    if (!before)
+      throw rollback(
+        ctx,
+        swaps,
+        etcdBackup,
+        `failed to obtain static Pod hash for component ${component} on Node ${ctx.nodeName}: pods "${component}-${ctx.nodeName}" not found`,
+      );
     if (component === 'etcd') {
       etcdBackup = hostPath(ctx, `/etc/kubernetes/tmp/kubeadm-backup-etcd-${stamp}`);
       mkdirSync(etcdBackup, { recursive: true });
@@ -120,7 +139,9 @@ export async function upgradeStaticPods(ctx: ToolContext, client: KubeClient, sa
     }
     if (opts.certificateRenewal) for (const cert of CERTS[component]) say(`[upgrade/staticpods] Renewing ${cert} certificate`);
     const backup = join(manifestsBackup, `${component}.yaml`);
-    say(`[upgrade/staticpods] Moving new manifest to "${manifestPath(component)}" and backing up old manifest to "/etc/kubernetes/tmp/kubeadm-backup-manifests-${stamp}/${component}.yaml"`);
+    say(
+      `[upgrade/staticpods] Moving new manifest to "${manifestPath(component)}" and backing up old manifest to "/etc/kubernetes/tmp/kubeadm-backup-manifests-${stamp}/${component}.yaml"`,
+    );
     writeFileSync(backup, old);
     writeFileSync(`${path}.kubeadm-tmp`, updated);
     renameSync(`${path}.kubeadm-tmp`, path);
@@ -132,7 +153,11 @@ export async function upgradeStaticPods(ctx: ToolContext, client: KubeClient, sa
     } catch (err) {
       const failure = rollback(ctx, swaps, etcdBackup, (err as Error).message);
       if (component === 'etcd') say(`[upgrade/etcd] Failed to upgrade etcd: ${failure.message}`);
-      throw component === 'etcd' ? new KubeadmError(`fatal error when trying to upgrade the etcd cluster, rolled the state back to pre-upgrade state: ${failure.message}`) : failure;
+      throw component === 'etcd'
+        ? new KubeadmError(
+            `fatal error when trying to upgrade the etcd cluster, rolled the state back to pre-upgrade state: ${failure.message}`,
+          )
+        : failure;
     }
     say(`[apiclient] Found 1 Pods for label selector component=${component}`);
     say(`[upgrade/staticpods] Component "${component}" upgraded successfully!`);

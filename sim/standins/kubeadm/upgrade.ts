@@ -2,7 +2,16 @@
 // control plane, upload-config, kubelet-config, addons, with kubeadm's wording for its version.
 import type { KubeClient } from '../../lib/kube-rest.ts';
 import { readState, type ToolContext } from '../context.ts';
-import { ADMIN_CONF, KUBELET_CONF, isControlPlaneNode, listNodes, openClient, readKubeadmConfig, serverVersion, storeKubernetesVersion } from './cluster.ts';
+import {
+  ADMIN_CONF,
+  KUBELET_CONF,
+  isControlPlaneNode,
+  listNodes,
+  openClient,
+  readKubeadmConfig,
+  serverVersion,
+  storeKubernetesVersion,
+} from './cluster.ts';
 import { KubeadmError, STACK_HINT, boolFlag, goDuration, parseSemver, vstr, type Flags, type Semver } from './output.ts';
 import { enforceVersionPolicies, policyVerdict } from './policy.ts';
 import { clusterHealth } from './preflight.ts';
@@ -28,7 +37,8 @@ interface Common {
 }
 
 function common(ctx: ToolContext, flags: Flags): Common {
-  if (flags.values.has('--config')) throw new KubeadmError('the simulated kubeadm does not read --config; pass the version and flags instead');
+  if (flags.values.has('--config'))
+    throw new KubeadmError('the simulated kubeadm does not read --config; pass the version and flags instead');
   const kubeadm = parseSemver(readState(ctx).packages.kubeadm) as Semver;
   const timeoutMs = Number(ctx.env.SIM_KUBEADM_TIMEOUT_MS ?? 300_000);
   return { say: (l) => ctx.out(l + '\n'), kubeadm, modern: kubeadm.minor >= 32, dryRun: boolFlag(flags, '--dry-run', false), timeoutMs };
@@ -61,7 +71,8 @@ async function withClient(ctx: ToolContext, kubeconfig: string, work: (client: K
 async function confirm(ctx: ToolContext): Promise<void> {
   ctx.out('[upgrade] Are you sure you want to proceed? [y/N]: ');
   const answer = (await ctx.readLine()).trim();
-  if (answer.toLowerCase() !== 'y') throw new Fatal('[upgrade/confirm] FATAL: ', "won't proceed; the user didn't answer (Y|y) in order to continue");
+  if (answer.toLowerCase() !== 'y')
+    throw new Fatal('[upgrade/confirm] FATAL: ', "won't proceed; the user didn't answer (Y|y) in order to continue");
 }
 
 function prepull(c: Common): void {
@@ -71,15 +82,29 @@ function prepull(c: Common): void {
   c.say(`${prefix} You can also perform this action beforehand using 'kubeadm config images pull'`);
 }
 
-async function controlPlane(ctx: ToolContext, client: KubeClient, c: Common, flags: Flags, target: string, localEtcd: boolean): Promise<void> {
+async function controlPlane(
+  ctx: ToolContext,
+  client: KubeClient,
+  c: Common,
+  flags: Flags,
+  target: string,
+  localEtcd: boolean,
+): Promise<void> {
   try {
     await upgradeStaticPods(ctx, client, c.say, {
-      target, dryRun: c.dryRun, timeoutMs: c.timeoutMs, localEtcd,
-      etcdUpgrade: boolFlag(flags, '--etcd-upgrade', true), certificateRenewal: boolFlag(flags, '--certificate-renewal', true),
+      target,
+      dryRun: c.dryRun,
+      timeoutMs: c.timeoutMs,
+      localEtcd,
+      etcdUpgrade: boolFlag(flags, '--etcd-upgrade', true),
+      certificateRenewal: boolFlag(flags, '--certificate-renewal', true),
     });
   } catch (err) {
     if (!(err instanceof KubeadmError)) throw err;
-    throw new Fatal(c.modern ? 'error execution phase control-plane: couldn\'t complete the static pod upgrade: ' : '[upgrade/apply] FATAL: ', err.message);
+    throw new Fatal(
+      c.modern ? "error execution phase control-plane: couldn't complete the static pod upgrade: " : '[upgrade/apply] FATAL: ',
+      err.message,
+    );
   }
   c.say('[upgrade/control-plane] The control plane instance for this node was successfully upgraded!');
 }
@@ -87,33 +112,54 @@ async function controlPlane(ctx: ToolContext, client: KubeClient, c: Common, fla
 export async function apply(ctx: ToolContext, flags: Flags): Promise<number> {
   const c = common(ctx, flags);
   const requested = flags.positional[0];
-  if (!requested) return report(ctx, new Fatal('[upgrade/version] FATAL: ', 'missing one or more required arguments. Required arguments: [version]'));
+  if (!requested)
+    return report(ctx, new Fatal('[upgrade/version] FATAL: ', 'missing one or more required arguments. Required arguments: [version]'));
   const force = boolFlag(flags, '--force', false);
   const yes = boolFlag(flags, '--yes', false) || force || c.dryRun;
   return withClient(ctx, ADMIN_CONF, async (client) => {
     const { say } = c;
     if (c.modern) say('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
     else say('[preflight] Running pre-flight checks.\n[upgrade/config] Reading configuration from the cluster...');
-    const cm = await readKubeadmConfig(client).catch((err: Error) => { throw new Fatal('[upgrade/config] FATAL: ', err.message); });
-    if (c.modern) say("[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade/preflight] Running preflight checks");
+    const cm = await readKubeadmConfig(client).catch((err: Error) => {
+      throw new Fatal('[upgrade/config] FATAL: ', err.message);
+    });
+    if (c.modern)
+      say(
+        "[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade/preflight] Running preflight checks",
+      );
     say('[upgrade] Running cluster health checks');
     const nodes = await listNodes(client);
     const unhealthy = clusterHealth(ctx, flags, nodes, say);
     if (unhealthy) throw new Fatal('[upgrade/health] FATAL: ', unhealthy);
     const target = parseSemver(requested);
-    if (!target) throw new Fatal('[upgrade/version] FATAL: ', `unable to parse normalized version "${requested}": could not parse "${requested}" as version`);
-    say(c.modern ? `[upgrade/preflight] You have chosen to upgrade the cluster version to "${vstr(target)}"`
-      : `[upgrade/version] You have chosen to change the cluster version to "${vstr(target)}"`);
+    if (!target)
+      throw new Fatal(
+        '[upgrade/version] FATAL: ',
+        `unable to parse normalized version "${requested}": could not parse "${requested}" as version`,
+      );
+    say(
+      c.modern
+        ? `[upgrade/preflight] You have chosen to upgrade the cluster version to "${vstr(target)}"`
+        : `[upgrade/version] You have chosen to change the cluster version to "${vstr(target)}"`,
+    );
     const cluster = await serverVersion(client);
     say(`[upgrade/versions] Cluster version: ${vstr(cluster)}\n[upgrade/versions] kubeadm version: ${vstr(c.kubeadm)}`);
-    const errors = enforceVersionPolicies({ cluster, kubeadm: c.kubeadm, target, kubeletVersions: nodes.map((n) => n.kubeletVersion),
-      allowExperimental: boolFlag(flags, '--allow-experimental-upgrades', false), allowRC: boolFlag(flags, '--allow-release-candidate-upgrades', false) });
+    const errors = enforceVersionPolicies({
+      cluster,
+      kubeadm: c.kubeadm,
+      target,
+      kubeletVersions: nodes.map((n) => n.kubeletVersion),
+      allowExperimental: boolFlag(flags, '--allow-experimental-upgrades', false),
+      allowRC: boolFlag(flags, '--allow-release-candidate-upgrades', false),
+    });
     const verdict = policyVerdict(errors, force, say);
     if (verdict) throw new Fatal('[upgrade/version] FATAL: ', verdict);
     if (!yes) await confirm(ctx);
     prepull(c);
     const plain = vstr(target).slice(1);
-    say(`${c.modern ? '[upgrade/control-plane]' : '[upgrade/apply]'} Upgrading your Static Pod-hosted control plane to version "${vstr(target)}" (timeout: ${goDuration(c.timeoutMs)})...`);
+    say(
+      `${c.modern ? '[upgrade/control-plane]' : '[upgrade/apply]'} Upgrading your Static Pod-hosted control plane to version "${vstr(target)}" (timeout: ${goDuration(c.timeoutMs)})...`,
+    );
     await controlPlane(ctx, client, c, flags, plain, cm.localEtcd);
     say('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace');
     if (!c.dryRun) {
@@ -125,8 +171,14 @@ export async function apply(ctx: ToolContext, flags: Flags): Promise<number> {
     say('[upgrade/bootstrap-token] Configuring bootstrap token and cluster-info RBAC rules');
     await upgradeAddons(ctx, client, say, plain, c.dryRun);
     if (c.dryRun) say('[dryrun] Finished dryrunning successfully!');
-    else if (c.modern) say(`\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "${vstr(target)}".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.`);
-    else say(`\n[upgrade/successful] SUCCESS! Your cluster was upgraded to "${vstr(target)}". Enjoy!\n\n[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.`);
+    else if (c.modern)
+      say(
+        `\n[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "${vstr(target)}".\n\n[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.`,
+      );
+    else
+      say(
+        `\n[upgrade/successful] SUCCESS! Your cluster was upgraded to "${vstr(target)}". Enjoy!\n\n[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.`,
+      );
   });
 }
 
@@ -136,11 +188,18 @@ export async function node(ctx: ToolContext, flags: Flags): Promise<number> {
   return withClient(ctx, controlPlaneNode ? ADMIN_CONF : KUBELET_CONF, async (client) => {
     const { say } = c;
     say('[upgrade] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
-    const cm = await readKubeadmConfig(client).catch((err: Error) => { throw new Fatal('[upgrade/config] FATAL: ', err.message); });
+    const cm = await readKubeadmConfig(client).catch((err: Error) => {
+      throw new Fatal('[upgrade/config] FATAL: ', err.message);
+    });
     const target = cm.kubernetesVersion;
-    say("[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade/preflight] Running pre-flight checks");
+    say(
+      "[upgrade] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.\n[upgrade/preflight] Running pre-flight checks",
+    );
     if (target.minor > c.kubeadm.minor || (target.minor === c.kubeadm.minor && target.patch > c.kubeadm.patch)) {
-      throw new Fatal('error execution phase preflight: ', `the cluster's kubernetesVersion ${vstr(target)} is newer than this kubeadm (${vstr(c.kubeadm)}). Upgrade kubeadm first using the tool you used to install kubeadm`);
+      throw new Fatal(
+        'error execution phase preflight: ',
+        `the cluster's kubernetesVersion ${vstr(target)} is newer than this kubeadm (${vstr(c.kubeadm)}). Upgrade kubeadm first using the tool you used to install kubeadm`,
+      );
     }
     if (controlPlaneNode) {
       prepull(c);
@@ -148,14 +207,22 @@ export async function node(ctx: ToolContext, flags: Flags): Promise<number> {
       await controlPlane(ctx, client, c, flags, vstr(target).slice(1), cm.localEtcd);
       say('[upgrade/kubeconfig] The kubeconfig files for this node were successfully upgraded!');
     } else {
-      say('[upgrade/preflight] Skipping prepull. Not a control plane node.\n[upgrade/control-plane] Skipping phase. Not a control plane node.');
+      say(
+        '[upgrade/preflight] Skipping prepull. Not a control plane node.\n[upgrade/control-plane] Skipping phase. Not a control plane node.',
+      );
       say('[upgrade/kubeconfig] Skipping phase. Not a control plane node.');
     }
     await writeKubeletConfig(ctx, client, say, c.dryRun);
     if (controlPlaneNode) await upgradeAddons(ctx, client, say, vstr(target).slice(1), c.dryRun);
-    else say('[upgrade/addon] Skipping the addon/coredns phase. Not a control plane node.\n[upgrade/addon] Skipping the addon/kube-proxy phase. Not a control plane node.');
+    else
+      say(
+        '[upgrade/addon] Skipping the addon/coredns phase. Not a control plane node.\n[upgrade/addon] Skipping the addon/kube-proxy phase. Not a control plane node.',
+      );
     if (c.dryRun) say('[dryrun] Finished dryrunning successfully!');
     else if (c.modern) say('[upgrade] The upgrade for this node was successfully completed!');
-    else say('[upgrade] The configuration for this node was successfully updated!\n[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.');
+    else
+      say(
+        '[upgrade] The configuration for this node was successfully updated!\n[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.',
+      );
   });
 }

@@ -14,8 +14,17 @@ export interface AptArgs {
   positional: string[];
 }
 
-const IGNORED_LONG = new Set(['--no-install-recommends', '--install-recommends', '--allow-unauthenticated',
-  '--reinstall', '--fix-broken', '--no-upgrade', '--only-upgrade', '--allow-releaseinfo-change', '--all-versions']);
+const IGNORED_LONG = new Set([
+  '--no-install-recommends',
+  '--install-recommends',
+  '--allow-unauthenticated',
+  '--reinstall',
+  '--fix-broken',
+  '--no-upgrade',
+  '--only-upgrade',
+  '--allow-releaseinfo-change',
+  '--all-versions',
+]);
 
 export class AptUsageError extends Error {}
 
@@ -37,12 +46,16 @@ export function parseAptArgs(args: string[]): AptArgs {
     else if (arg === '--allow-change-held-packages') parsed.allowHeld = true;
     else if (arg === '--allow-downgrades') parsed.allowDowngrades = true;
     else if (IGNORED_LONG.has(arg)) continue;
-    else if (arg.startsWith('--')) throw new AptUsageError(`E: Command line option --${arg.slice(2)} is not understood in combination with the other options`);
+    else if (arg.startsWith('--'))
+      throw new AptUsageError(`E: Command line option --${arg.slice(2)} is not understood in combination with the other options`);
     else if (/^-[a-zA-Z]+$/.test(arg)) {
       for (const flag of arg.slice(1)) {
         if (flag === 'y') parsed.assumeYes = true;
         else if (flag === 'q') parsed.quiet += 1;
-        else throw new AptUsageError(`E: Command line option '${flag}' [from ${arg}] is not understood in combination with the other options.`);
+        else
+          throw new AptUsageError(
+            `E: Command line option '${flag}' [from ${arg}] is not understood in combination with the other options.`,
+          );
       }
     } else parsed.positional.push(arg);
   }
@@ -68,7 +81,11 @@ function oneLineSources(text: string): SourceEntry[] {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line.startsWith('deb ')) continue;
-    const words = line.slice(4).replace(/\[[^\]]*\]/, ' ').trim().split(/\s+/);
+    const words = line
+      .slice(4)
+      .replace(/\[[^\]]*\]/, ' ')
+      .trim()
+      .split(/\s+/);
     if (words[0] && words[1]) entries.push({ uri: words[0], suite: words[1] });
   }
   return entries;
@@ -78,7 +95,7 @@ function deb822Sources(text: string): SourceEntry[] {
   const entries: SourceEntry[] = [];
   for (const stanza of text.split(/\n\s*\n/)) {
     const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(stanza)?.[1]?.trim() ?? '';
-    if (!field('Types').split(/\s+/).includes('deb') || /^enabled:\s*no/mi.test(stanza)) continue;
+    if (!field('Types').split(/\s+/).includes('deb') || /^enabled:\s*no/im.test(stanza)) continue;
     for (const uri of field('URIs').split(/\s+/).filter(Boolean)) {
       for (const suite of field('Suites').split(/\s+/).filter(Boolean)) entries.push({ uri, suite });
     }
@@ -109,7 +126,9 @@ export function displayUri(uri: string): string {
 
 /** The lists file name prefix apt derives from a URI: scheme dropped, "/" → "_". */
 export function listsBase(uri: string): string {
-  return displayUri(uri).replace(/^[a-z]+:\/\//, '').replace(/\//g, '_');
+  return displayUri(uri)
+    .replace(/^[a-z]+:\/\//, '')
+    .replace(/\//g, '_');
 }
 
 export interface ListsFile {
@@ -122,9 +141,17 @@ function packagesStanzas(versions: string[]): string {
   for (const name of K8S_PACKAGES) {
     for (const version of versions) {
       const full = debVersion(version);
-      stanzas.push([`Package: ${name}`, `Version: ${full}`, 'Architecture: amd64',
-        'Maintainer: Kubernetes Authors <dev@kubernetes.io>', `Filename: amd64/${name}_${full}_amd64.deb`,
-        `Size: ${9_000_000 + name.length * 1_000_000}`, `Description: ${DESCRIPTIONS[name]}`].join('\n'));
+      stanzas.push(
+        [
+          `Package: ${name}`,
+          `Version: ${full}`,
+          'Architecture: amd64',
+          'Maintainer: Kubernetes Authors <dev@kubernetes.io>',
+          `Filename: amd64/${name}_${full}_amd64.deb`,
+          `Size: ${9_000_000 + name.length * 1_000_000}`,
+          `Description: ${DESCRIPTIONS[name]}`,
+        ].join('\n'),
+      );
     }
   }
   return stanzas.join('\n\n') + '\n';
@@ -137,11 +164,19 @@ function packagesStanzas(versions: string[]): string {
 export function aptListsFiles(uri: string, minor: string, versions: string[]): ListsFile[] {
   const packages = packagesStanzas(versions);
   const digest = createHash('sha256').update(packages).digest('hex');
-  const release = [`Origin: obs://build.opensuse.org/isv:kubernetes:core:stable:v${minor}/deb`,
-    `Label: isv:kubernetes:core:stable:v${minor}`, 'Architectures: amd64 arm64 ppc64le s390x',
-    'SHA256:', ` ${digest} ${Buffer.byteLength(packages)} Packages`, ''].join('\n');
+  const release = [
+    `Origin: obs://build.opensuse.org/isv:kubernetes:core:stable:v${minor}/deb`,
+    `Label: isv:kubernetes:core:stable:v${minor}`,
+    'Architectures: amd64 arm64 ppc64le s390x',
+    'SHA256:',
+    ` ${digest} ${Buffer.byteLength(packages)} Packages`,
+    '',
+  ].join('\n');
   const base = listsBase(uri);
-  return [{ name: `${base}_InRelease`, content: release }, { name: `${base}_Packages`, content: packages }];
+  return [
+    { name: `${base}_InRelease`, content: release },
+    { name: `${base}_Packages`, content: packages },
+  ];
 }
 
 export interface IndexEntry {
@@ -184,12 +219,14 @@ export function readIndex(ctx: ToolContext, args: AptArgs, cluster: ClusterSpec)
     const uri = `https://${match[1].replace(/_/g, '/')}`;
     const minor = match[2];
     const parsed = stanzaEntries(readFileSync(join(dir, file), 'utf8'), uri, minor);
-    entries.push(...(parsed.length > 0 ? parsed
-      : publishedIn(cluster, minor).flatMap((v) => K8S_PACKAGES.map((name) => ({ name, version: debVersion(v), uri, minor })))));
+    entries.push(
+      ...(parsed.length > 0
+        ? parsed
+        : publishedIn(cluster, minor).flatMap((v) => K8S_PACKAGES.map((name) => ({ name, version: debVersion(v), uri, minor })))),
+    );
   }
   const published = new Set(cluster.published);
-  return entries.filter((e) => published.has(upstreamOf(e.version)))
-    .sort((a, b) => comparePackageVersions(b.version, a.version));
+  return entries.filter((e) => published.has(upstreamOf(e.version))).sort((a, b) => comparePackageVersions(b.version, a.version));
 }
 
 /** Lines of output apt suppresses at -qq (quiet ≥ 2). */

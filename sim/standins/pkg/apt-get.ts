@@ -3,10 +3,29 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { clusterSpec, hostPath, readState, updateState, type ToolContext } from '../context.ts';
 import {
-  AptUsageError, aptListsFiles, displayUri, isK8sListsFile, listsDir, parseAptArgs, printer, readIndex, readSources,
-  type AptArgs, type IndexEntry,
+  AptUsageError,
+  aptListsFiles,
+  displayUri,
+  isK8sListsFile,
+  listsDir,
+  parseAptArgs,
+  printer,
+  readIndex,
+  readSources,
+  type AptArgs,
+  type IndexEntry,
 } from './apt-config.ts';
-import { HOLDABLE, aptSize, comparePackageVersions, debVersion, globMatches, isK8sPackage, publishedIn, repoMinor, upstreamOf } from './repo.ts';
+import {
+  HOLDABLE,
+  aptSize,
+  comparePackageVersions,
+  debVersion,
+  globMatches,
+  isK8sPackage,
+  publishedIn,
+  repoMinor,
+  upstreamOf,
+} from './repo.ts';
 
 export async function aptGet(ctx: ToolContext, argv: string[]): Promise<number> {
   let args: AptArgs;
@@ -138,18 +157,28 @@ async function install(ctx: ToolContext, args: AptArgs, specs: string[]): Promis
     for (const error of planned as string[]) ctx.err(error + '\n');
     return 100;
   }
-  const changes = (planned as Change[]);
+  const changes = planned as Change[];
   const holds = readState(ctx).holds;
   const moving = changes.filter((c) => c.kind !== 'same');
   for (const c of changes.filter((c) => c.kind === 'same')) say(`${c.name} is already the newest version (${c.entry.version}).`);
   const heldChanged = moving.filter((c) => holds.includes(c.name)).map((c) => c.name);
   listSection(say, 'The following held packages will be changed:', heldChanged);
-  listSection(say, 'The following NEW packages will be installed:', moving.filter((c) => c.kind === 'new').map((c) => c.name));
-  listSection(say, 'The following packages will be upgraded:', moving.filter((c) => c.kind === 'upgrade').map((c) => c.name));
+  listSection(
+    say,
+    'The following NEW packages will be installed:',
+    moving.filter((c) => c.kind === 'new').map((c) => c.name),
+  );
+  listSection(
+    say,
+    'The following packages will be upgraded:',
+    moving.filter((c) => c.kind === 'upgrade').map((c) => c.name),
+  );
   const downgrades = moving.filter((c) => c.kind === 'downgrade').map((c) => c.name);
   listSection(say, 'The following packages will be DOWNGRADED:', downgrades);
   const count = (kind: ChangeKind) => moving.filter((c) => c.kind === kind).length;
-  say(`${count('upgrade')} upgraded, ${count('new')} newly installed, ${downgrades.length > 0 ? `${downgrades.length} downgraded, ` : ''}0 to remove and 0 not upgraded.`);
+  say(
+    `${count('upgrade')} upgraded, ${count('new')} newly installed, ${downgrades.length > 0 ? `${downgrades.length} downgraded, ` : ''}0 to remove and 0 not upgraded.`,
+  );
   if (moving.length === 0) return 0;
   if (heldChanged.length > 0 && !args.allowHeld && args.assumeYes) {
     ctx.err('E: Held packages were changed and -y was used without --allow-change-held-packages.\n');
@@ -181,7 +210,9 @@ function unpack(ctx: ToolContext, say: (l: string) => void, moving: Change[]): v
   for (const c of moving) {
     if (c.kind === 'downgrade') ctx.err(`dpkg: warning: downgrading ${c.name} from ${c.installed} to ${c.entry.version}\n`);
     say(`Preparing to unpack .../${c.name}_${c.entry.version}_amd64.deb ...`);
-    say(c.installed ? `Unpacking ${c.name} (${c.entry.version}) over (${c.installed}) ...` : `Unpacking ${c.name} (${c.entry.version}) ...`);
+    say(
+      c.installed ? `Unpacking ${c.name} (${c.entry.version}) over (${c.installed}) ...` : `Unpacking ${c.name} (${c.entry.version}) ...`,
+    );
   }
   updateState(ctx, (state) => {
     for (const c of moving) if (isK8sPackage(c.name)) state.packages[c.name] = upstreamOf(c.entry.version);

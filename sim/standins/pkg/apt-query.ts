@@ -104,14 +104,20 @@ function installed(ctx: ToolContext, name: string): InstalledPackage | undefined
 /** Expands a dpkg-query --showformat template (${Package}, ${Version}, \n, \t, width specifiers ignored). */
 function showFormat(template: string, pkg: InstalledPackage): string {
   const fields: Record<string, string> = {
-    Package: pkg.name, binary: pkg.name, Version: pkg.version, Architecture: 'amd64',
-    Status: `${pkg.held ? 'hold' : 'install'} ok installed`, 'db:Status-Abbrev': `${pkg.held ? 'hi' : 'ii'} `,
-    'db:Status-Want': pkg.held ? 'hold' : 'install', 'db:Status-Status': 'installed',
+    Package: pkg.name,
+    binary: pkg.name,
+    Version: pkg.version,
+    Architecture: 'amd64',
+    Status: `${pkg.held ? 'hold' : 'install'} ok installed`,
+    'db:Status-Abbrev': `${pkg.held ? 'hi' : 'ii'} `,
+    'db:Status-Want': pkg.held ? 'hold' : 'install',
+    'db:Status-Status': 'installed',
     Description: isK8sPackage(pkg.name) ? DESCRIPTIONS[pkg.name] : '',
   };
   return template
     .replace(/\$\{([^}:;]+(?::[^};]+)?)(?:;-?\d+)?\}/g, (_, field: string) => fields[field] ?? '')
-    .replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t');
 }
 
 export async function dpkgQuery(ctx: ToolContext, argv: string[]): Promise<number> {
@@ -138,13 +144,19 @@ export async function dpkgQuery(ctx: ToolContext, argv: string[]): Promise<numbe
   for (const name of names) {
     const pkg = installed(ctx, name);
     if (!pkg) {
-      ctx.err(mode === 'status' ? `dpkg-query: package '${name}' is not installed and no information is available\n`
-        : `dpkg-query: no packages found matching ${name}\n`);
+      ctx.err(
+        mode === 'status'
+          ? `dpkg-query: package '${name}' is not installed and no information is available\n`
+          : `dpkg-query: no packages found matching ${name}\n`,
+      );
       missing = true;
       continue;
     }
     if (mode === 'show') ctx.out(showFormat(format, pkg));
-    else ctx.out(showFormat('Package: ${Package}\nStatus: ${Status}\nArchitecture: amd64\nVersion: ${Version}\nDescription: ${Description}\n', pkg));
+    else
+      ctx.out(
+        showFormat('Package: ${Package}\nStatus: ${Status}\nArchitecture: amd64\nVersion: ${Version}\nDescription: ${Description}\n', pkg),
+      );
   }
   return missing ? 1 : 0;
 }
@@ -156,12 +168,16 @@ function dpkgList(ctx: ToolContext, names: string[]): number {
     ctx.err(`dpkg-query: no packages found matching ${wanted.join(' ')}\n`);
     return 1;
   }
-  ctx.out('Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n' +
-    '|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n' +
-    `||/ ${'Name'.padEnd(14)} ${'Version'.padEnd(14)} Architecture Description\n` +
-    `+++-${'='.repeat(14)}-${'='.repeat(14)}-${'='.repeat(12)}-${'='.repeat(40)}\n`);
+  ctx.out(
+    'Desired=Unknown/Install/Remove/Purge/Hold\n| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n' +
+      '|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n' +
+      `||/ ${'Name'.padEnd(14)} ${'Version'.padEnd(14)} Architecture Description\n` +
+      `+++-${'='.repeat(14)}-${'='.repeat(14)}-${'='.repeat(12)}-${'='.repeat(40)}\n`,
+  );
   for (const p of rows) {
-    ctx.out(`${p.held ? 'hi' : 'ii'}  ${p.name.padEnd(14)} ${p.version.padEnd(14)} amd64        ${isK8sPackage(p.name) ? DESCRIPTIONS[p.name] : ''}\n`);
+    ctx.out(
+      `${p.held ? 'hi' : 'ii'}  ${p.name.padEnd(14)} ${p.version.padEnd(14)} amd64        ${isK8sPackage(p.name) ? DESCRIPTIONS[p.name] : ''}\n`,
+    );
   }
   return 0;
 }

@@ -64,7 +64,10 @@ export function comparePackageVersions(a: string, b: string): number {
 
 /** Shell-style glob (*, ?) as apt and dnf match version strings. */
 export function globMatches(pattern: string, text: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`).test(text);
 }
 

@@ -4,8 +4,10 @@ import { RPM_REVISION, isK8sPackage } from './repo.ts';
 
 function render(format: string, name: string, version: string): string {
   const tags: Record<string, string> = { NAME: name, VERSION: version, RELEASE: RPM_REVISION, ARCH: 'x86_64', EPOCH: '(none)' };
-  return format.replace(/%\{(\w+)\}/g, (_, tag: string) => tags[tag.toUpperCase()] ?? '(none)')
-    .replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+  return format
+    .replace(/%\{(\w+)\}/g, (_, tag: string) => tags[tag.toUpperCase()] ?? '(none)')
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t');
 }
 
 export async function rpm(ctx: ToolContext, argv: string[]): Promise<number> {

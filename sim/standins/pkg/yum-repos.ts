@@ -32,8 +32,16 @@ function valueOf(args: string[], i: number, name: string): [string, number] {
 }
 
 export function parseYumArgs(args: string[]): YumArgs {
-  const parsed: YumArgs = { operands: [], assumeYes: false, quiet: false, showDuplicates: false, disableExcludes: [],
-    repoFromPath: [], repoToggles: [], disabledPlugins: [] };
+  const parsed: YumArgs = {
+    operands: [],
+    assumeYes: false,
+    quiet: false,
+    showDuplicates: false,
+    disableExcludes: [],
+    repoFromPath: [],
+    repoToggles: [],
+    disabledPlugins: [],
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     const name = arg.split('=')[0] ?? arg;
@@ -57,7 +65,8 @@ export function parseYumArgs(args: string[]): YumArgs {
     } else if (name === '--disableplugin') {
       [value, i] = valueOf(args, i, name);
       parsed.disabledPlugins.push(...value.split(','));
-    } else if (arg.startsWith('-')) continue; // --nogpgcheck, --setopt=..., -C and friends change nothing here
+    } else if (arg.startsWith('-'))
+      continue; // --nogpgcheck, --setopt=..., -C and friends change nothing here
     else if (parsed.command === undefined) parsed.command = arg;
     else parsed.operands.push(arg);
   }

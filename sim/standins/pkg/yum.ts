@@ -1,7 +1,16 @@
 // yum and dnf (dnf 4 wording, as yum is on EL 8/9): install, downgrade, list, versionlock, makecache.
 import { clusterSpec, readState, updateState, type NodeState, type ToolContext } from '../context.ts';
 import { comparePackageVersions, globMatches, isK8sPackage, rpmVersion, upstreamOf } from './repo.ts';
-import { activeRepos, lockedAway, lockedVersion, offers, parsePackageSpec, parseYumArgs, type RpmOffer, type YumArgs } from './yum-repos.ts';
+import {
+  activeRepos,
+  lockedAway,
+  lockedVersion,
+  offers,
+  parsePackageSpec,
+  parseYumArgs,
+  type RpmOffer,
+  type YumArgs,
+} from './yum-repos.ts';
 
 const METADATA = 'Last metadata expiration check: 0:00:42 ago.';
 
@@ -54,11 +63,14 @@ function choose(ctx: ToolContext, args: YumArgs, specs: string[]): Pick[] | stri
   for (const spec of specs) {
     const { name, pattern } = parsePackageSpec(spec);
     const matching = all.filter((o) => o.name === name && globMatches(pattern, o.version));
-    const usable = matching.filter((o) => !o.excluded && !lockedAway(state, args, o))
+    const usable = matching
+      .filter((o) => !o.excluded && !lockedAway(state, args, o))
       .sort((a, b) => comparePackageVersions(b.version, a.version));
     const best = usable[0];
     if (!best) {
-      errors.push(matching.length > 0 ? `All matches were filtered out by exclude filtering for argument: ${spec}` : `No match for argument: ${spec}`);
+      errors.push(
+        matching.length > 0 ? `All matches were filtered out by exclude filtering for argument: ${spec}` : `No match for argument: ${spec}`,
+      );
       failed.push(spec);
       continue;
     }
@@ -81,7 +93,8 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
   }
   let picks = chosen as Pick[];
   if (downgradeOnly) {
-    for (const p of picks.filter((p) => p.installed === undefined)) ctx.err(`Packages for argument ${p.spec} available, but not installed.\n`);
+    for (const p of picks.filter((p) => p.installed === undefined))
+      ctx.err(`Packages for argument ${p.spec} available, but not installed.\n`);
     for (const p of picks.filter((p) => p.installed !== undefined && comparePackageVersions(p.offer.version, p.installed) >= 0)) {
       say(`Package ${p.offer.name} of lowest version already installed, cannot downgrade it.`);
     }
@@ -91,7 +104,8 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
       return 1;
     }
   }
-  for (const p of picks.filter((p) => p.installed === p.offer.version)) say(`Package ${p.offer.name}-${p.offer.version}.x86_64 is already installed.`);
+  for (const p of picks.filter((p) => p.installed === p.offer.version))
+    say(`Package ${p.offer.name}-${p.offer.version}.x86_64 is already installed.`);
   const moving = picks.filter((p) => p.installed !== p.offer.version);
   say('Dependencies resolved.');
   if (moving.length === 0) {
@@ -109,7 +123,8 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
     const members = moving.filter(test);
     if (members.length === 0) continue;
     say(title);
-    for (const p of members) say(` ${p.offer.name.padEnd(15)}${'x86_64'.padEnd(15)}${p.offer.version.padEnd(25)}${p.offer.repo.padEnd(18)}11 M`);
+    for (const p of members)
+      say(` ${p.offer.name.padEnd(15)}${'x86_64'.padEnd(15)}${p.offer.version.padEnd(25)}${p.offer.repo.padEnd(18)}11 M`);
   }
   say(`\nTransaction Summary\n${rule}`);
   if (!args.assumeYes) {
@@ -119,11 +134,14 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
       return 1;
     }
   }
-  say('Downloading Packages:\nRunning transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction');
+  say(
+    'Downloading Packages:\nRunning transaction check\nTransaction check succeeded.\nRunning transaction test\nTransaction test succeeded.\nRunning transaction',
+  );
   updateState(ctx, (state) => {
     for (const p of moving) if (isK8sPackage(p.offer.name)) state.packages[p.offer.name] = upstreamOf(p.offer.version);
   });
-  const verb = (p: Pick) => (p.installed === undefined ? 'Install' : comparePackageVersions(p.offer.version, p.installed) < 0 ? 'Downgrad' : 'Upgrad');
+  const verb = (p: Pick) =>
+    p.installed === undefined ? 'Install' : comparePackageVersions(p.offer.version, p.installed) < 0 ? 'Downgrad' : 'Upgrad';
   moving.forEach((p, i) => say(`  ${`${verb(p)}ing`.padEnd(17)}: ${p.offer.name}-${p.offer.version}.x86_64 ${i + 1}/${moving.length}`));
   for (const title of ['Upgrad', 'Downgrad', 'Install']) {
     const members = moving.filter((p) => verb(p) === title);
@@ -142,13 +160,15 @@ function list(ctx: ToolContext, args: YumArgs, say: (l: string) => void): number
   const patterns = args.operands.length > 0 ? args.operands : ['*'];
   const wanted = (name: string) => patterns.some((p) => globMatches(p, name));
   say(METADATA);
-  const installed = ['kubeadm', 'kubectl', 'kubelet'].filter(wanted)
+  const installed = ['kubeadm', 'kubectl', 'kubelet']
+    .filter(wanted)
     .map((name) => ({ name, version: installedVersion(state, name) ?? '' }));
   let available = offers(clusterSpec(ctx), activeRepos(ctx, args), args)
     .filter((o) => wanted(o.name) && !o.excluded && !lockedAway(state, args, o))
     .sort((a, b) => a.name.localeCompare(b.name) || comparePackageVersions(a.version, b.version));
   if (!args.showDuplicates) {
-    available = available.filter((o) => !available.some((other) => other.name === o.name && comparePackageVersions(other.version, o.version) > 0))
+    available = available
+      .filter((o) => !available.some((other) => other.name === o.name && comparePackageVersions(other.version, o.version) > 0))
       .filter((o) => comparePackageVersions(o.version, installedVersion(state, o.name) ?? '0.0.0-0') > 0);
   }
   if (installed.length === 0 && available.length === 0) {

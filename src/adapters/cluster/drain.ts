@@ -29,7 +29,15 @@ export interface DrainOptions {
 }
 
 export type DrainEventKind =
-  | 'cordoned' | 'skipped' | 'evicting' | 'evicted' | 'blocked' | 'waiting' | 'gone' | 'deleting-ignoring-budget' | 'uncordoned';
+  | 'cordoned'
+  | 'skipped'
+  | 'evicting'
+  | 'evicted'
+  | 'blocked'
+  | 'waiting'
+  | 'gone'
+  | 'deleting-ignoring-budget'
+  | 'uncordoned';
 
 /** One progress line; `message` is what a person reads. */
 export interface DrainEvent {
@@ -122,7 +130,10 @@ function daemonSetLookup(api: DrainApis): (namespace: string, name: string) => P
     const key = `${namespace}/${name}`;
     let found = known.get(key);
     if (!found) {
-      found = api.apps.readNamespacedDaemonSet({ name, namespace }).then(() => true, (error: unknown) => !isNotFound(error));
+      found = api.apps.readNamespacedDaemonSet({ name, namespace }).then(
+        () => true,
+        (error: unknown) => !isNotFound(error),
+      );
       known.set(key, found);
     }
     return found;
@@ -130,9 +141,16 @@ function daemonSetLookup(api: DrainApis): (namespace: string, name: string) => P
 }
 
 /** What the drain does with a pod: the core's pod policy, with what only the cluster knows filled in. */
-async function podVerdict(pod: V1Pod, policy: CompiledPolicy, daemonSetExists: (namespace: string, name: string) => Promise<boolean>): Promise<PodVerdict> {
+async function podVerdict(
+  pod: V1Pod,
+  policy: CompiledPolicy,
+  daemonSetExists: (namespace: string, name: string) => Promise<boolean>,
+): Promise<PodVerdict> {
   const observed = mapPod(pod);
-  const exists = observed.controllerKind === 'DaemonSet' && observed.controllerName ? await daemonSetExists(observed.namespace, observed.controllerName) : true;
+  const exists =
+    observed.controllerKind === 'DaemonSet' && observed.controllerName
+      ? await daemonSetExists(observed.namespace, observed.controllerName)
+      : true;
   const deleted = pod.metadata?.deletionTimestamp;
   const facts: PodFacts = {
     daemonSetExists: () => exists,
@@ -171,13 +189,18 @@ function refusal(failure: ApiFailure, pod: V1Pod): RefusedEviction {
     const name = `${pod.metadata?.namespace}/${budget[1]}`;
     return { blocker: { pod: id, budget: name, reason: budget[2]! }, retry: true, line: `blocked by PDB ${name}: ${budget[2]}; retrying` };
   }
-  if (failure.code === 429) return { blocker: { pod: id, reason: failure.message }, retry: true, line: `eviction refused (429): ${failure.message}; retrying` };
+  if (failure.code === 429)
+    return { blocker: { pod: id, reason: failure.message }, retry: true, line: `eviction refused (429): ${failure.message}; retrying` };
   if (failure.code === 500 && /more than one PodDisruptionBudget/.test(failure.message)) {
     return { blocker: { pod: id, reason: failure.message }, retry: false, line: `cannot evict: ${failure.message}` };
   }
   const passing = failure.code === undefined || failure.code >= 500 || failure.causes.some((c) => c.reason === 'NamespaceTerminating');
   const what = failure.code ? `HTTP ${failure.code}: ${failure.message}` : failure.message;
-  return { blocker: { pod: id, reason: `eviction failed: ${what}` }, retry: passing, line: `eviction failed (${what})${passing ? '; retrying' : ''}` };
+  return {
+    blocker: { pod: id, reason: `eviction failed: ${what}` },
+    retry: passing,
+    line: `eviction failed (${what})${passing ? '; retrying' : ''}`,
+  };
 }
 
 /** Polls until the pod is gone or replaced by one of the same name (another UID), or the deadline. */
@@ -195,7 +218,10 @@ async function waitGone(ctx: DrainContext, pod: V1Pod, deadline: number): Promis
     }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
-      return { pod: id, reason: `still terminating when the drain timed out (grace period ${pod.spec?.terminationGracePeriodSeconds ?? 30}s)` };
+      return {
+        pod: id,
+        reason: `still terminating when the drain timed out (grace period ${pod.spec?.terminationGracePeriodSeconds ?? 30}s)`,
+      };
     }
     await sleep(Math.min(poll, remaining));
   }
@@ -203,16 +229,25 @@ async function waitGone(ctx: DrainContext, pod: V1Pod, deadline: number): Promis
 
 async function deleteIgnoringBudget(ctx: DrainContext, pod: V1Pod, why: DrainBlocker): Promise<PodOutcome> {
   const id = podId(pod);
-  ctx.emit('deleting-ignoring-budget', `DELETING ${id} IGNORING ITS DISRUPTION BUDGET (drain-fallback-delete): eviction was refused: ${why.budget ? `PDB ${why.budget} ` : ''}${why.reason}`, id);
+  ctx.emit(
+    'deleting-ignoring-budget',
+    `DELETING ${id} IGNORING ITS DISRUPTION BUDGET (drain-fallback-delete): eviction was refused: ${why.budget ? `PDB ${why.budget} ` : ''}${why.reason}`,
+    id,
+  );
   try {
     await ctx.api.core.deleteNamespacedPod({
-      name: pod.metadata!.name!, namespace: pod.metadata!.namespace!,
-      body: { ...(ctx.options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: ctx.options.gracePeriodSeconds } : {}), preconditions: { uid: pod.metadata!.uid! } },
+      name: pod.metadata!.name!,
+      namespace: pod.metadata!.namespace!,
+      body: {
+        ...(ctx.options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: ctx.options.gracePeriodSeconds } : {}),
+        preconditions: { uid: pod.metadata!.uid! },
+      },
     });
   } catch (error) {
     const failure = apiFailure(error);
     // 404: gone already; 409: the UID precondition failed, so the pod we meant was replaced.
-    if (failure.code !== 404 && failure.code !== 409) return { pod: id, outcome: 'blocked', blocker: { ...why, reason: `${why.reason}; fallback delete failed: ${failure.message}` } };
+    if (failure.code !== 404 && failure.code !== 409)
+      return { pod: id, outcome: 'blocked', blocker: { ...why, reason: `${why.reason}; fallback delete failed: ${failure.message}` } };
   }
   // The delete gets its own window: the eviction window is spent by now.
   const stuck = await waitGone(ctx, pod, Date.now() + ctx.options.timeoutMs);
@@ -237,7 +272,9 @@ async function evictUntilGone(ctx: DrainContext, pod: V1Pod): Promise<PodOutcome
   const name = pod.metadata!.name!;
   const namespace = pod.metadata!.namespace!;
   const eviction: V1Eviction = {
-    apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace },
+    apiVersion: 'policy/v1',
+    kind: 'Eviction',
+    metadata: { name, namespace },
     ...(ctx.options.gracePeriodSeconds !== undefined ? { deleteOptions: { gracePeriodSeconds: ctx.options.gracePeriodSeconds } } : {}),
   };
   let lastLine = '';
@@ -321,7 +358,12 @@ export async function drainNode(api: DrainApis, node: string, options: DrainOpti
   let pods: V1Pod[];
   try {
     pods = await listAll(`pods on node ${node}`, (page) =>
-      api.core.listPodForAllNamespaces({ ...page, fieldSelector: `spec.nodeName=${node}`, ...(options.podSelector ? { labelSelector: options.podSelector } : {}) }));
+      api.core.listPodForAllNamespaces({
+        ...page,
+        fieldSelector: `spec.nodeName=${node}`,
+        ...(options.podSelector ? { labelSelector: options.podSelector } : {}),
+      }),
+    );
   } catch (error) {
     return fail(`cannot drain node ${node}: ${(error as Error).message}`);
   }
@@ -357,10 +399,13 @@ export async function drainNode(api: DrainApis, node: string, options: DrainOpti
     else result.deletedIgnoringBudget.push(outcome.pod);
   }
   if (result.blockedBy.length > 0) {
-    const hint = result.blockedBy.some((b) => b.budget) && !options.fallbackDelete
-      ? ' (give the workloads room to reschedule, raise drain-timeout, or set drain-fallback-delete: true to delete ignoring budgets)'
-      : '';
-    return fail(`drain of node ${node} did not finish within drain-timeout ${formatDuration(options.timeoutMs)}: ${describeBlockers(result.blockedBy)}${hint}`);
+    const hint =
+      result.blockedBy.some((b) => b.budget) && !options.fallbackDelete
+        ? ' (give the workloads room to reschedule, raise drain-timeout, or set drain-fallback-delete: true to delete ignoring budgets)'
+        : '';
+    return fail(
+      `drain of node ${node} did not finish within drain-timeout ${formatDuration(options.timeoutMs)}: ${describeBlockers(result.blockedBy)}${hint}`,
+    );
   }
   return result;
 }

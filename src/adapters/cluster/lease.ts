@@ -49,7 +49,10 @@ export function holderIdentity(holder: LockHolder): string {
 
 /** The Lease name: the product's, or one per cluster name (lowercased into a valid object name). */
 export function lockName(clusterName?: string): string {
-  const suffix = (clusterName ?? '').toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const suffix = (clusterName ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return suffix ? `${DEFAULT_LOCK_NAME}-${suffix}`.slice(0, 253) : DEFAULT_LOCK_NAME;
 }
 
@@ -64,7 +67,8 @@ function timeMs(value: unknown): number | undefined {
 
 /** How long ago the lease was last renewed (or acquired, or created). */
 function leaseAgeMs(lease: V1Lease, now: Date): number {
-  const last = timeMs(lease.spec?.renewTime) ?? timeMs(lease.spec?.acquireTime) ?? timeMs(lease.metadata?.creationTimestamp) ?? now.getTime();
+  const last =
+    timeMs(lease.spec?.renewTime) ?? timeMs(lease.spec?.acquireTime) ?? timeMs(lease.metadata?.creationTimestamp) ?? now.getTime();
   return Math.max(0, now.getTime() - last);
 }
 
@@ -82,7 +86,16 @@ function runOf(holder: LockHolder): string {
 }
 
 /** The lease as `holder` writes it; keeps metadata (resourceVersion) of `base` for an optimistic replace. */
-function leaseFor(base: V1Lease | undefined, name: string, namespace: string, holder: LockHolder, jobs: string[], now: Date, fresh: boolean, ttlMs: number): V1Lease {
+function leaseFor(
+  base: V1Lease | undefined,
+  name: string,
+  namespace: string,
+  holder: LockHolder,
+  jobs: string[],
+  now: Date,
+  fresh: boolean,
+  ttlMs: number,
+): V1Lease {
   const stamp = new V1MicroTime(now.getTime());
   return {
     apiVersion: 'coordination.k8s.io/v1',
@@ -120,7 +133,10 @@ function decide(lease: V1Lease, request: LockRequest, namespace: string, now: Da
   const identity = holderIdentity(holder);
   if (current && sameRun && theirAttempt === holder.attempt) {
     const jobs = [...jobsOf(lease), holder.job];
-    return { write: leaseFor(lease, name, namespace, holder, jobs, now, false, ttlMs), outcome: { acquired: true, identity, shared: true, jobs } };
+    return {
+      write: leaseFor(lease, name, namespace, holder, jobs, now, false, ttlMs),
+      outcome: { acquired: true, identity, shared: true, jobs },
+    };
   }
   const free = !current;
   const stale = ageMs > ttlMs;
@@ -172,7 +188,11 @@ export async function acquireClusterLock(api: LeaseApis, request: LockRequest): 
 
 function heldBy(lease: V1Lease, holder: LockHolder): boolean {
   const annotations = lease.metadata?.annotations ?? {};
-  return Boolean(lease.spec?.holderIdentity) && annotations[RUN_ANNOTATION] === runOf(holder) && Number(annotations[ATTEMPT_ANNOTATION]) === holder.attempt;
+  return (
+    Boolean(lease.spec?.holderIdentity) &&
+    annotations[RUN_ANNOTATION] === runOf(holder) &&
+    Number(annotations[ATTEMPT_ANNOTATION]) === holder.attempt
+  );
 }
 
 export type RenewOutcome = { renewed: true } | { renewed: false; lostTo: string };
@@ -243,30 +263,45 @@ export function startLockRenewal(api: LeaseApis, options: LockRenewalOptions): L
   };
 }
 
-export type ReleaseOutcome =
-  | { released: true; deleted: boolean; remainingJobs: string[] }
-  | { released: false; reason: string };
+export type ReleaseOutcome = { released: true; deleted: boolean; remainingJobs: string[] } | { released: false; reason: string };
 
 /**
  * Gives up this job's share of the lock. The Lease is deleted when no job of the run holds it any
  * more, and only if this run holds it: a lease taken over by someone else is left alone.
  */
-export async function releaseClusterLock(api: LeaseApis, name: string, holder: LockHolder, namespace = DEFAULT_LOCK_NAMESPACE): Promise<ReleaseOutcome> {
+export async function releaseClusterLock(
+  api: LeaseApis,
+  name: string,
+  holder: LockHolder,
+  namespace = DEFAULT_LOCK_NAMESPACE,
+): Promise<ReleaseOutcome> {
   for (let conflicts = 0; conflicts < MAX_CONFLICTS; conflicts++) {
     const lease = await readLease(api, name, namespace);
     if (!lease) return { released: false, reason: `Lease ${namespace}/${name} does not exist` };
-    if (!heldBy(lease, holder)) return { released: false, reason: `Lease ${namespace}/${name} is held by ${lease.spec?.holderIdentity || 'nobody'}, not ${holderIdentity(holder)}` };
+    if (!heldBy(lease, holder))
+      return {
+        released: false,
+        reason: `Lease ${namespace}/${name} is held by ${lease.spec?.holderIdentity || 'nobody'}, not ${holderIdentity(holder)}`,
+      };
     const jobs = jobsOf(lease);
     const mine = jobs.indexOf(holder.job);
     if (mine >= 0) jobs.splice(mine, 1);
     try {
       if (jobs.length > 0) {
         const annotations = { ...lease.metadata?.annotations, [JOBS_ANNOTATION]: JSON.stringify(jobs) };
-        await api.coordination.replaceNamespacedLease({ name, namespace, body: { ...lease, metadata: { ...lease.metadata, annotations } } });
+        await api.coordination.replaceNamespacedLease({
+          name,
+          namespace,
+          body: { ...lease, metadata: { ...lease.metadata, annotations } },
+        });
         return { released: true, deleted: false, remainingJobs: jobs };
       }
       const resourceVersion = lease.metadata?.resourceVersion;
-      await api.coordination.deleteNamespacedLease({ name, namespace, body: { preconditions: { ...(resourceVersion ? { resourceVersion } : {}) } } });
+      await api.coordination.deleteNamespacedLease({
+        name,
+        namespace,
+        body: { preconditions: { ...(resourceVersion ? { resourceVersion } : {}) } },
+      });
       return { released: true, deleted: true, remainingJobs: [] };
     } catch (error) {
       if (isConflict(error)) continue;

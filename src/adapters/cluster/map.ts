@@ -14,7 +14,12 @@ import type {
   Quantity,
 } from '../../core/cluster-state.ts';
 
-export const CONTROL_PLANE_COMPONENTS: readonly ControlPlaneComponent[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'];
+export const CONTROL_PLANE_COMPONENTS: readonly ControlPlaneComponent[] = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'etcd',
+];
 const CONTROL_PLANE_ROLE_LABEL = 'node-role.kubernetes.io/control-plane';
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
@@ -40,7 +45,12 @@ export function withoutV(version: string | undefined): string {
 /** True when this Action's own unfinished run left the node cordoned: drained, not yet uncordoned, and not cordoned before. */
 function cordonedByUpgrade(node: V1Node): boolean {
   const progress = progressFrom(node.metadata?.annotations ?? {});
-  return node.spec?.unschedulable === true && !!progress?.doneStages.includes('drain') && !progress.doneStages.includes('uncordon') && !progress.cordonedBefore;
+  return (
+    node.spec?.unschedulable === true &&
+    !!progress?.doneStages.includes('drain') &&
+    !progress.doneStages.includes('uncordon') &&
+    !progress.cordonedBefore
+  );
 }
 
 export function mapNode(node: V1Node): NodeObservation {
@@ -72,7 +82,9 @@ function requestsOf(resources: V1ResourceRequirements | undefined): Quantity {
 
 /** What the scheduler counts: the sum over containers, or the largest init container when that is more. */
 export function podRequests(containers: V1Container[], initContainers: V1Container[] = []): Quantity {
-  const sum = containers.map((c) => requestsOf(c.resources)).reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMilli: 0, memoryBytes: 0 });
+  const sum = containers
+    .map((c) => requestsOf(c.resources))
+    .reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMilli: 0, memoryBytes: 0 });
   for (const init of initContainers.map((c) => requestsOf(c.resources))) {
     sum.cpuMilli = Math.max(sum.cpuMilli, init.cpuMilli);
     sum.memoryBytes = Math.max(sum.memoryBytes, init.memoryBytes);

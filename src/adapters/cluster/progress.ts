@@ -122,7 +122,10 @@ export function progressFrom(annotations: Record<string, string>): NodeProgress 
     ...(status === 'started' || status === 'done' || status === 'failed' ? { stageStatus: status } : {}),
     ...(annotations[KEY.stageTime] ? { stageTime: annotations[KEY.stageTime] } : {}),
     ...(annotations[KEY.run] ? { run: annotations[KEY.run] } : {}),
-    doneStages: (annotations[KEY.doneStages] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    doneStages: (annotations[KEY.doneStages] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     ...(annotations[KEY.cordonedBefore] === target ? { cordonedBefore: true } : {}),
   };
 }

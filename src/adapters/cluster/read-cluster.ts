@@ -1,15 +1,6 @@
 // One read of the cluster through the Kubernetes API: the API part of ClusterState (nodeReports come
 // from the node probes). Every list is paginated (limit + continue) and restarts when its token expires (410).
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  Health,
-  KubeConfig,
-  PolicyV1Api,
-  VersionApi,
-  type V1ListMeta,
-} from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, Health, KubeConfig, PolicyV1Api, VersionApi, type V1ListMeta } from '@kubernetes/client-node';
 import type { ClusterState } from '../../core/cluster-state.ts';
 import { mapBudget, mapControlPlanePod, mapNode, mapPod, parseClusterConfiguration, withoutV } from './map.ts';
 
@@ -79,8 +70,15 @@ export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
     serverVersion = withoutV((await kc.makeApiClient(VersionApi).getCode()).gitVersion);
   } catch (error) {
     return {
-      serverVersion: '', apiReachable: false, apiError: `cannot reach the Kubernetes API at ${server}: ${describeApiError(error)}`,
-      readyz: false, nodes: [], controlPlanePods: [], addons: {}, pods: [], budgets: [],
+      serverVersion: '',
+      apiReachable: false,
+      apiError: `cannot reach the Kubernetes API at ${server}: ${describeApiError(error)}`,
+      readyz: false,
+      nodes: [],
+      controlPlanePods: [],
+      addons: {},
+      pods: [],
+      budgets: [],
     };
   }
   const coreApi = kc.makeApiClient(CoreV1Api);

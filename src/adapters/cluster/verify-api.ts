@@ -81,28 +81,51 @@ function podReady(pod: V1Pod): boolean {
 }
 
 /** A workload's template image and its pods: all on the expected image, Running and Ready. */
-function workloadCheck(what: string, templateImage: string | undefined, pods: V1Pod[], container: string, expected: { image?: string; version?: string }): Check {
+function workloadCheck(
+  what: string,
+  templateImage: string | undefined,
+  pods: V1Pod[],
+  container: string,
+  expected: { image?: string; version?: string },
+): Check {
   const want = describeExpected(expected);
-  if (!imageMatches(templateImage, expected)) return { ok: false, message: `${what} template runs ${templateImage ?? '(no image)'}, expected ${want}`, nodes: [] };
+  if (!imageMatches(templateImage, expected))
+    return { ok: false, message: `${what} template runs ${templateImage ?? '(no image)'}, expected ${want}`, nodes: [] };
   const imageOf = (pod: V1Pod) => (pod.spec?.containers.find((c) => c.name === container) ?? pod.spec?.containers[0])?.image;
   const lagging = pods.filter((pod) => !imageMatches(imageOf(pod), expected) || pod.status?.phase !== 'Running' || !podReady(pod));
   if (lagging.length > 0) {
-    const list = lagging.map((p) => `${p.metadata?.name} (${imageOf(p)}, ${p.status?.phase ?? 'Unknown'}${podReady(p) ? '' : ', not Ready'})`);
-    return { ok: false, message: `${what}: ${lagging.length} of ${pods.length} pods not yet Running and Ready on ${want}: ${list.join(', ')}`, nodes: sortedUnique(lagging.map((p) => p.spec?.nodeName ?? '').filter(Boolean)) };
+    const list = lagging.map(
+      (p) => `${p.metadata?.name} (${imageOf(p)}, ${p.status?.phase ?? 'Unknown'}${podReady(p) ? '' : ', not Ready'})`,
+    );
+    return {
+      ok: false,
+      message: `${what}: ${lagging.length} of ${pods.length} pods not yet Running and Ready on ${want}: ${list.join(', ')}`,
+      nodes: sortedUnique(lagging.map((p) => p.spec?.nodeName ?? '').filter(Boolean)),
+    };
   }
-  return { ok: true, message: `${what} runs ${want} (${pods.length} pods Running and Ready)`, nodes: sortedUnique(pods.map((p) => p.spec?.nodeName ?? '').filter(Boolean)) };
+  return {
+    ok: true,
+    message: `${what} runs ${want} (${pods.length} pods Running and Ready)`,
+    nodes: sortedUnique(pods.map((p) => p.spec?.nodeName ?? '').filter(Boolean)),
+  };
 }
 
 /** Creates the smoke pod and waits until it is Ready; the caller removes the namespace. */
 async function runSmokePod(api: VerifyApis, smoke: SmokeWorkload, namespace: string): Promise<Check> {
   const name = 'smoke';
   const started = Date.now();
-  await api.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'kubeadm-upgrade-action' } } } });
+  await api.core.createNamespace({
+    body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'kubeadm-upgrade-action' } } },
+  });
   await api.core.createNamespacedPod({
     namespace,
     body: {
       metadata: { name, namespace },
-      spec: { containers: [{ name, image: smoke.image }], terminationGracePeriodSeconds: 0, ...(smoke.nodeName ? { nodeName: smoke.nodeName } : {}) },
+      spec: {
+        containers: [{ name, image: smoke.image }],
+        terminationGracePeriodSeconds: 0,
+        ...(smoke.nodeName ? { nodeName: smoke.nodeName } : {}),
+      },
     },
   });
   let lastSeen = 'not yet read';
@@ -110,11 +133,20 @@ async function runSmokePod(api: VerifyApis, smoke: SmokeWorkload, namespace: str
   while (Date.now() - started < smoke.timeoutMs) {
     const pod = await api.core.readNamespacedPod({ name, namespace });
     node = pod.spec?.nodeName ? [pod.spec.nodeName] : [];
-    if (podReady(pod)) return { ok: true, message: `smoke pod (${smoke.image}) became Ready on ${node[0] ?? '?'} in ${Date.now() - started} ms`, nodes: node };
+    if (podReady(pod))
+      return {
+        ok: true,
+        message: `smoke pod (${smoke.image}) became Ready on ${node[0] ?? '?'} in ${Date.now() - started} ms`,
+        nodes: node,
+      };
     lastSeen = `${pod.status?.phase ?? 'Unknown'}${node[0] ? ` on ${node[0]}` : ', unscheduled'}`;
     await sleep(smoke.pollIntervalMs ?? 1000);
   }
-  return { ok: false, message: `smoke pod (${smoke.image}) was not Ready within ${Math.round(smoke.timeoutMs / 1000)}s (last seen ${lastSeen})`, nodes: node };
+  return {
+    ok: false,
+    message: `smoke pod (${smoke.image}) was not Ready within ${Math.round(smoke.timeoutMs / 1000)}s (last seen ${lastSeen})`,
+    nodes: node,
+  };
 }
 
 async function smokeCheck(api: VerifyApis, smoke: SmokeWorkload): Promise<Check> {
@@ -143,7 +175,10 @@ export async function verifyCluster(api: VerifyApis, expectation: VerifyExpectat
   checks.push({
     name: 'nodes-ready',
     ok: notReady.length === 0,
-    message: notReady.length === 0 ? `${nodes.length} nodes Ready` : `not Ready: ${notReady.map((n) => (missing.includes(n) ? `${n} (no such node)` : n)).join(', ')}`,
+    message:
+      notReady.length === 0
+        ? `${nodes.length} nodes Ready`
+        : `not Ready: ${notReady.map((n) => (missing.includes(n) ? `${n} (no such node)` : n)).join(', ')}`,
     nodes: notReady.length === 0 ? nodes.map((n) => n.name) : notReady,
   });
 
@@ -151,59 +186,97 @@ export async function verifyCluster(api: VerifyApis, expectation: VerifyExpectat
   checks.push({
     name: 'kubelet-version',
     ok: behind.length === 0,
-    message: behind.length === 0 ? `every kubelet reports v${version}` : `kubelet not at v${version}: ${behind.map((n) => `${n.name} (v${n.kubeletVersion || '?'})`).join(', ')}`,
+    message:
+      behind.length === 0
+        ? `every kubelet reports v${version}`
+        : `kubelet not at v${version}: ${behind.map((n) => `${n.name} (v${n.kubeletVersion || '?'})`).join(', ')}`,
     nodes: behind.length === 0 ? nodes.map((n) => n.name) : behind.map((n) => n.name),
   });
 
-  checks.push({ name: 'control-plane-pods', ...(await guarded(async () => {
-    const pods = (await listAll('pods in kube-system', (page) => api.core.listNamespacedPod({ ...page, namespace: 'kube-system' })))
-      .map(mapControlPlanePod).filter((p) => p !== undefined);
-    const components: ControlPlaneComponent[] = [...KUBE_COMPONENTS, ...(expectation.controlPlaneImages?.etcd ? ['etcd' as const] : [])];
-    const problems: string[] = [];
-    const involved: string[] = [];
-    const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
-    for (const node of controlPlanes) {
-      for (const component of components) {
-        const expected = { image: expectation.controlPlaneImages?.[component], version };
-        const pod = pods.find((p) => p.node === node.name && p.component === component);
-        const problem = !pod ? 'no mirror pod' : !imageMatches(pod.image, expected) ? `runs ${pod.image}, expected ${describeExpected(expected)}` : !pod.running ? 'not Running' : undefined;
-        if (problem) {
-          problems.push(`${component} on ${node.name}: ${problem}`);
-          involved.push(node.name);
+  checks.push({
+    name: 'control-plane-pods',
+    ...(await guarded(async () => {
+      const pods = (await listAll('pods in kube-system', (page) => api.core.listNamespacedPod({ ...page, namespace: 'kube-system' })))
+        .map(mapControlPlanePod)
+        .filter((p) => p !== undefined);
+      const components: ControlPlaneComponent[] = [...KUBE_COMPONENTS, ...(expectation.controlPlaneImages?.etcd ? ['etcd' as const] : [])];
+      const problems: string[] = [];
+      const involved: string[] = [];
+      const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
+      for (const node of controlPlanes) {
+        for (const component of components) {
+          const expected = { image: expectation.controlPlaneImages?.[component], version };
+          const pod = pods.find((p) => p.node === node.name && p.component === component);
+          const problem = !pod
+            ? 'no mirror pod'
+            : !imageMatches(pod.image, expected)
+              ? `runs ${pod.image}, expected ${describeExpected(expected)}`
+              : !pod.running
+                ? 'not Running'
+                : undefined;
+          if (problem) {
+            problems.push(`${component} on ${node.name}: ${problem}`);
+            involved.push(node.name);
+          }
         }
       }
-    }
-    if (controlPlanes.length === 0) return { ok: false, message: 'no control-plane node found', nodes: [] };
-    return problems.length === 0
-      ? { ok: true, message: `${components.join(', ')} Running at the target on ${controlPlanes.length} control-plane nodes`, nodes: controlPlanes.map((n) => n.name) }
-      : { ok: false, message: problems.join('; '), nodes: sortedUnique(involved) };
-  })) });
+      if (controlPlanes.length === 0) return { ok: false, message: 'no control-plane node found', nodes: [] };
+      return problems.length === 0
+        ? {
+            ok: true,
+            message: `${components.join(', ')} Running at the target on ${controlPlanes.length} control-plane nodes`,
+            nodes: controlPlanes.map((n) => n.name),
+          }
+        : { ok: false, message: problems.join('; '), nodes: sortedUnique(involved) };
+    })),
+  });
 
   if (expectation.coreDNSImage || expectation.coreDNSVersion) {
     const expected = expectation.coreDNSImage ? { image: expectation.coreDNSImage } : { version: expectation.coreDNSVersion };
-    checks.push({ name: 'coredns', ...(await guarded(async () => {
-      const deployment = await api.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
-      const pods = await listAll('CoreDNS pods', (page) => api.core.listNamespacedPod({ ...page, namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }));
-      const template = (deployment.spec?.template.spec?.containers.find((c) => c.name === 'coredns') ?? deployment.spec?.template.spec?.containers[0])?.image;
-      return workloadCheck('CoreDNS', template, pods, 'coredns', expected);
-    })) });
+    checks.push({
+      name: 'coredns',
+      ...(await guarded(async () => {
+        const deployment = await api.apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' });
+        const pods = await listAll('CoreDNS pods', (page) =>
+          api.core.listNamespacedPod({ ...page, namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' }),
+        );
+        const template = (
+          deployment.spec?.template.spec?.containers.find((c) => c.name === 'coredns') ?? deployment.spec?.template.spec?.containers[0]
+        )?.image;
+        return workloadCheck('CoreDNS', template, pods, 'coredns', expected);
+      })),
+    });
   }
 
-  checks.push({ name: 'kube-proxy', ...(await guarded(async () => {
-    const expected = expectation.kubeProxyImage ? { image: expectation.kubeProxyImage } : { version };
-    const daemonSet = await api.apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' });
-    const pods = await listAll('kube-proxy pods', (page) => api.core.listNamespacedPod({ ...page, namespace: 'kube-system', labelSelector: 'k8s-app=kube-proxy' }));
-    const template = (daemonSet.spec?.template.spec?.containers.find((c) => c.name === 'kube-proxy') ?? daemonSet.spec?.template.spec?.containers[0])?.image;
-    return workloadCheck('kube-proxy', template, pods, 'kube-proxy', expected);
-  })) });
+  checks.push({
+    name: 'kube-proxy',
+    ...(await guarded(async () => {
+      const expected = expectation.kubeProxyImage ? { image: expectation.kubeProxyImage } : { version };
+      const daemonSet = await api.apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' });
+      const pods = await listAll('kube-proxy pods', (page) =>
+        api.core.listNamespacedPod({ ...page, namespace: 'kube-system', labelSelector: 'k8s-app=kube-proxy' }),
+      );
+      const template = (
+        daemonSet.spec?.template.spec?.containers.find((c) => c.name === 'kube-proxy') ?? daemonSet.spec?.template.spec?.containers[0]
+      )?.image;
+      return workloadCheck('kube-proxy', template, pods, 'kube-proxy', expected);
+    })),
+  });
 
-  checks.push({ name: 'kubeadm-config', ...(await guarded(async () => {
-    const configMap = await api.core.readNamespacedConfigMap({ name: 'kubeadm-config', namespace: 'kube-system' });
-    const recorded = parseClusterConfiguration(configMap.data?.ClusterConfiguration)?.kubernetesVersion;
-    return recorded === version
-      ? { ok: true, message: `kubeadm-config records kubernetesVersion v${version}`, nodes: [] }
-      : { ok: false, message: `kubeadm-config records kubernetesVersion ${recorded ? `v${recorded}` : '(none)'}, expected v${version}`, nodes: [] };
-  })) });
+  checks.push({
+    name: 'kubeadm-config',
+    ...(await guarded(async () => {
+      const configMap = await api.core.readNamespacedConfigMap({ name: 'kubeadm-config', namespace: 'kube-system' });
+      const recorded = parseClusterConfiguration(configMap.data?.ClusterConfiguration)?.kubernetesVersion;
+      return recorded === version
+        ? { ok: true, message: `kubeadm-config records kubernetesVersion v${version}`, nodes: [] }
+        : {
+            ok: false,
+            message: `kubeadm-config records kubernetesVersion ${recorded ? `v${recorded}` : '(none)'}, expected v${version}`,
+            nodes: [],
+          };
+    })),
+  });
 
   if (expectation.smoke) {
     const smoke = expectation.smoke;

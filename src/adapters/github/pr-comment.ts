@@ -14,9 +14,7 @@ export interface PullRequestEvent {
   };
 }
 
-export type CommentDecision =
-  | { post: true; owner: string; repo: string; issueNumber: number }
-  | { post: false; notice?: string };
+export type CommentDecision = { post: true; owner: string; repo: string; issueNumber: number } | { post: false; notice?: string };
 
 const PULL_REQUEST_EVENTS = ['pull_request', 'pull_request_target'];
 
@@ -39,15 +37,27 @@ export function decideComment(mode: 'auto' | 'always' | 'never', event: PullRequ
   if (mode === 'auto' && !PULL_REQUEST_EVENTS.includes(event.eventName)) return { post: false };
   const issueNumber = pullRequestNumber(event);
   if (!issueNumber) {
-    return { post: false, notice: mode === 'always' ? `pr-comment is always, but the ${event.eventName} event has no pull request to comment on.` : undefined };
+    return {
+      post: false,
+      notice: mode === 'always' ? `pr-comment is always, but the ${event.eventName} event has no pull request to comment on.` : undefined,
+    };
   }
   const head = event.payload.pull_request?.head?.repo?.full_name;
   if (head && head !== event.repository) {
-    return { post: false, notice: `This pull request comes from the fork ${head}: its token is read-only, so the plan is not posted as a PR comment. It is in this job summary.` };
+    return {
+      post: false,
+      notice: `This pull request comes from the fork ${head}: its token is read-only, so the plan is not posted as a PR comment. It is in this job summary.`,
+    };
   }
-  if (!token) return { post: false, notice: 'No github-token: the plan is not posted as a PR comment. Pass github-token (default ${{ github.token }}) with pull-requests: write.' };
+  if (!token)
+    return {
+      post: false,
+      notice:
+        'No github-token: the plan is not posted as a PR comment. Pass github-token (default ${{ github.token }}) with pull-requests: write.',
+    };
   const [owner, repo] = event.repository.split('/');
-  if (!owner || !repo) return { post: false, notice: `GITHUB_REPOSITORY ${JSON.stringify(event.repository)} is not owner/name: no PR comment.` };
+  if (!owner || !repo)
+    return { post: false, notice: `GITHUB_REPOSITORY ${JSON.stringify(event.repository)} is not owner/name: no PR comment.` };
   return { post: true, owner, repo, issueNumber };
 }
 
@@ -76,7 +86,12 @@ export async function upsertComment(
     const updated = await octokit.rest.issues.updateComment({ owner: target.owner, repo: target.repo, comment_id: existing.id, body });
     return { action: 'updated', id: updated.data.id, url: updated.data.html_url };
   }
-  const created = await octokit.rest.issues.createComment({ owner: target.owner, repo: target.repo, issue_number: target.issueNumber, body });
+  const created = await octokit.rest.issues.createComment({
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.issueNumber,
+    body,
+  });
   return { action: 'created', id: created.data.id, url: created.data.html_url };
 }
 

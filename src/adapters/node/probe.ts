@@ -48,7 +48,11 @@ async function readPackageFacts(shell: NodeShell, pm: PackageManager): Promise<P
   const installed = await output(shell, pm.installedCommand(KUBE_PACKAGES));
   const holds = await output(shell, pm.holdsCommand());
   const published = await output(shell, pm.publishedCommand('kubeadm'), REPO_READ_TIMEOUT_MS);
-  return { packages: pm.parseInstalled(installed.stdout), holds: pm.parseHolds(holds.stdout), publishedInRepo: pm.parsePublished(published.stdout) };
+  return {
+    packages: pm.parseInstalled(installed.stdout),
+    holds: pm.parseHolds(holds.stdout),
+    publishedInRepo: pm.parsePublished(published.stdout),
+  };
 }
 
 /** Runs `read(tmp)` with a fresh temporary directory on the node, removed afterwards whatever happens. */
@@ -68,7 +72,10 @@ function readTargetMinor(shell: NodeShell, pm: PackageManager, minor: string, re
   return withTempDir(shell, async (tmp) => {
     let last: CommandResult | undefined;
     for (const command of pm.targetMinorRead(minor, tmp, repoText)) {
-      last = await shell.run(command.argv, { timeoutMs: REPO_READ_TIMEOUT_MS, ...(command.stdin !== undefined ? { stdin: command.stdin } : {}) });
+      last = await shell.run(command.argv, {
+        timeoutMs: REPO_READ_TIMEOUT_MS,
+        ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
+      });
       if (last.code !== 0) return undefined;
     }
     return last ? ofMinor(pm.parsePublished(last.stdout), minor) : undefined;

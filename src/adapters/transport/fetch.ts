@@ -7,7 +7,6 @@ import { createReadStream } from 'node:fs';
 import { appendFile, open, rm, stat, writeFile } from 'node:fs/promises';
 import type { NodeShell } from './node-shell.ts';
 
-
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 export interface FileFacts {
@@ -23,7 +22,8 @@ export async function localFileFacts(path: string): Promise<FileFacts> {
 
 async function runChecked(shell: NodeShell, argv: string[], what: string, stdin?: string): Promise<string> {
   const result = await shell.run(argv, { sudo: true, timeoutMs: 300_000, ...(stdin !== undefined ? { stdin } : {}) });
-  if (result.code !== 0) throw new Error(`${what} on ${shell.node} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  if (result.code !== 0)
+    throw new Error(`${what} on ${shell.node} failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
   return result.stdout;
 }
 
@@ -32,7 +32,11 @@ async function fetchByCommands(shell: NodeShell, remotePath: string, localPath: 
   await writeFile(localPath, new Uint8Array(), { mode: 0o600 });
   for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
     const script = 'tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0';
-    const text = await runChecked(shell, ['sh', '-c', script, 'sh', remotePath, String(offset + 1), String(CHUNK_BYTES)], `reading ${remotePath}`);
+    const text = await runChecked(
+      shell,
+      ['sh', '-c', script, 'sh', remotePath, String(offset + 1), String(CHUNK_BYTES)],
+      `reading ${remotePath}`,
+    );
     await appendFile(localPath, Buffer.from(text.trim(), 'base64'));
   }
 }
@@ -81,6 +85,7 @@ export async function pushToNode(shell: NodeShell, localPath: string, remotePath
     await file.close();
   }
   const sum = (await runChecked(shell, ['sha256sum', '--', remotePath], `checksumming ${remotePath}`)).split(/\s+/)[0];
-  if (sum !== facts.sha256) throw new Error(`the copy of ${localPath} on ${shell.node} (${remotePath}) has sha256 ${sum}, expected ${facts.sha256}`);
+  if (sum !== facts.sha256)
+    throw new Error(`the copy of ${localPath} on ${shell.node} (${remotePath}) has sha256 ${sum}, expected ${facts.sha256}`);
   return facts;
 }

@@ -11,9 +11,7 @@ export interface KnownHostsEntry {
   key: string;
 }
 
-export type HostKeyVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked'; offered: string; expected: string[] };
+export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked'; offered: string; expected: string[] };
 
 /** Parses known_hosts text; lines that are not entries (comments, blanks, garbage) are skipped like ssh does. */
 export function parseKnownHosts(text: string): KnownHostsEntry[] {
@@ -36,7 +34,10 @@ export function lookupName(host: string, port: number): string {
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -87,9 +88,7 @@ function describe(blob: Buffer): string {
 export function verifyAgainstKnownHosts(entries: KnownHostsEntry[], host: string, port: number, offered: Buffer): HostKeyVerdict {
   const applicable = entriesFor(entries, host, port);
   const offeredB64 = offered.toString('base64');
-  const expected = applicable
-    .filter((e) => e.marker !== '@revoked')
-    .map((e) => describe(Buffer.from(e.key, 'base64')));
+  const expected = applicable.filter((e) => e.marker !== '@revoked').map((e) => describe(Buffer.from(e.key, 'base64')));
   if (applicable.some((e) => e.marker === '@revoked' && e.key === offeredB64)) {
     return { ok: false, reason: 'revoked', offered: describe(offered), expected };
   }

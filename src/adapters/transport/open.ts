@@ -14,7 +14,13 @@ export function shellOpener(settings: Settings, warn: (message: string) => void 
     if (node.transport === 'local') return new LocalShell(node.name);
     if (!settings.ssh.privateKey) throw new Error(`node ${node.name} uses transport ssh, but ssh-private-key is empty`);
     return connectSsh(
-      { node: node.name, host: node.address, port: node.port, user: node.user, ...(node.hostKeyFingerprint ? { hostKeyFingerprint: node.hostKeyFingerprint } : {}) },
+      {
+        node: node.name,
+        host: node.address,
+        port: node.port,
+        user: node.user,
+        ...(node.hostKeyFingerprint ? { hostKeyFingerprint: node.hostKeyFingerprint } : {}),
+      },
       {
         privateKey: settings.ssh.privateKey,
         knownHosts: settings.ssh.knownHosts ?? '',

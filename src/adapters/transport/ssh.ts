@@ -46,7 +46,7 @@ export interface SshOptions {
 }
 
 const HOST_KEY_FIX =
-  'Fix: add the node\'s host key to the `ssh-known-hosts` input (for example from `ssh-keyscan`, checked out of band), ' +
+  "Fix: add the node's host key to the `ssh-known-hosts` input (for example from `ssh-keyscan`, checked out of band), " +
   'or pin it with `hostKeyFingerprint` on the node in the inventory. Only for throwaway clusters: `ssh-insecure-skip-host-key-check: true`.';
 
 function hostKeyMessage(what: string, verdict: Exclude<HostKeyVerdict, { ok: true }>): string {
@@ -96,7 +96,8 @@ function openClient(endpoint: Endpoint, options: SshOptions, entries: KnownHosts
     ...(sock ? { sock } : {}),
   };
   // Ask for the key types known_hosts holds for this host, so a server with several keys shows a known one.
-  const algorithms = endpoint.hostKeyFingerprint || options.insecureSkipHostKeyCheck ? [] : hostKeyAlgorithmsFor(entries, endpoint.host, endpoint.port);
+  const algorithms =
+    endpoint.hostKeyFingerprint || options.insecureSkipHostKeyCheck ? [] : hostKeyAlgorithmsFor(entries, endpoint.host, endpoint.port);
   if (algorithms.length > 0) config.algorithms = { serverHostKey: algorithms as never };
   return new Promise((resolve, reject) => {
     client.once('ready', () => {
@@ -208,12 +209,24 @@ export function privateKeyProblem(privateKey: string): string | undefined {
 }
 
 /** Connects to one node (through the jump host when one is set). Throws a message naming the node and address. */
-export async function connectSsh(target: SshTarget, options: SshOptions, knownHosts = parseKnownHosts(options.knownHosts)): Promise<SshShell> {
+export async function connectSsh(
+  target: SshTarget,
+  options: SshOptions,
+  knownHosts = parseKnownHosts(options.knownHosts),
+): Promise<SshShell> {
   if (options.insecureSkipHostKeyCheck) {
-    options.warn?.(`ssh-insecure-skip-host-key-check is true: the host key of ${target.node} (${target.host}:${target.port}) is not checked`);
+    options.warn?.(
+      `ssh-insecure-skip-host-key-check is true: the host key of ${target.node} (${target.host}:${target.port}) is not checked`,
+    );
   }
   const what = `node ${target.node} (${target.user}@${target.host}:${target.port})`;
-  const endpoint: Endpoint = { what, host: target.host, port: target.port, user: target.user, hostKeyFingerprint: target.hostKeyFingerprint };
+  const endpoint: Endpoint = {
+    what,
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    hostKeyFingerprint: target.hostKeyFingerprint,
+  };
   if (!options.jumpHost) return new SshShell(target.node, target.user, await openClient(endpoint, options, knownHosts));
   const jumpHost = options.jumpHost;
   const jump = await openClient(

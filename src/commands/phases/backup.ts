@@ -5,7 +5,12 @@ import { preparedOf, scheduleOf, type Phase, type RunState } from './phase.ts';
 
 function stageInput(run: RunState): BackupStageInput {
   const prepared = preparedOf(run);
-  return { deps: run.deps, prepared, emit: run.emit, startedBecause: upgradeStartedBecause(run.target!.version, prepared.state.kubeadmConfig?.kubernetesVersion, run.progress ?? new Map()) };
+  return {
+    deps: run.deps,
+    prepared,
+    emit: run.emit,
+    startedBecause: upgradeStartedBecause(run.target!.version, prepared.state.kubeadmConfig?.kubernetesVersion, run.progress ?? new Map()),
+  };
 }
 
 export const backupPhase: Phase = {
@@ -18,7 +23,10 @@ export const backupPhase: Phase = {
     } catch (error) {
       const message = (error as Error).message;
       run.emit({ type: 'note', level: 'warning', text: `backup failed: ${message}` });
-      return { outcome: 'failed', reason: `The backup failed, so the upgrade stopped before kubeadm upgrade apply and no node was changed: ${message}. Fix the cause and run again, or set backup: false to upgrade without a backup.` };
+      return {
+        outcome: 'failed',
+        reason: `The backup failed, so the upgrade stopped before kubeadm upgrade apply and no node was changed: ${message}. Fix the cause and run again, or set backup: false to upgrade without a backup.`,
+      };
     }
   },
   async dryRun(run) {

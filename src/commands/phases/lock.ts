@@ -15,23 +15,42 @@ export function lockPhase(jobSuffix?: string): Phase {
     async run(run) {
       const { deps } = run;
       const prepared = preparedOf(run);
-      const holder: LockHolder = { repository: deps.identity.repository, runId: deps.identity.runId, attempt: deps.identity.attempt, job: `${deps.identity.job}${jobSuffix ?? ''}` };
+      const holder: LockHolder = {
+        repository: deps.identity.repository,
+        runId: deps.identity.runId,
+        attempt: deps.identity.attempt,
+        job: `${deps.identity.job}${jobSuffix ?? ''}`,
+      };
       const name = lockName(prepared.inventory.cluster);
       const outcome = await deps.lock.acquire(name, holder, deps.options.lockTtlMs);
       if (!outcome.acquired) {
-        return { outcome: 'refused', reason: `Another run holds the cluster lock (Lease kube-system/${name}): ${outcome.holder}, last renewed ${ageText(outcome.ageMs)} ago. Nothing was changed. Wait for it to finish; a lock not renewed for lock-ttl (${ageText(deps.options.lockTtlMs)}) may be taken over.` };
+        return {
+          outcome: 'refused',
+          reason: `Another run holds the cluster lock (Lease kube-system/${name}): ${outcome.holder}, last renewed ${ageText(outcome.ageMs)} ago. Nothing was changed. Wait for it to finish; a lock not renewed for lock-ttl (${ageText(deps.options.lockTtlMs)}) may be taken over.`,
+        };
       }
       run.holder = holder;
       deps.reporter.saveState(LOCK_STATE, JSON.stringify({ name, holder }));
       run.emit({ type: 'run-started', command: run.command, target: prepared.plan.target.version!, holder: holderIdentity(holder) });
       if (outcome.takenOverFrom) {
-        run.emit({ type: 'note', level: 'warning', text: `took over the cluster lock from ${outcome.takenOverFrom.holder}, not renewed for ${ageText(outcome.takenOverFrom.ageMs)} (more than lock-ttl)` });
+        run.emit({
+          type: 'note',
+          level: 'warning',
+          text: `took over the cluster lock from ${outcome.takenOverFrom.holder}, not renewed for ${ageText(outcome.takenOverFrom.ageMs)} (more than lock-ttl)`,
+        });
       }
-      const renewal = deps.lock.startRenewal(name, holder, Math.max(1000, Math.floor(deps.options.lockTtlMs / 3)), (other) => (run.lostTo = other));
+      const renewal = deps.lock.startRenewal(
+        name,
+        holder,
+        Math.max(1000, Math.floor(deps.options.lockTtlMs / 3)),
+        (other) => (run.lostTo = other),
+      );
       run.release = async () => {
         run.release = async () => {};
         await renewal.stop();
-        const released = await deps.lock.release(name, holder).catch((error: Error) => ({ released: false as const, reason: error.message }));
+        const released = await deps.lock
+          .release(name, holder)
+          .catch((error: Error) => ({ released: false as const, reason: error.message }));
         if (!released.released) deps.reporter.warning(`the cluster lock was not released: ${released.reason} (the post step tries again)`);
       };
       return undefined;

@@ -5,10 +5,20 @@ import { runOutputs, runSummaryMarkdown } from '../../report/run-report.ts';
 import type { CommandDeps, CommandResult } from '../deps.ts';
 import { runPhaseList, type EventBody, type Phase, type RunState } from './phase.ts';
 
-export async function runPhases(command: RunCommand, phases: readonly Phase[], deps: CommandDeps, target = deps.settings.target.raw): Promise<CommandResult> {
+export async function runPhases(
+  command: RunCommand,
+  phases: readonly Phase[],
+  deps: CommandDeps,
+  target = deps.settings.target.raw,
+): Promise<CommandResult> {
   const events: RunEvent[] = [];
   const run: RunState = {
-    deps, command, dryRun: deps.options.dryRun, nodes: [], backup: { outputs: {} }, facts: {},
+    deps,
+    command,
+    dryRun: deps.options.dryRun,
+    nodes: [],
+    backup: { outputs: {} },
+    facts: {},
     emit: (event: EventBody) => events.push({ ...event, at: deps.clock.now() } as RunEvent),
     release: async () => {},
   };
@@ -37,7 +47,10 @@ export async function runPhases(command: RunCommand, phases: readonly Phase[], d
   }
   if (run.dryRun) return finish('succeeded', 'Dry run: the commands are in the log; nothing was changed.');
   if (run.command !== 'verify' && run.nodes.length === 0) {
-    return finish('nothing-to-do', run.verifyVersion ? undefined : `Every node of this ${command} run is already at ${run.target?.version ?? target}.`);
+    return finish(
+      'nothing-to-do',
+      run.verifyVersion ? undefined : `Every node of this ${command} run is already at ${run.target?.version ?? target}.`,
+    );
   }
   return finish('succeeded');
 }

@@ -11,8 +11,16 @@ import { preparedOf, scheduleOf, type Phase, type PhaseStop, type RunState } fro
 function runnerDeps(run: RunState): RunnerDeps {
   const { deps } = run;
   return {
-    cluster: deps.cluster, openShell: deps.openShell, clock: deps.clock, log: deps.reporter, emit: run.emit, target: run.target!,
-    drain: deps.options.drain, readyTimeoutMs: deps.options.nodeReadyTimeoutMs, nodeFacts: run.factsOf!, kubeadmBackups: kubeadmBackupsMode(deps.settings),
+    cluster: deps.cluster,
+    openShell: deps.openShell,
+    clock: deps.clock,
+    log: deps.reporter,
+    emit: run.emit,
+    target: run.target!,
+    drain: deps.options.drain,
+    readyTimeoutMs: deps.options.nodeReadyTimeoutMs,
+    nodeFacts: run.factsOf!,
+    kubeadmBackups: kubeadmBackupsMode(deps.settings),
     runIdentity: run.holder ? holderIdentity(run.holder) : 'dry run',
     stopRequested: () => deps.cancelled() ?? (run.lostTo !== undefined ? `the cluster lock was taken over by ${run.lostTo}` : undefined),
     afterKubeadmUpgrade: kubeadmBackupsHook(deps, preparedOf(run), run.emit, () => run.backup),
@@ -22,18 +30,27 @@ function runnerDeps(run: RunState): RunnerDeps {
 function stopped(run: RunState, result: RunnerResult): PhaseStop | undefined {
   if (result.ok) return undefined;
   const cancelled = run.deps.cancelled();
-  return { outcome: cancelled ? 'cancelled' : 'failed', reason: `${cancelled ?? result.stoppedBecause}: no new node was started after that.` };
+  return {
+    outcome: cancelled ? 'cancelled' : 'failed',
+    reason: `${cancelled ?? result.stoppedBecause}: no new node was started after that.`,
+  };
 }
 
 /** Prints what each node's remaining stages would run: the same steps the run executes. */
 function printSteps(run: RunState, nodes: readonly ScheduledNode[]): void {
   for (const node of nodes) {
-    const input = stageInput(node.job, run.target!, run.factsOf!(node.job.name), { upgrade: run.deps.options, backup: run.deps.settings.backup });
+    const input = stageInput(node.job, run.target!, run.factsOf!(node.job.name), {
+      upgrade: run.deps.options,
+      backup: run.deps.settings.backup,
+    });
     const stages = node.stages.filter((s) => !node.doneBefore.includes(s)).map(stageNamed);
-    run.deps.reporter.group(`${node.job.name} (dry run)`, stages.flatMap((stage) => [
-      `# ${stage.name}: ${stage.title}`,
-      ...stage.steps(input).map((step) => (step.kind === 'command' ? commandLine(step.argv) : `# → ${step.text}`)),
-    ]));
+    run.deps.reporter.group(
+      `${node.job.name} (dry run)`,
+      stages.flatMap((stage) => [
+        `# ${stage.name}: ${stage.title}`,
+        ...stage.steps(input).map((step) => (step.kind === 'command' ? commandLine(step.argv) : `# → ${step.text}`)),
+      ]),
+    );
   }
 }
 
@@ -52,7 +69,10 @@ export const workersPhase: Phase = {
   shouldRun: (run) => run.parts!.workers,
   run: async (run) => stopped(run, await runWorkerBatches(scheduleOf(run).workerBatches, runnerDeps(run), run.facts)),
   async dryRun(run) {
-    printSteps(run, scheduleOf(run).workerBatches.flatMap((b) => b.nodes));
+    printSteps(
+      run,
+      scheduleOf(run).workerBatches.flatMap((b) => b.nodes),
+    );
     return undefined;
   },
 };

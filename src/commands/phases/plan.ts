@@ -5,7 +5,7 @@ export function planPhase(only?: (run: Parameters<Phase['run']>[0]) => string | 
   return {
     title: 'plan',
     async run(run) {
-      run.deps.reporter.info('Reading the cluster and the nodes (the plan command\'s checks)');
+      run.deps.reporter.info("Reading the cluster and the nodes (the plan command's checks)");
       const prepared = await run.deps.preparePlan(only?.(run));
       run.prepared = prepared;
       const { plan } = prepared;

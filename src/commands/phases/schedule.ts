@@ -26,20 +26,40 @@ export function schedulePhase(scope: ScheduleScope): Phase {
     async run(run) {
       const prepared = preparedOf(run);
       const { plan, state } = prepared;
-      run.progress = await readAllProgress(run.deps, plan.nodes.map((n) => n.name));
+      run.progress = await readAllProgress(
+        run.deps,
+        plan.nodes.map((n) => n.name),
+      );
       const full = buildSchedule(plan, run.progress, scope.scheduleOptions?.(prepared) ?? {});
       if (full.problems.length > 0) {
         for (const problem of full.problems) run.emit({ type: 'note', level: 'warning', text: problem });
-        return { outcome: 'refused', reason: `Nothing was changed: ${full.problems.length} node(s) cannot be upgraded by this action (see the notes).` };
+        return {
+          outcome: 'refused',
+          reason: `Nothing was changed: ${full.problems.length} node(s) cannot be upgraded by this action (see the notes).`,
+        };
       }
       const selected = scope.select(full, prepared);
       if ('refuse' in selected) return { outcome: 'refused', reason: selected.refuse };
       run.schedule = selected.schedule;
       run.parts = selected.parts;
-      for (const skipped of selected.schedule.skipped) run.emit({ type: 'node-skipped', node: skipped.name, role: skipped.role, ...(skipped.batch !== undefined ? { batch: skipped.batch } : {}), reason: skipped.reason });
+      for (const skipped of selected.schedule.skipped)
+        run.emit({
+          type: 'node-skipped',
+          node: skipped.name,
+          role: skipped.role,
+          ...(skipped.batch !== undefined ? { batch: skipped.batch } : {}),
+          reason: skipped.reason,
+        });
       run.nodes = scheduledNodes(selected.schedule);
       for (const node of run.nodes) {
-        run.emit({ type: 'node-scheduled', node: node.job.name, role: node.job.role, ...(node.job.batch !== undefined ? { batch: node.job.batch } : {}), stages: node.stages, doneBefore: node.doneBefore });
+        run.emit({
+          type: 'node-scheduled',
+          node: node.job.name,
+          role: node.job.role,
+          ...(node.job.batch !== undefined ? { batch: node.job.batch } : {}),
+          stages: node.stages,
+          doneBefore: node.doneBefore,
+        });
       }
       run.target = planTarget(plan, run.deps.options);
       const reports = new Map(state.nodeReports.map((r) => [r.name, r]));

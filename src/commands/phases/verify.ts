@@ -22,7 +22,8 @@ export const verifyTargetPhase: Phase = {
     const { deps } = run;
     let version = deps.settings.target.patch !== undefined ? deps.settings.target.raw.replace(/^v/, '') : undefined;
     if (!version) version = (await deps.preparePlan()).plan.target.version;
-    if (!version) return { outcome: 'failed', reason: `target-version ${deps.settings.target.raw} could not be resolved to a published version` };
+    if (!version)
+      return { outcome: 'failed', reason: `target-version ${deps.settings.target.raw} could not be resolved to a published version` };
     run.verifyVersion = version;
     run.emit({ type: 'run-started', command: 'verify', target: version });
     const ok = await runVerify(deps, version, run.emit);

@@ -34,7 +34,16 @@ export interface KubeadmUpgradeFlags {
 }
 
 export function kubeadmApplyCommand(version: string, flags: KubeadmUpgradeFlags): string[] {
-  return ['kubeadm', 'upgrade', 'apply', `v${version}`, '--yes', `--certificate-renewal=${flags.certificateRenewal}`, `--etcd-upgrade=${flags.etcdUpgrade}`, ...flags.extra];
+  return [
+    'kubeadm',
+    'upgrade',
+    'apply',
+    `v${version}`,
+    '--yes',
+    `--certificate-renewal=${flags.certificateRenewal}`,
+    `--etcd-upgrade=${flags.etcdUpgrade}`,
+    ...flags.extra,
+  ];
 }
 
 /** `kubeadm upgrade node` takes the version from kubeadm-config; workers have no etcd or certificates to renew. */

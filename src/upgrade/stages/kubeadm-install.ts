@@ -15,7 +15,10 @@ export const kubeadmInstall: Stage = {
       rerunOnDrop: true,
       after(result) {
         const version = parseKubeadmVersion(result.stdout);
-        if (version !== input.target.version) throw new Error(`kubeadm on ${input.job.name} reports ${version ?? 'no version'} after the install, expected ${input.target.version}`);
+        if (version !== input.target.version)
+          throw new Error(
+            `kubeadm on ${input.job.name} reports ${version ?? 'no version'} after the install, expected ${input.target.version}`,
+          );
       },
     },
   ],

@@ -2,7 +2,11 @@
 // verification checks later), `kubeadm upgrade node` everywhere else. With etcd-upgrade, kube-apiserver may first
 // be stopped gracefully so it finishes in-flight requests before etcd restarts under it (the documented workaround).
 import {
-  coreDNSTargetFromPlan, kubeadmApplyCommand, kubeadmNodeCommand, kubeadmPlanCommand, stopApiserverCommand,
+  coreDNSTargetFromPlan,
+  kubeadmApplyCommand,
+  kubeadmNodeCommand,
+  kubeadmPlanCommand,
+  stopApiserverCommand,
 } from '../node-ops/kubeadm.ts';
 import type { Stage, StageInput, StageStep } from '../types.ts';
 
@@ -32,7 +36,11 @@ export const kubeadmUpgrade: Stage = {
           const coreDNS = coreDNSTargetFromPlan(result.stdout, target.version);
           if (coreDNS) ctx.facts.coreDNSTarget = coreDNS;
           const failed = result.code === 0 ? '' : ` exited ${result.code} (the upgrade goes on: apply runs the same checks)`;
-          ctx.note(result.code === 0 ? 'info' : 'warning', `kubeadm upgrade plan on ${job.name}${failed}`, `${result.stdout}${result.stderr}`.trim());
+          ctx.note(
+            result.code === 0 ? 'info' : 'warning',
+            `kubeadm upgrade plan on ${job.name}${failed}`,
+            `${result.stdout}${result.stderr}`.trim(),
+          );
         },
       });
     }
@@ -52,9 +60,10 @@ export const kubeadmUpgrade: Stage = {
     steps.push({ kind: 'command', argv: upgradeCommand(input), timeoutMs: KUBEADM_UPGRADE_TIMEOUT_MS });
     steps.push({
       kind: 'cluster',
-      text: input.kubeadmBackups === 'collect'
-        ? 'pack the backup folders kubeadm left under /etc/kubernetes/tmp into this run\'s backup folder on the node (find, du, tar) and report them'
-        : 'report the backup folders kubeadm left under /etc/kubernetes/tmp (read-only: find, du)',
+      text:
+        input.kubeadmBackups === 'collect'
+          ? "pack the backup folders kubeadm left under /etc/kubernetes/tmp into this run's backup folder on the node (find, du, tar) and report them"
+          : 'report the backup folders kubeadm left under /etc/kubernetes/tmp (read-only: find, du)',
       run: (ctx) => ctx.reportKubeadmBackups(),
     });
     return steps;

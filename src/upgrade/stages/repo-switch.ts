@@ -5,7 +5,8 @@ import { switchRepoMinorCommand } from '../../adapters/node/packages/manager.ts'
 import type { Stage, StageStep } from '../types.ts';
 import { managerOf, minorOf } from './common.ts';
 
-export const KEYRING_NOTE = 'The package repository was switched to the target minor in the existing repository file, keeping its signed-by keyring (gpgkey on yum): pkgs.k8s.io signs every minor with the same key.';
+export const KEYRING_NOTE =
+  'The package repository was switched to the target minor in the existing repository file, keeping its signed-by keyring (gpgkey on yum): pkgs.k8s.io signs every minor with the same key.';
 
 export const repoSwitch: Stage = {
   name: 'repo-switch',
@@ -15,11 +16,18 @@ export const repoSwitch: Stage = {
     const { job, node, target } = input;
     const minor = minorOf(target.version);
     if (node.repoFiles.length === 0) {
-      return [{
-        kind: 'cluster',
-        text: 'no pkgs.k8s.io repository file was found on the node: nothing to switch',
-        run: () => Promise.reject(new Error(`no pkgs.k8s.io repository file found on ${job.name}; configure the Kubernetes package repository as the kubeadm install guide says`)),
-      }];
+      return [
+        {
+          kind: 'cluster',
+          text: 'no pkgs.k8s.io repository file was found on the node: nothing to switch',
+          run: () =>
+            Promise.reject(
+              new Error(
+                `no pkgs.k8s.io repository file found on ${job.name}; configure the Kubernetes package repository as the kubeadm install guide says`,
+              ),
+            ),
+        },
+      ];
     }
     const steps: StageStep[] = node.repoFiles
       .filter((f) => f.minors.join() !== minor)
@@ -31,7 +39,11 @@ export const repoSwitch: Stage = {
       }));
     const refresh = managerOf(input).refreshMetadataCommand();
     if (refresh) steps.push({ kind: 'command', argv: refresh, rerunOnDrop: true, allowFailure: true });
-    steps.push({ kind: 'cluster', text: 'note: the keyring stays (pkgs.k8s.io signs every minor with the same key)', run: async (ctx) => ctx.note('info', KEYRING_NOTE) });
+    steps.push({
+      kind: 'cluster',
+      text: 'note: the keyring stays (pkgs.k8s.io signs every minor with the same key)',
+      run: async (ctx) => ctx.note('info', KEYRING_NOTE),
+    });
     return steps;
   },
 };

@@ -4,19 +4,22 @@ import type { Stage } from '../types.ts';
 export const uncordon: Stage = {
   name: 'uncordon',
   title: 'uncordon',
-  steps: ({ job, node }) => [node.cordonedBefore
-    ? {
-      kind: 'cluster',
-      text: 'leave the node cordoned: it was cordoned before the upgrade (an operator\'s fence is never undone)',
-      run: async (ctx) => ctx.cordon(true, 'was cordoned before the run, so it stays cordoned (uncordon it yourself when it may take pods)'),
-    }
-    : {
-      kind: 'cluster',
-      text: 'uncordon the node',
-      async run(ctx) {
-        const changed = await ctx.cluster.uncordon(job.name);
-        ctx.say(changed ? `${job.name} uncordoned` : `${job.name} was already schedulable`);
-        ctx.cordon(false, 'uncordoned after the upgrade');
-      },
-    }],
+  steps: ({ job, node }) => [
+    node.cordonedBefore
+      ? {
+          kind: 'cluster',
+          text: "leave the node cordoned: it was cordoned before the upgrade (an operator's fence is never undone)",
+          run: async (ctx) =>
+            ctx.cordon(true, 'was cordoned before the run, so it stays cordoned (uncordon it yourself when it may take pods)'),
+        }
+      : {
+          kind: 'cluster',
+          text: 'uncordon the node',
+          async run(ctx) {
+            const changed = await ctx.cluster.uncordon(job.name);
+            ctx.say(changed ? `${job.name} uncordoned` : `${job.name} was already schedulable`);
+            ctx.cordon(false, 'uncordoned after the upgrade');
+          },
+        },
+  ],
 };

@@ -1,7 +1,15 @@
 // Kubernetes API objects → ClusterState values, and list pagination with an expired continue token.
 import { describe, expect, it } from 'vitest';
 import { ApiException, type V1Node, type V1NodeSystemInfo, type V1Pod } from '@kubernetes/client-node';
-import { imageVersion, mapBudget, mapControlPlanePod, mapNode, mapPod, parseClusterConfiguration, parseQuantity } from '../../../src/adapters/cluster/map.ts';
+import {
+  imageVersion,
+  mapBudget,
+  mapControlPlanePod,
+  mapNode,
+  mapPod,
+  parseClusterConfiguration,
+  parseQuantity,
+} from '../../../src/adapters/cluster/map.ts';
 import { listAll } from '../../../src/adapters/cluster/read-cluster.ts';
 
 describe('mapping API objects', () => {
@@ -10,9 +18,15 @@ describe('mapping API objects', () => {
       metadata: { name: 'cp-1', labels: { 'node-role.kubernetes.io/control-plane': '', 'topology.kubernetes.io/zone': 'a' } },
       spec: { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] },
       status: {
-        conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }],
+        conditions: [
+          { type: 'MemoryPressure', status: 'False' },
+          { type: 'Ready', status: 'True' },
+        ],
         nodeInfo: { kubeletVersion: 'v1.30.5' } as V1NodeSystemInfo,
-        addresses: [{ type: 'Hostname', address: 'cp-1' }, { type: 'InternalIP', address: '10.0.0.10' }],
+        addresses: [
+          { type: 'Hostname', address: 'cp-1' },
+          { type: 'InternalIP', address: '10.0.0.10' },
+        ],
         allocatable: { cpu: '3800m', memory: '16Gi', pods: '110' },
       },
     };
@@ -31,11 +45,17 @@ describe('mapping API objects', () => {
 
   it('marks a node this Action drained and has not uncordoned yet, and only that one', () => {
     const annotated = (done: string, unschedulable: boolean): V1Node => ({
-      metadata: { name: 'w', annotations: { 'upgrade.kubeadm-upgrade-action.io/target': '1.31.2', 'upgrade.kubeadm-upgrade-action.io/done-stages': done } },
+      metadata: {
+        name: 'w',
+        annotations: { 'upgrade.kubeadm-upgrade-action.io/target': '1.31.2', 'upgrade.kubeadm-upgrade-action.io/done-stages': done },
+      },
       spec: { unschedulable },
     });
     expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain', true)).cordonedByUpgrade).toBe(true);
-    expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain,kubelet-install,kubelet-restart,wait-ready,uncordon', true)).cordonedByUpgrade).toBeUndefined();
+    expect(
+      mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain,kubelet-install,kubelet-restart,wait-ready,uncordon', true))
+        .cordonedByUpgrade,
+    ).toBeUndefined();
     expect(mapNode(annotated('repo-switch', true)).cordonedByUpgrade).toBeUndefined();
     expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain', false)).cordonedByUpgrade).toBeUndefined();
   });
@@ -99,7 +119,12 @@ describe('mapping API objects', () => {
       status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] },
     });
     expect(mapControlPlanePod(mirror('etcd', 'registry.k8s.io/etcd:3.5.15-0'))).toEqual({
-      node: 'cp-1', component: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', version: '3.5.15-0', running: true, ready: false,
+      node: 'cp-1',
+      component: 'etcd',
+      image: 'registry.k8s.io/etcd:3.5.15-0',
+      version: '3.5.15-0',
+      running: true,
+      ready: false,
     });
     expect(mapControlPlanePod(mirror('kube-apiserver', 'registry.k8s.io/kube-apiserver:v1.30.5'))?.version).toBe('1.30.5');
     expect(mapControlPlanePod(mirror('kube-apiserver', 'x:v1', 'default'))).toBeUndefined();
@@ -113,20 +138,36 @@ describe('mapping API objects', () => {
     expect(
       mapBudget({
         metadata: { namespace: 'shop', name: 'web-pdb' },
-        spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe'] }] } },
+        spec: {
+          minAvailable: 3,
+          selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe'] }] },
+        },
         status: { disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4, observedGeneration: 1 },
       }),
     ).toEqual({
-      namespace: 'shop', name: 'web-pdb', minAvailable: 3,
+      namespace: 'shop',
+      name: 'web-pdb',
+      minAvailable: 3,
       selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe'] }] },
-      disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4,
+      disruptionsAllowed: 1,
+      currentHealthy: 4,
+      desiredHealthy: 3,
+      expectedPods: 4,
     });
   });
 
-  it('reads kubeadm\'s ClusterConfiguration', () => {
-    const text = 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.5\nclusterName: sim\ncontrolPlaneEndpoint: 127.1.2.1:6443\netcd:\n  local:\n    dataDir: /var/lib/etcd\n';
-    expect(parseClusterConfiguration(text)).toEqual({ kubernetesVersion: '1.30.5', clusterName: 'sim', controlPlaneEndpoint: '127.1.2.1:6443', etcdLocal: true });
-    expect(parseClusterConfiguration('kubernetesVersion: v1.30.5\netcd:\n  external:\n    endpoints: [https://e:2379]\n')?.etcdLocal).toBe(false);
+  it("reads kubeadm's ClusterConfiguration", () => {
+    const text =
+      'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.5\nclusterName: sim\ncontrolPlaneEndpoint: 127.1.2.1:6443\netcd:\n  local:\n    dataDir: /var/lib/etcd\n';
+    expect(parseClusterConfiguration(text)).toEqual({
+      kubernetesVersion: '1.30.5',
+      clusterName: 'sim',
+      controlPlaneEndpoint: '127.1.2.1:6443',
+      etcdLocal: true,
+    });
+    expect(parseClusterConfiguration('kubernetesVersion: v1.30.5\netcd:\n  external:\n    endpoints: [https://e:2379]\n')?.etcdLocal).toBe(
+      false,
+    );
   });
 });
 
@@ -157,8 +198,10 @@ describe('listAll', () => {
   });
 
   it('names the list and the status in other errors', async () => {
-    await expect(listAll('PodDisruptionBudgets', async () => {
-      throw new ApiException(403, 'Forbidden', { message: 'poddisruptionbudgets.policy is forbidden' }, {});
-    })).rejects.toThrow('cannot list PodDisruptionBudgets: HTTP 403: poddisruptionbudgets.policy is forbidden');
+    await expect(
+      listAll('PodDisruptionBudgets', async () => {
+        throw new ApiException(403, 'Forbidden', { message: 'poddisruptionbudgets.policy is forbidden' }, {});
+      }),
+    ).rejects.toThrow('cannot list PodDisruptionBudgets: HTTP 403: poddisruptionbudgets.policy is forbidden');
   });
 });

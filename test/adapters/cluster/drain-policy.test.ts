@@ -5,16 +5,43 @@ import { describe, expect, it } from 'vitest';
 import { drainNode, DrainError, type DrainOptions } from '../../../src/adapters/cluster/drain.ts';
 import type { ClusterApis } from '../../../src/adapters/cluster/progress.ts';
 
-const budgetRefusal = () => new ApiException(429, 'Too Many Requests', JSON.stringify({
-  kind: 'Status', code: 429, reason: 'TooManyRequests', message: 'Cannot evict pod as it would violate the pod\'s disruption budget.',
-  details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web-pdb needs 3 healthy pods and has 3 currently' }] },
-}), {});
-const notFound = () => new ApiException(404, 'Not Found', JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not found' }), {});
+const budgetRefusal = () =>
+  new ApiException(
+    429,
+    'Too Many Requests',
+    JSON.stringify({
+      kind: 'Status',
+      code: 429,
+      reason: 'TooManyRequests',
+      message: "Cannot evict pod as it would violate the pod's disruption budget.",
+      details: {
+        causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web-pdb needs 3 healthy pods and has 3 currently' }],
+      },
+    }),
+    {},
+  );
+const notFound = () =>
+  new ApiException(404, 'Not Found', JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'not found' }), {});
 
-function pod(name: string, extra: { owner?: { kind: string; name: string }; emptyDir?: boolean; labels?: Record<string, string> } = {}): V1Pod {
+function pod(
+  name: string,
+  extra: { owner?: { kind: string; name: string }; emptyDir?: boolean; labels?: Record<string, string> } = {},
+): V1Pod {
   return {
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, labels: extra.labels ?? { app: name }, ...(extra.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: extra.owner.kind, name: extra.owner.name, uid: 'o', controller: true }] } : {}) },
-    spec: { nodeName: 'worker-1', containers: [{ name: 'c' }], ...(extra.emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}) },
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      labels: extra.labels ?? { app: name },
+      ...(extra.owner
+        ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: extra.owner.kind, name: extra.owner.name, uid: 'o', controller: true }] }
+        : {}),
+    },
+    spec: {
+      nodeName: 'worker-1',
+      containers: [{ name: 'c' }],
+      ...(extra.emptyDir ? { volumes: [{ name: 'scratch', emptyDir: {} }] } : {}),
+    },
     status: { phase: 'Running' },
   };
 }
@@ -53,7 +80,14 @@ function api(opts: { pods: V1Pod[]; unschedulable?: boolean; daemonSets?: string
   return { state, apis: { core, apps } as unknown as ClusterApis };
 }
 
-const OPTIONS: DrainOptions = { timeoutMs: 60_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false, retryDelayMs: 20, pollIntervalMs: 5 };
+const OPTIONS: DrainOptions = {
+  timeoutMs: 60_000,
+  deleteEmptyDirData: true,
+  forceUnmanaged: false,
+  fallbackDelete: false,
+  retryDelayMs: 20,
+  pollIntervalMs: 5,
+};
 
 describe('drain-timeout', () => {
   it('keeps asking until the deadline itself, not one retry delay before it', async () => {
@@ -68,10 +102,10 @@ describe('drain-timeout', () => {
   });
 });
 
-describe('the operator\'s cordon', () => {
+describe("the operator's cordon", () => {
   it('a failed drain of a node cordoned before it leaves the node cordoned', async () => {
     const { apis, state } = api({ pods: [pod('bare')], unschedulable: true });
-    const error = await drainNode(apis, 'worker-1', OPTIONS).catch((e: unknown) => e) as DrainError;
+    const error = (await drainNode(apis, 'worker-1', OPTIONS).catch((e: unknown) => e)) as DrainError;
     expect(error).toBeInstanceOf(DrainError);
     expect(error.uncordoned).toBe(false);
     expect(error.result.wasUnschedulable).toBe(true);
@@ -82,7 +116,7 @@ describe('the operator\'s cordon', () => {
 
   it('a failed drain of a node it cordoned itself uncordons it again', async () => {
     const { apis, state } = api({ pods: [pod('bare')] });
-    const error = await drainNode(apis, 'worker-1', OPTIONS).catch((e: unknown) => e) as DrainError;
+    const error = (await drainNode(apis, 'worker-1', OPTIONS).catch((e: unknown) => e)) as DrainError;
     expect(error.uncordoned).toBe(true);
     expect(state.patches).toEqual([true, false]);
   });
@@ -92,8 +126,12 @@ describe('the pod policy in the drain', () => {
   it('refuses a pod whose DaemonSet is gone, and deletes it with force-drain-unmanaged', async () => {
     const orphan = pod('agent-x', { owner: { kind: 'DaemonSet', name: 'old-agent' } });
     const live = pod('agent-y', { owner: { kind: 'DaemonSet', name: 'agent' } });
-    const refused = await drainNode(api({ pods: [orphan, live], daemonSets: ['agent'] }).apis, 'worker-1', OPTIONS).catch((e: unknown) => e) as DrainError;
-    expect(refused.blockers).toEqual([{ pod: 'default/agent-x', reason: expect.stringMatching(/DaemonSet old-agent no longer exists.*force-drain-unmanaged: true/) }]);
+    const refused = (await drainNode(api({ pods: [orphan, live], daemonSets: ['agent'] }).apis, 'worker-1', OPTIONS).catch(
+      (e: unknown) => e,
+    )) as DrainError;
+    expect(refused.blockers).toEqual([
+      { pod: 'default/agent-x', reason: expect.stringMatching(/DaemonSet old-agent no longer exists.*force-drain-unmanaged: true/) },
+    ]);
     const forced = api({ pods: [orphan, live], daemonSets: ['agent'] });
     const result = await drainNode(forced.apis, 'worker-1', { ...OPTIONS, forceUnmanaged: true });
     expect(result.evicted).toEqual(['default/agent-x']);
@@ -101,14 +139,16 @@ describe('the pod policy in the drain', () => {
   });
 
   it('leaves pods outside drain-pod-selector alone, so a bare pod outside it does not block', async () => {
-    const { apis } = api({ pods: [pod('bare', { labels: { app: 'db' } }), pod('web-1', { owner: { kind: 'ReplicaSet', name: 'web' }, labels: { app: 'web' } })] });
+    const { apis } = api({
+      pods: [pod('bare', { labels: { app: 'db' } }), pod('web-1', { owner: { kind: 'ReplicaSet', name: 'web' }, labels: { app: 'web' } })],
+    });
     const result = await drainNode(apis, 'worker-1', { ...OPTIONS, podSelector: 'app!=db' });
     expect(result.evicted).toEqual(['default/web-1']);
   });
 
   it('refuses emptyDir pods when delete-emptydir-data is false, naming the input', async () => {
     const { apis } = api({ pods: [pod('cache-1', { owner: { kind: 'ReplicaSet', name: 'cache' }, emptyDir: true })] });
-    const error = await drainNode(apis, 'worker-1', { ...OPTIONS, deleteEmptyDirData: false }).catch((e: unknown) => e) as DrainError;
+    const error = (await drainNode(apis, 'worker-1', { ...OPTIONS, deleteEmptyDirData: false }).catch((e: unknown) => e)) as DrainError;
     expect(error.blockers[0]!.reason).toMatch(/delete-emptydir-data: true/);
   });
 });

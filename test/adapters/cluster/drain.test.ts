@@ -3,11 +3,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cordonNode, drainNode, DrainError, uncordonNode, type DrainEvent, type DrainOptions } from '../../../src/adapters/cluster/drain.ts';
+import {
+  cordonNode,
+  drainNode,
+  DrainError,
+  uncordonNode,
+  type DrainEvent,
+  type DrainOptions,
+} from '../../../src/adapters/cluster/drain.ts';
 import { MERGE_PATCH, type ClusterApis } from '../../../src/adapters/cluster/progress.ts';
 import {
-  createBarePod, createBudget, createDaemonSet, createDeployment, createReadyNode, ensureNamespace, isReady, podsOf, podsOnNode,
-  startTestCluster, suiteId, waitFor, waitReady, type TestCluster,
+  createBarePod,
+  createBudget,
+  createDaemonSet,
+  createDeployment,
+  createReadyNode,
+  ensureNamespace,
+  isReady,
+  podsOf,
+  podsOnNode,
+  startTestCluster,
+  suiteId,
+  waitFor,
+  waitReady,
+  type TestCluster,
 } from './fixtures.ts';
 
 let cluster: TestCluster;
@@ -22,7 +41,12 @@ afterAll(async () => {
 });
 
 const fast: DrainOptions = {
-  timeoutMs: 30_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false, retryDelayMs: 100, pollIntervalMs: 50,
+  timeoutMs: 30_000,
+  deleteEmptyDirData: true,
+  forceUnmanaged: false,
+  fallbackDelete: false,
+  retryDelayMs: 100,
+  pollIntervalMs: 50,
 };
 const id = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 
@@ -51,14 +75,19 @@ async function appPodsOn(ns: string, app: string, node: string): Promise<V1Pod[]
 }
 
 async function drainFailure(promise: Promise<unknown>): Promise<DrainError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(DrainError);
   return error as DrainError;
 }
 
 describe('cordonNode / uncordonNode', () => {
   it('set and clear spec.unschedulable, and say when there was nothing to change', async () => {
-    const { nodes: [node] } = await setUp(1);
+    const {
+      nodes: [node],
+    } = await setUp(1);
     expect(await cordonNode(api, node!)).toBe(true);
     expect(await unschedulable(node!)).toBe(true);
     expect(await cordonNode(api, node!)).toBe(false);
@@ -74,7 +103,10 @@ describe('cordonNode / uncordonNode', () => {
 
 describe('drainNode', () => {
   it('evicts the movable pods, waits until they are gone, and skips DaemonSet and mirror pods', async () => {
-    const { ns, nodes: [a, b] } = await setUp(2);
+    const {
+      ns,
+      nodes: [a, b],
+    } = await setUp(2);
     const nodeUid = (await api.core.readNode({ name: a! })).metadata!.uid!;
     await createDeployment(api, ns, 'web', 4, ns);
     await createDaemonSet(api, ns, 'agent', ns);
@@ -92,10 +124,12 @@ describe('drainNode', () => {
     const result = await drainNode(api, a!, fast, (e) => events.push(e));
 
     expect(result.evicted.sort()).toEqual(webOnA);
-    expect(result.skipped).toEqual(expect.arrayContaining([
-      { pod: agentOnA[0], reason: 'managed by DaemonSet agent' },
-      { pod: `${ns}/etcd-${a}`, reason: expect.stringMatching(/mirror pod/) },
-    ]));
+    expect(result.skipped).toEqual(
+      expect.arrayContaining([
+        { pod: agentOnA[0], reason: 'managed by DaemonSet agent' },
+        { pod: `${ns}/etcd-${a}`, reason: expect.stringMatching(/mirror pod/) },
+      ]),
+    );
     expect(result.blockedBy).toEqual([]);
     // Gone, not merely terminating: the web pods had a 1 s grace period.
     const left = (await podsOnNode(api, a!)).map(id).sort();
@@ -107,7 +141,10 @@ describe('drainNode', () => {
   });
 
   it('retries while a budget allows no disruption, then times out, uncordons and names the budget and pods', async () => {
-    const { ns, nodes: [a] } = await setUp(2);
+    const {
+      ns,
+      nodes: [a],
+    } = await setUp(2);
     await createDeployment(api, ns, 'web', 2, ns);
     await createBudget(api, ns, 'web-pdb', 'web', 2);
     await waitReady(api, ns, 'web', 2);
@@ -118,13 +155,17 @@ describe('drainNode', () => {
     const events: DrainEvent[] = [];
     const error = await drainFailure(drainNode(api, a!, { ...fast, timeoutMs: 1500, retryDelayMs: 200 }, (e) => events.push(e)));
 
-    expect(error.blockers).toEqual(onA.map((pod) => ({ pod: id(pod), budget: `${ns}/web-pdb`, reason: 'needs 2 healthy pods and has 2 currently' })));
+    expect(error.blockers).toEqual(
+      onA.map((pod) => ({ pod: id(pod), budget: `${ns}/web-pdb`, reason: 'needs 2 healthy pods and has 2 currently' })),
+    );
     expect(error.message).toContain(`PodDisruptionBudget ${ns}/web-pdb`);
     for (const pod of onA) expect(error.message).toContain(id(pod));
     expect(error.message).toMatch(/did not finish within drain-timeout 2s.*node uncordoned/);
     expect(error.uncordoned).toBe(true);
     expect(await unschedulable(a!)).toBe(false);
-    expect(events.map((e) => e.message)).toContain(`${id(onA[0]!)}: blocked by PDB ${ns}/web-pdb: needs 2 healthy pods and has 2 currently; retrying`);
+    expect(events.map((e) => e.message)).toContain(
+      `${id(onA[0]!)}: blocked by PDB ${ns}/web-pdb: needs 2 healthy pods and has 2 currently; retrying`,
+    );
     // The budget held: the pods are still there, the same ones, not terminating.
     const after = await appPodsOn(ns, 'web', a!);
     expect(after.map((p) => p.metadata?.uid).sort()).toEqual(onA.map((p) => p.metadata?.uid).sort());
@@ -163,7 +204,10 @@ describe('drainNode', () => {
   });
 
   it('refuses unmanaged and emptyDir pods before evicting anything, and moves them when allowed', async () => {
-    const { ns, nodes: [a] } = await setUp(1);
+    const {
+      ns,
+      nodes: [a],
+    } = await setUp(1);
     await createBarePod(api, ns, 'bare', a!);
     await createDeployment(api, ns, 'cache', 1, ns, { volumes: [{ name: 'scratch', emptyDir: {} }] });
     await createDeployment(api, ns, 'web', 1, ns);
@@ -174,10 +218,12 @@ describe('drainNode', () => {
     const cache = before.find((p) => p.metadata?.labels?.app === 'cache')!;
 
     const error = await drainFailure(drainNode(api, a!, { ...fast, deleteEmptyDirData: false }));
-    expect(error.blockers).toEqual(expect.arrayContaining([
-      { pod: `${ns}/bare`, reason: expect.stringMatching(/declares no controller.*force-drain-unmanaged: true/) },
-      { pod: id(cache), reason: expect.stringMatching(/emptyDir.*delete-emptydir-data: true/) },
-    ]));
+    expect(error.blockers).toEqual(
+      expect.arrayContaining([
+        { pod: `${ns}/bare`, reason: expect.stringMatching(/declares no controller.*force-drain-unmanaged: true/) },
+        { pod: id(cache), reason: expect.stringMatching(/emptyDir.*delete-emptydir-data: true/) },
+      ]),
+    );
     expect(error.blockers).toHaveLength(2);
     expect(error.message).toMatch(/^cannot drain node .*node uncordoned$/);
     expect(await unschedulable(a!)).toBe(false);
@@ -192,7 +238,10 @@ describe('drainNode', () => {
   });
 
   it('with drain-fallback-delete, deletes pods a budget still protects at the deadline and says so loudly', async () => {
-    const { ns, nodes: [a] } = await setUp(2);
+    const {
+      ns,
+      nodes: [a],
+    } = await setUp(2);
     await createDeployment(api, ns, 'web', 2, ns);
     await createBudget(api, ns, 'web-pdb', 'web', 2);
     await waitReady(api, ns, 'web', 2);
@@ -212,7 +261,10 @@ describe('drainNode', () => {
   });
 
   it('waits for a pod that is already terminating instead of evicting it again, and names it when it never goes', async () => {
-    const { ns, nodes: [a] } = await setUp(1);
+    const {
+      ns,
+      nodes: [a],
+    } = await setUp(1);
     await createBarePod(api, ns, 'stuck', a!, { finalizers: ['example.com/hold'] });
     await waitFor('stuck to run', async () => isReady(await api.core.readNamespacedPod({ name: 'stuck', namespace: ns })));
     await api.core.deleteNamespacedPod({ name: 'stuck', namespace: ns });
@@ -228,7 +280,10 @@ describe('drainNode', () => {
   });
 
   it('drains only the pods the pod selector matches', async () => {
-    const { ns, nodes: [a] } = await setUp(1);
+    const {
+      ns,
+      nodes: [a],
+    } = await setUp(1);
     await createDeployment(api, ns, 'web', 1, ns);
     await createDeployment(api, ns, 'db', 1, ns);
     await waitReady(api, ns, 'web', 1);

@@ -50,18 +50,30 @@ export async function createReadyNode(api: ClusterApis, name: string, options: N
   await api.core.createNode({ body: { metadata: { name, labels } } });
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const room = { cpu: '8', memory: '16Gi', pods: String(options.pods ?? 110) };
-  await api.core.patchNodeStatus({
-    name,
-    body: {
-      status: {
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }],
-        capacity: room,
-        allocatable: room,
-        nodeInfo: { kubeletVersion: `v${options.kubeletVersion ?? '1.31.2'}` },
-        addresses: [{ type: 'Hostname', address: name }],
+  await api.core.patchNodeStatus(
+    {
+      name,
+      body: {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+          capacity: room,
+          allocatable: room,
+          nodeInfo: { kubeletVersion: `v${options.kubeletVersion ?? '1.31.2'}` },
+          addresses: [{ type: 'Hostname', address: name }],
+        },
       },
     },
-  }, MERGE_PATCH);
+    MERGE_PATCH,
+  );
 }
 
 const container = (name: string) => ({ name, image: 'registry.k8s.io/pause:3.10' });
@@ -70,7 +82,14 @@ function podSpec(suite: string, extra: Partial<V1PodSpec> = {}): V1PodSpec {
   return { containers: [container('main')], nodeSelector: { suite }, terminationGracePeriodSeconds: 1, ...extra };
 }
 
-export async function createDeployment(api: ClusterApis, namespace: string, name: string, replicas: number, suite: string, extra: Partial<V1PodSpec> = {}): Promise<void> {
+export async function createDeployment(
+  api: ClusterApis,
+  namespace: string,
+  name: string,
+  replicas: number,
+  suite: string,
+  extra: Partial<V1PodSpec> = {},
+): Promise<void> {
   await api.apps.createNamespacedDeployment({
     namespace,
     body: {
@@ -91,7 +110,14 @@ export async function createBudget(api: ClusterApis, namespace: string, name: st
   });
 }
 
-export async function createDaemonSet(api: ClusterApis, namespace: string, name: string, suite: string, image = 'registry.k8s.io/pause:3.10', labels: Record<string, string> = { app: name }): Promise<void> {
+export async function createDaemonSet(
+  api: ClusterApis,
+  namespace: string,
+  name: string,
+  suite: string,
+  image = 'registry.k8s.io/pause:3.10',
+  labels: Record<string, string> = { app: name },
+): Promise<void> {
   await api.apps.createNamespacedDaemonSet({
     namespace,
     body: {
@@ -105,10 +131,20 @@ export async function createDaemonSet(api: ClusterApis, namespace: string, name:
 }
 
 /** A pod bound straight to a node, with no controller (what `kubectl run` leaves behind). */
-export async function createBarePod(api: ClusterApis, namespace: string, name: string, node: string, extra: Partial<V1Pod['metadata']> = {}, spec: Partial<V1PodSpec> = {}): Promise<void> {
+export async function createBarePod(
+  api: ClusterApis,
+  namespace: string,
+  name: string,
+  node: string,
+  extra: Partial<V1Pod['metadata']> = {},
+  spec: Partial<V1PodSpec> = {},
+): Promise<void> {
   await api.core.createNamespacedPod({
     namespace,
-    body: { metadata: { name, namespace, ...extra }, spec: { containers: [container('main')], nodeName: node, terminationGracePeriodSeconds: 1, ...spec } },
+    body: {
+      metadata: { name, namespace, ...extra },
+      spec: { containers: [container('main')], nodeName: node, terminationGracePeriodSeconds: 1, ...spec },
+    },
   });
 }
 

@@ -2,7 +2,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  acquireClusterLock, holderIdentity, lockName, releaseClusterLock, startLockRenewal, type LockHolder,
+  acquireClusterLock,
+  holderIdentity,
+  lockName,
+  releaseClusterLock,
+  startLockRenewal,
+  type LockHolder,
 } from '../../../src/adapters/cluster/lease.ts';
 import type { ClusterApis } from '../../../src/adapters/cluster/progress.ts';
 import { startTestCluster, suiteId, waitFor, type TestCluster } from './fixtures.ts';
@@ -51,7 +56,9 @@ describe('cluster lock', () => {
 
   it('lets exactly one of several runs racing for a free lock win', async () => {
     const name = lockName(suiteId());
-    const outcomes = await Promise.all(['1', '2', '3', '4', '5'].map((id) => acquireClusterLock(api, { name, holder: run(id), ttlMs: TTL })));
+    const outcomes = await Promise.all(
+      ['1', '2', '3', '4', '5'].map((id) => acquireClusterLock(api, { name, holder: run(id), ttlMs: TTL })),
+    );
     const winners = outcomes.filter((o) => o.acquired);
     expect(winners).toHaveLength(1);
     const winner = winners[0]!.acquired ? winners[0]!.identity : '';
@@ -66,7 +73,11 @@ describe('cluster lock', () => {
     const before = await readLease(name);
 
     const outcome = await acquireClusterLock(api, { name, holder: run('200'), ttlMs: TTL });
-    expect(outcome).toMatchObject({ acquired: true, identity: 'owner/repo run 200 attempt 1', takenOverFrom: { holder: 'owner/repo run 100 attempt 1' } });
+    expect(outcome).toMatchObject({
+      acquired: true,
+      identity: 'owner/repo run 200 attempt 1',
+      takenOverFrom: { holder: 'owner/repo run 100 attempt 1' },
+    });
     if (!outcome.acquired) return;
     expect(outcome.takenOverFrom!.ageMs).toBeGreaterThanOrEqual(20 * 60_000);
     const after = await readLease(name);
@@ -87,8 +98,16 @@ describe('cluster lock', () => {
     const second = run('400', 'upgrade (batch 2)');
     await acquireClusterLock(api, { name, holder: first, ttlMs: TTL });
     const shared = await acquireClusterLock(api, { name, holder: second, ttlMs: TTL });
-    expect(shared).toEqual({ acquired: true, identity: holderIdentity(second), shared: true, jobs: ['upgrade (batch 1)', 'upgrade (batch 2)'] });
-    expect(JSON.parse((await readLease(name)).metadata?.annotations?.['upgrade.kubeadm-upgrade-action.io/jobs'] ?? '[]')).toEqual(['upgrade (batch 1)', 'upgrade (batch 2)']);
+    expect(shared).toEqual({
+      acquired: true,
+      identity: holderIdentity(second),
+      shared: true,
+      jobs: ['upgrade (batch 1)', 'upgrade (batch 2)'],
+    });
+    expect(JSON.parse((await readLease(name)).metadata?.annotations?.['upgrade.kubeadm-upgrade-action.io/jobs'] ?? '[]')).toEqual([
+      'upgrade (batch 1)',
+      'upgrade (batch 2)',
+    ]);
 
     expect(await releaseClusterLock(api, name, first)).toEqual({ released: true, deleted: false, remainingJobs: ['upgrade (batch 2)'] });
     expect((await readLease(name)).spec?.holderIdentity).toBe(holderIdentity(second));
@@ -100,7 +119,10 @@ describe('cluster lock', () => {
     const name = lockName(suiteId());
     await acquireClusterLock(api, { name, holder: run('500'), ttlMs: TTL });
     const outcome = await releaseClusterLock(api, name, run('501'));
-    expect(outcome).toEqual({ released: false, reason: `Lease kube-system/${name} is held by owner/repo run 500 attempt 1, not owner/repo run 501 attempt 1` });
+    expect(outcome).toEqual({
+      released: false,
+      reason: `Lease kube-system/${name} is held by owner/repo run 500 attempt 1, not owner/repo run 501 attempt 1`,
+    });
     expect((await readLease(name)).spec?.holderIdentity).toBe('owner/repo run 500 attempt 1');
     expect(await releaseClusterLock(api, name, run('500'))).toMatchObject({ released: true, deleted: true });
   });

@@ -1,6 +1,13 @@
 // Progress annotations on Nodes against the simulator's API server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clearProgress, firstStageNotDone, MERGE_PATCH, readProgress, recordStage, type ClusterApis } from '../../../src/adapters/cluster/progress.ts';
+import {
+  clearProgress,
+  firstStageNotDone,
+  MERGE_PATCH,
+  readProgress,
+  recordStage,
+  type ClusterApis,
+} from '../../../src/adapters/cluster/progress.ts';
 import { createReadyNode, startTestCluster, suiteId, type TestCluster } from './fixtures.ts';
 
 let cluster: TestCluster;
@@ -39,7 +46,13 @@ describe('node progress', () => {
     await recordStage(api, node, { target: '1.31.2', stage: 'kubeadm-upgrade', run: RUN, status: 'failed' });
 
     const progress = await readProgress(api, node);
-    expect(progress).toMatchObject({ target: '1.31.2', stage: 'kubeadm-upgrade', stageStatus: 'failed', run: RUN, doneStages: ['drain', 'upgrade-packages'] });
+    expect(progress).toMatchObject({
+      target: '1.31.2',
+      stage: 'kubeadm-upgrade',
+      stageStatus: 'failed',
+      run: RUN,
+      doneStages: ['drain', 'upgrade-packages'],
+    });
     expect(Date.parse(progress!.stageTime!)).toBeGreaterThan(Date.now() - 60_000);
     expect(firstStageNotDone(progress, '1.31.2', STAGES)).toBe('kubeadm-upgrade');
     const annotations = (await api.core.readNode({ name: node })).metadata?.annotations ?? {};
@@ -55,7 +68,7 @@ describe('node progress', () => {
     expect(firstStageNotDone(await readProgress(api, node), '1.30.9', STAGES)).toBe('drain');
   });
 
-  it('is cleared without touching the node\'s other annotations', async () => {
+  it("is cleared without touching the node's other annotations", async () => {
     const node = await freshNode();
     await api.core.patchNode({ name: node, body: { metadata: { annotations: { 'example.com/owner': 'team-a' } } } }, MERGE_PATCH);
     for (const stage of STAGES) await recordStage(api, node, { target: '1.31.2', stage, run: RUN, status: 'done' });

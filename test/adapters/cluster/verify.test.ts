@@ -23,7 +23,9 @@ async function createMirrorPod(node: string, component: string, image: string): 
     namespace: SYSTEM,
     body: {
       metadata: {
-        name, namespace: SYSTEM, labels: { component, tier: 'control-plane' },
+        name,
+        namespace: SYSTEM,
+        labels: { component, tier: 'control-plane' },
         annotations: { 'kubernetes.io/config.mirror': 'f00d', 'kubernetes.io/config.source': 'file' },
         ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node, uid: nodeUid, controller: true }],
       },
@@ -31,10 +33,14 @@ async function createMirrorPod(node: string, component: string, image: string): 
     },
   });
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  await api.core.patchNamespacedPodStatus({
-    name, namespace: SYSTEM,
-    body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] } },
-  }, MERGE_PATCH);
+  await api.core.patchNamespacedPodStatus(
+    {
+      name,
+      namespace: SYSTEM,
+      body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }] } },
+    },
+    MERGE_PATCH,
+  );
 }
 
 beforeAll(async () => {
@@ -52,12 +58,28 @@ beforeAll(async () => {
   const dns = { 'k8s-app': 'kube-dns' };
   await api.apps.createNamespacedDeployment({
     namespace: SYSTEM,
-    body: { metadata: { name: 'coredns', namespace: SYSTEM }, spec: { replicas: 2, selector: { matchLabels: dns }, template: { metadata: { labels: dns }, spec: { containers: [{ name: 'coredns', image: COREDNS }] } } } },
+    body: {
+      metadata: { name: 'coredns', namespace: SYSTEM },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: dns },
+        template: { metadata: { labels: dns }, spec: { containers: [{ name: 'coredns', image: COREDNS }] } },
+      },
+    },
   });
   const proxy = { 'k8s-app': 'kube-proxy' };
   await api.apps.createNamespacedDaemonSet({
     namespace: SYSTEM,
-    body: { metadata: { name: 'kube-proxy', namespace: SYSTEM }, spec: { selector: { matchLabels: proxy }, template: { metadata: { labels: proxy }, spec: { containers: [{ name: 'kube-proxy', image: `registry.k8s.io/kube-proxy:v${VERSION}` }] } } } },
+    body: {
+      metadata: { name: 'kube-proxy', namespace: SYSTEM },
+      spec: {
+        selector: { matchLabels: proxy },
+        template: {
+          metadata: { labels: proxy },
+          spec: { containers: [{ name: 'kube-proxy', image: `registry.k8s.io/kube-proxy:v${VERSION}` }] },
+        },
+      },
+    },
   });
   await setKubeadmConfigVersion(VERSION, true);
   await waitFor('CoreDNS and kube-proxy pods Ready', async () => {
@@ -71,8 +93,14 @@ afterAll(async () => {
 });
 
 async function setKubeadmConfigVersion(version: string, create = false): Promise<void> {
-  const data = { ClusterConfiguration: `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v${version}\nclusterName: kubernetes\n` };
-  if (create) await api.core.createNamespacedConfigMap({ namespace: SYSTEM, body: { metadata: { name: 'kubeadm-config', namespace: SYSTEM }, data } });
+  const data = {
+    ClusterConfiguration: `apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v${version}\nclusterName: kubernetes\n`,
+  };
+  if (create)
+    await api.core.createNamespacedConfigMap({
+      namespace: SYSTEM,
+      body: { metadata: { name: 'kubeadm-config', namespace: SYSTEM }, data },
+    });
   else await api.core.patchNamespacedConfigMap({ name: 'kubeadm-config', namespace: SYSTEM, body: { data } }, MERGE_PATCH);
 }
 
@@ -89,12 +117,22 @@ async function smokeNamespaces(): Promise<string[]> {
 describe('verifyCluster', () => {
   it('passes every check on a cluster at the target, smoke pod included, and leaves no smoke namespace behind', async () => {
     const result = await verifyCluster(api, {
-      version: VERSION, coreDNSImage: COREDNS, controlPlaneImages: { etcd: ETCD },
+      version: VERSION,
+      coreDNSImage: COREDNS,
+      controlPlaneImages: { etcd: ETCD },
       smoke: { image: 'registry.k8s.io/pause:3.10', timeoutMs: 20_000, pollIntervalMs: 50 },
     });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.checks.map((c) => c.name)).toEqual(['nodes-ready', 'kubelet-version', 'control-plane-pods', 'coredns', 'kube-proxy', 'kubeadm-config', 'smoke-workload']);
+    expect(result.checks.map((c) => c.name)).toEqual([
+      'nodes-ready',
+      'kubelet-version',
+      'control-plane-pods',
+      'coredns',
+      'kube-proxy',
+      'kubeadm-config',
+      'smoke-workload',
+    ]);
     expect(check(result, 'control-plane-pods').nodes).toEqual([cp]);
     expect(check(result, 'kube-proxy').nodes).toEqual([cp, ...workers].sort());
     await waitFor('the smoke namespace to go', async () => (await smokeNamespaces()).length === 0);
@@ -110,26 +148,53 @@ describe('verifyCluster', () => {
   it('names what is behind and where on a cluster caught half-way', async () => {
     const [, w2] = workers;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await api.core.patchNodeStatus({
-      name: w2!,
-      body: { status: { nodeInfo: { kubeletVersion: 'v1.30.5' }, conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', lastHeartbeatTime: now, lastTransitionTime: now }] } },
-    }, MERGE_PATCH);
+    await api.core.patchNodeStatus(
+      {
+        name: w2!,
+        body: {
+          status: {
+            nodeInfo: { kubeletVersion: 'v1.30.5' },
+            conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', lastHeartbeatTime: now, lastTransitionTime: now }],
+          },
+        },
+      },
+      MERGE_PATCH,
+    );
     await setKubeadmConfigVersion('1.30.5');
 
     const result = await verifyCluster(api, {
-      version: VERSION, coreDNSImage: 'registry.k8s.io/coredns/coredns:v1.11.4', controlPlaneImages: { etcd: 'registry.k8s.io/etcd:3.5.16-0' },
+      version: VERSION,
+      coreDNSImage: 'registry.k8s.io/coredns/coredns:v1.11.4',
+      controlPlaneImages: { etcd: 'registry.k8s.io/etcd:3.5.16-0' },
       smoke: { image: 'registry.k8s.io/pause:3.10', timeoutMs: 600, pollIntervalMs: 50, nodeName: w2! },
     });
 
     expect(result.ok).toBe(false);
     expect(check(result, 'nodes-ready')).toEqual({ name: 'nodes-ready', ok: false, message: `not Ready: ${w2}`, nodes: [w2] });
-    expect(check(result, 'kubelet-version')).toEqual({ name: 'kubelet-version', ok: false, message: `kubelet not at v${VERSION}: ${w2} (v1.30.5)`, nodes: [w2] });
-    expect(check(result, 'control-plane-pods')).toMatchObject({
-      ok: false, nodes: [cp], message: `etcd on ${cp}: runs ${ETCD}, expected registry.k8s.io/etcd:3.5.16-0`,
+    expect(check(result, 'kubelet-version')).toEqual({
+      name: 'kubelet-version',
+      ok: false,
+      message: `kubelet not at v${VERSION}: ${w2} (v1.30.5)`,
+      nodes: [w2],
     });
-    expect(check(result, 'coredns')).toMatchObject({ ok: false, message: `CoreDNS template runs ${COREDNS}, expected registry.k8s.io/coredns/coredns:v1.11.4` });
-    expect(check(result, 'kubeadm-config')).toMatchObject({ ok: false, message: `kubeadm-config records kubernetesVersion v1.30.5, expected v${VERSION}` });
-    expect(check(result, 'smoke-workload')).toMatchObject({ ok: false, nodes: [w2], message: expect.stringMatching(/was not Ready within 1s \(last seen .* on /) });
+    expect(check(result, 'control-plane-pods')).toMatchObject({
+      ok: false,
+      nodes: [cp],
+      message: `etcd on ${cp}: runs ${ETCD}, expected registry.k8s.io/etcd:3.5.16-0`,
+    });
+    expect(check(result, 'coredns')).toMatchObject({
+      ok: false,
+      message: `CoreDNS template runs ${COREDNS}, expected registry.k8s.io/coredns/coredns:v1.11.4`,
+    });
+    expect(check(result, 'kubeadm-config')).toMatchObject({
+      ok: false,
+      message: `kubeadm-config records kubernetesVersion v1.30.5, expected v${VERSION}`,
+    });
+    expect(check(result, 'smoke-workload')).toMatchObject({
+      ok: false,
+      nodes: [w2],
+      message: expect.stringMatching(/was not Ready within 1s \(last seen .* on /),
+    });
     await waitFor('the smoke namespace to go', async () => (await smokeNamespaces()).length === 0);
   });
 

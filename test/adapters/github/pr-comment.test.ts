@@ -1,6 +1,12 @@
 // The sticky PR comment against a local GitHub API stand-in: found by marker across pages, updated, never doubled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commentMarker, decideComment, describeCommentFailure, upsertComment, type PullRequestEvent } from '../../../src/adapters/github/pr-comment.ts';
+import {
+  commentMarker,
+  decideComment,
+  describeCommentFailure,
+  upsertComment,
+  type PullRequestEvent,
+} from '../../../src/adapters/github/pr-comment.ts';
 import { startGitHubApi, type GitHubApiStandIn } from '../../support/github-api.ts';
 
 let api: GitHubApiStandIn;
@@ -12,7 +18,12 @@ afterAll(async () => {
 });
 
 function prEvent(head = 'octo-org/clusters', eventName = 'pull_request'): PullRequestEvent {
-  return { eventName, repository: 'octo-org/clusters', workflow: 'plan', payload: { pull_request: { number: 12, head: { repo: { full_name: head } } } } };
+  return {
+    eventName,
+    repository: 'octo-org/clusters',
+    workflow: 'plan',
+    payload: { pull_request: { number: 12, head: { repo: { full_name: head } } } },
+  };
 }
 
 describe('decideComment', () => {
@@ -65,7 +76,12 @@ describe('upsertComment', () => {
   it('turns a 403 into a notice about permissions', async () => {
     api.forbidWrites = true;
     try {
-      const error = await upsertComment({ token: 't', apiUrl: api.url }, { owner: 'octo-org', repo: 'clusters', issueNumber: 14 }, 'm', 'body m').catch((e: unknown) => e);
+      const error = await upsertComment(
+        { token: 't', apiUrl: api.url },
+        { owner: 'octo-org', repo: 'clusters', issueNumber: 14 },
+        'm',
+        'body m',
+      ).catch((e: unknown) => e);
       const failure = describeCommentFailure(error);
       expect(failure.level).toBe('notice');
       expect(failure.message).toContain('pull-requests: write');

@@ -18,10 +18,13 @@ describe('apt: reading', () => {
     ]);
     expect(apt.parsePublished('N: Unable to locate package kubeadm')).toEqual([]);
     // a version published twice (a rebuilt package) is installed at its newest revision, whatever the listing order
-    const rebuilt = '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.10 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.9 | x Packages\n';
+    const rebuilt =
+      '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.10 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.2-1.9 | x Packages\n';
     expect(apt.parsePublished(rebuilt)).toEqual([{ version: '1.31.2', packageVersion: '1.31.2-1.10' }]);
     // Debian's "~" pre-release is not mistaken for the release
-    expect(apt.parsePublished('   kubeadm | 1.32.0~rc.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.32/deb  Packages\n')).toEqual([{ version: '1.32.0-rc.1', packageVersion: '1.32.0~rc.1-1.1' }]);
+    expect(apt.parsePublished('   kubeadm | 1.32.0~rc.1-1.1 | https://pkgs.k8s.io/core:/stable:/v1.32/deb  Packages\n')).toEqual([
+      { version: '1.32.0-rc.1', packageVersion: '1.32.0~rc.1-1.1' },
+    ]);
   });
 
   it('reads installed versions and holds', () => {
@@ -37,9 +40,19 @@ describe('apt: reading', () => {
     expect(aptSourceLineFor('1.31', line)).toBe(line.replace('v1.30', 'v1.31'));
     expect(aptSourceLineFor('1.31')).toContain('https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /');
     const [prepare, update, list] = apt.targetMinorRead('1.31', '/tmp/tmp.X', line);
-    expect(prepare).toEqual({ argv: ['sh', '-c', expect.not.stringContaining('/tmp/tmp.X'), 'sh', '/tmp/tmp.X'], stdin: `${line.replace('v1.30', 'v1.31')}\n` });
+    expect(prepare).toEqual({
+      argv: ['sh', '-c', expect.not.stringContaining('/tmp/tmp.X'), 'sh', '/tmp/tmp.X'],
+      stdin: `${line.replace('v1.30', 'v1.31')}\n`,
+    });
     expect(update?.argv.at(-1)).toBe('update');
-    expect(update?.argv).toEqual(expect.arrayContaining(['Dir::Etc::sourcelist=/tmp/tmp.X/k.list', 'Dir::Etc::sourceparts=-', 'Dir::State::Lists=/tmp/tmp.X/lists', 'Dir::Cache=/tmp/tmp.X/cache']));
+    expect(update?.argv).toEqual(
+      expect.arrayContaining([
+        'Dir::Etc::sourcelist=/tmp/tmp.X/k.list',
+        'Dir::Etc::sourceparts=-',
+        'Dir::State::Lists=/tmp/tmp.X/lists',
+        'Dir::Cache=/tmp/tmp.X/cache',
+      ]),
+    );
     expect(list?.argv.slice(-2)).toEqual(['madison', 'kubeadm']);
   });
 });
@@ -71,7 +84,18 @@ describe('apt: changing packages', () => {
     expect(steps).toEqual([
       { argv: ['apt-mark', 'unhold', 'kubeadm', 'kubelet'] },
       { argv: ['apt-get', 'update'] },
-      { argv: ['apt-get', 'install', '-y', '--allow-downgrades', '--allow-change-held-packages', 'kubeadm=1.30.5-1.1', 'kubelet=1.30.5-1.1'], install: true },
+      {
+        argv: [
+          'apt-get',
+          'install',
+          '-y',
+          '--allow-downgrades',
+          '--allow-change-held-packages',
+          'kubeadm=1.30.5-1.1',
+          'kubelet=1.30.5-1.1',
+        ],
+        install: true,
+      },
       { argv: ['apt-mark', 'hold', 'kubeadm', 'kubelet'] },
     ]);
     expect(steps.some((s) => s.tolerate)).toBe(false);

@@ -7,14 +7,27 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFactSections } from '../../../src/adapters/node/probe-parse.ts';
 import {
-  DETECTION_SCRIPT, allRepoSearchPaths, choosePackageManager, detectionArgs, packageManagerNamed, parseDetection, parseRepoMinor, planRevision,
-  repoMinorsIn, repoTextFor, switchRepoMinor, type RepoLine,
+  DETECTION_SCRIPT,
+  allRepoSearchPaths,
+  choosePackageManager,
+  detectionArgs,
+  packageManagerNamed,
+  parseDetection,
+  parseRepoMinor,
+  planRevision,
+  repoMinorsIn,
+  repoTextFor,
+  switchRepoMinor,
+  type RepoLine,
 } from '../../../src/adapters/node/packages/manager.ts';
 
-const APT_REPO: RepoLine = { path: '/etc/apt/sources.list.d/kubernetes.list', line: 'deb [signed-by=/etc/apt/keyrings/k.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /' };
+const APT_REPO: RepoLine = {
+  path: '/etc/apt/sources.list.d/kubernetes.list',
+  line: 'deb [signed-by=/etc/apt/keyrings/k.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /',
+};
 const YUM_REPO: RepoLine = { path: '/etc/yum.repos.d/kubernetes.repo', line: 'baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/' };
 
-describe('choosing a node\'s package manager', () => {
+describe("choosing a node's package manager", () => {
   it('takes the manager whose repository names pkgs.k8s.io, among those on PATH', () => {
     // EL 8/9: dnf and yum both exist (and a Debian-built apt-get may too): the configured repository decides
     expect(choosePackageManager(['apt-get', 'dnf', 'yum'], [YUM_REPO])?.name).toBe('dnf');
@@ -29,13 +42,17 @@ describe('choosing a node\'s package manager', () => {
     expect(choosePackageManager(['apt-get', 'yum'], [])?.name).toBe('apt');
     expect(choosePackageManager([], [APT_REPO, YUM_REPO])).toBeUndefined();
     // a commented-out line configures nothing
-    expect(choosePackageManager(['apt-get', 'yum'], [{ ...YUM_REPO, line: '#baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/' }])?.name).toBe('apt');
+    expect(
+      choosePackageManager(['apt-get', 'yum'], [{ ...YUM_REPO, line: '#baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/' }])?.name,
+    ).toBe('apt');
   });
 
   it('keeps each manager to its own repository files', () => {
     const dnf = packageManagerNamed('dnf')!;
     expect(repoTextFor(dnf, [APT_REPO, YUM_REPO])).toBe(YUM_REPO.line);
-    expect(repoTextFor(packageManagerNamed('apt')!, [APT_REPO, YUM_REPO, { path: '/etc/apt/sources.list', line: 'deb x' }])).toBe(`${APT_REPO.line}\ndeb x`);
+    expect(repoTextFor(packageManagerNamed('apt')!, [APT_REPO, YUM_REPO, { path: '/etc/apt/sources.list', line: 'deb x' }])).toBe(
+      `${APT_REPO.line}\ndeb x`,
+    );
     expect(packageManagerNamed('zypper')).toBeUndefined();
     expect(allRepoSearchPaths()).toEqual(['/etc/apt/sources.list.d', '/etc/apt/sources.list', '/etc/yum.repos.d']);
   });
@@ -72,9 +89,15 @@ describe('the detection script', () => {
     // the real argument list, with the repository paths pointed into the temporary directory
     const [tools] = [detectionArgs().slice(0, detectionArgs().indexOf('--'))];
     expect(tools).toEqual(['apt-get', 'dnf', 'yum']);
-    const out = execFileSync('/bin/sh', ['-c', DETECTION_SCRIPT, 'sh', ...tools, '--', repos, join(dir, 'missing')], { encoding: 'utf8', env: { PATH: bin } });
+    const out = execFileSync('/bin/sh', ['-c', DETECTION_SCRIPT, 'sh', ...tools, '--', repos, join(dir, 'missing')], {
+      encoding: 'utf8',
+      env: { PATH: bin },
+    });
     const found = parseDetection(parseFactSections(out));
-    expect(found).toEqual({ tools: ['dnf', 'yum'], repos: [{ path: join(repos, 'kubernetes.repo'), line: 'baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/' }] });
+    expect(found).toEqual({
+      tools: ['dnf', 'yum'],
+      repos: [{ path: join(repos, 'kubernetes.repo'), line: 'baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/' }],
+    });
     // the paths and tools are arguments, never part of the script
     expect(DETECTION_SCRIPT).not.toContain('/etc/');
     expect(DETECTION_SCRIPT).not.toContain('dnf');
@@ -83,10 +106,15 @@ describe('the detection script', () => {
 
 describe('the pkgs.k8s.io repository', () => {
   it('reads and rewrites the minor, keeping the keyring, gpgkey and exclude=', () => {
-    const repo = '[kubernetes]\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl\n';
+    const repo =
+      '[kubernetes]\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl\n';
     expect(repoMinorsIn(repo)).toEqual(['1.30']);
     expect(switchRepoMinor(repo, '1.31')).toBe(repo.replaceAll('/v1.30/', '/v1.31/'));
-    expect(parseRepoMinor('# deb https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\ndeb [signed-by=/etc/apt/keyrings/k.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /')).toBe('1.30');
+    expect(
+      parseRepoMinor(
+        '# deb https://pkgs.k8s.io/core:/stable:/v1.28/deb/ /\ndeb [signed-by=/etc/apt/keyrings/k.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /',
+      ),
+    ).toBe('1.30');
     expect(parseRepoMinor('deb http://deb.debian.org/debian bookworm main')).toBeUndefined();
   });
 });

@@ -2,7 +2,12 @@
 // builds, what it reads from rpm -q, versionlock list and list --showduplicates, and the rollback that must get
 // past the versionlock the upgrade set.
 import { describe, expect, it } from 'vitest';
-import { compareRpmVersions, parseVersionlockList, parseYumListPackages, rpmPackageManager } from '../../../src/adapters/node/packages/rpm.ts';
+import {
+  compareRpmVersions,
+  parseVersionlockList,
+  parseYumListPackages,
+  rpmPackageManager,
+} from '../../../src/adapters/node/packages/rpm.ts';
 
 const dnf = rpmPackageManager('dnf');
 const yum = rpmPackageManager('yum');
@@ -19,25 +24,51 @@ const YUM_LIST = [
 
 describe('rpm: reading', () => {
   it('lists what the repositories offer (not the installed "@repo" line), oldest first, with revisions', () => {
-    expect(parseYumListPackages(YUM_LIST).map((p) => p.packageVersion)).toEqual(['1.30.4-150500.1.1', '1.30.5-150500.1.1', '1.30.10-150500.1.1']);
-    expect(dnf.parsePublished('Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.0-150500.1.1  kubernetes-target\n'))
-      .toEqual([{ version: '1.31.0', packageVersion: '1.31.0-150500.1.1' }]);
+    expect(parseYumListPackages(YUM_LIST).map((p) => p.packageVersion)).toEqual([
+      '1.30.4-150500.1.1',
+      '1.30.5-150500.1.1',
+      '1.30.10-150500.1.1',
+    ]);
+    expect(
+      dnf.parsePublished(
+        'Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.0-150500.1.1  kubernetes-target\n',
+      ),
+    ).toEqual([{ version: '1.31.0', packageVersion: '1.31.0-150500.1.1' }]);
   });
 
-  it('sees every version in the plan\'s listing (exclude= and versionlock lifted), its own tool\'s', () => {
-    expect(dnf.publishedCommand('kubeadm')).toEqual(['dnf', 'list', '--showduplicates', '--disableexcludes=all', '--disableplugin=versionlock', 'kubeadm']);
+  it("sees every version in the plan's listing (exclude= and versionlock lifted), its own tool's", () => {
+    expect(dnf.publishedCommand('kubeadm')).toEqual([
+      'dnf',
+      'list',
+      '--showduplicates',
+      '--disableexcludes=all',
+      '--disableplugin=versionlock',
+      'kubeadm',
+    ]);
     expect(yum.publishedCommand('kubeadm')[0]).toBe('yum');
     const [read] = yum.targetMinorRead('1.31', '/tmp/tmp.r', 'baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/');
-    expect(read?.argv).toEqual(['yum', '--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/', '--repo=kubernetes-target',
-      '--setopt=cachedir=/tmp/tmp.r', '--disableexcludes=all', '--disableplugin=versionlock', 'list', '--showduplicates', 'kubeadm']);
+    expect(read?.argv).toEqual([
+      'yum',
+      '--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+      '--repo=kubernetes-target',
+      '--setopt=cachedir=/tmp/tmp.r',
+      '--disableexcludes=all',
+      '--disableplugin=versionlock',
+      'list',
+      '--showduplicates',
+      'kubeadm',
+    ]);
   });
 
   it('reads installed versions and versionlocks', () => {
     expect(dnf.installedCommand(['kubeadm'])).toEqual(['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n', 'kubeadm']);
     expect(dnf.parseInstalled('kubeadm\t1.30.5-150500.1.1\npackage kubectl is not installed\n')).toEqual({ kubeadm: '1.30.5-150500.1.1' });
     expect(dnf.holdsCommand()).toEqual(['dnf', 'versionlock', 'list']);
-    expect(parseVersionlockList('Loaded plugins: fastestmirror, versionlock\nkubeadm-0:1.30.5-150500.1.1.*\nkubernetes-cni-0:1.4.0-150500.1.1.*\n0:kubelet-1.30.5-150500.1.1.*\n'))
-      .toEqual(['kubeadm', 'kubernetes-cni', 'kubelet']);
+    expect(
+      parseVersionlockList(
+        'Loaded plugins: fastestmirror, versionlock\nkubeadm-0:1.30.5-150500.1.1.*\nkubernetes-cni-0:1.4.0-150500.1.1.*\n0:kubelet-1.30.5-150500.1.1.*\n',
+      ),
+    ).toEqual(['kubeadm', 'kubernetes-cni', 'kubelet']);
   });
 });
 
@@ -53,7 +84,8 @@ describe('rpm: versions', () => {
 
   it('picks the newest revision of the target from the install-time listing', () => {
     expect(dnf.listRevisionsCommand('kubelet')).toEqual(['dnf', 'list', '--showduplicates', '--disableexcludes=kubernetes', 'kubelet']);
-    const listing = 'Available Packages\nkubelet.x86_64  1.31.4-150500.1.1  kubernetes\nkubelet.x86_64  1.31.4-150500.1.2  kubernetes\nkubelet.x86_64  1.31.40-150500.1.1  kubernetes\n';
+    const listing =
+      'Available Packages\nkubelet.x86_64  1.31.4-150500.1.1  kubernetes\nkubelet.x86_64  1.31.4-150500.1.2  kubernetes\nkubelet.x86_64  1.31.40-150500.1.1  kubernetes\n';
     expect(dnf.pickRevision(listing, '1.31.4')).toBe('1.31.4-150500.1.2');
     expect(dnf.pickRevision(listing, '1.31.5')).toBeUndefined();
     expect(dnf.versionPattern('1.31.4')).toBe('1.31.4-*');
@@ -61,7 +93,7 @@ describe('rpm: versions', () => {
 });
 
 describe('rpm: changing packages', () => {
-  it('upgrade: versionlock delete (nothing locked is fine), install past the repo\'s exclude=, versionlock add', () => {
+  it("upgrade: versionlock delete (nothing locked is fine), install past the repo's exclude=, versionlock add", () => {
     const [unlock, install, lock, ...rest] = yum.installSteps(['kubeadm'], '1.31.4-150500.1.1');
     expect(rest).toEqual([]);
     expect(unlock?.argv).toEqual(['yum', 'versionlock', 'delete', 'kubeadm']);
@@ -73,13 +105,25 @@ describe('rpm: changing packages', () => {
     expect(dnf.refreshMetadataCommand()).toEqual(['dnf', 'clean', 'metadata']);
   });
 
-  it('rollback: deletes the upgrade\'s versionlock, downgrades with the node\'s own tool, locks again at the recorded versions', () => {
+  it("rollback: deletes the upgrade's versionlock, downgrades with the node's own tool, locks again at the recorded versions", () => {
     const recorded = { kubeadm: '1.30.5-150500.1.1', kubelet: '1.30.5-150500.1.1', kubectl: '1.30.5-150500.1.1' };
-    const steps = dnf.downgradeSteps(recorded, { kubeadm: '1.31.4-150500.1.1', kubelet: '1.31.4-150500.1.1', kubectl: '1.31.4-150500.1.1' });
+    const steps = dnf.downgradeSteps(recorded, {
+      kubeadm: '1.31.4-150500.1.1',
+      kubelet: '1.31.4-150500.1.1',
+      kubectl: '1.31.4-150500.1.1',
+    });
     expect(steps.map((s) => s.argv)).toEqual([
       ['dnf', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
       ['dnf', 'clean', 'metadata'],
-      ['dnf', 'downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', 'kubelet-1.30.5-150500.1.1', 'kubectl-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
+      [
+        'dnf',
+        'downgrade',
+        '-y',
+        'kubeadm-1.30.5-150500.1.1',
+        'kubelet-1.30.5-150500.1.1',
+        'kubectl-1.30.5-150500.1.1',
+        '--disableexcludes=kubernetes',
+      ],
       ['dnf', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
     ]);
     // the downgrade itself must succeed: no failure of it is tolerated

@@ -23,7 +23,11 @@ const YUM_LIST = [
 
 describe('probe output parsers', () => {
   it('splits the basic-facts output into its sections', () => {
-    expect(parseFactSections('@@ tools\napt-get\n@@ repos\n@@ os\nPRETTY_NAME="X"\nID=x\n')).toEqual({ tools: 'apt-get', repos: '', os: 'PRETTY_NAME="X"\nID=x\n' });
+    expect(parseFactSections('@@ tools\napt-get\n@@ repos\n@@ os\nPRETTY_NAME="X"\nID=x\n')).toEqual({
+      tools: 'apt-get',
+      repos: '',
+      os: 'PRETTY_NAME="X"\nID=x\n',
+    });
   });
 
   it('reads kubeadm version -o short and df output', () => {
@@ -49,7 +53,7 @@ class CannedShell implements NodeShell {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
     this.ran.push({ argv: [...argv], ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}) });
     const answer = this.#respond(argv, opts);
-    return { code: answer ? answer.code ?? 0 : 127, stdout: answer?.stdout ?? '', stderr: answer?.stderr ?? '' };
+    return { code: answer ? (answer.code ?? 0) : 127, stdout: answer?.stdout ?? '', stderr: answer?.stderr ?? '' };
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -60,7 +64,9 @@ const SOURCES = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ht
 
 /** What the basic-facts script prints: `@@ name` sections. */
 function basicFacts(sections: Record<string, string>): string {
-  return Object.entries(sections).map(([name, body]) => `@@ ${name}\n${body}`).join('\n');
+  return Object.entries(sections)
+    .map(([name, body]) => `@@ ${name}\n${body}`)
+    .join('\n');
 }
 
 function debianNode(swap = false): Responder {
@@ -86,7 +92,10 @@ function debianNode(swap = false): Responder {
     if (argv[0] === 'rm') return {};
     if (argv[0] === 'apt-get' && argv.at(-1) === 'update') return { stdout: 'Reading package lists...' };
     if (argv[0] === 'apt-cache' && argv.at(-1) === 'kubeadm') {
-      return { stdout: '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n' };
+      return {
+        stdout:
+          '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n   kubeadm | 1.31.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n',
+      };
     }
     if (line === 'kubeadm version -o short') return { stdout: 'v1.30.5\n' };
     return undefined;
@@ -111,15 +120,30 @@ describe('probeNode', () => {
       repoFiles: [{ path: '/etc/apt/sources.list.d/kubernetes.list', minors: ['1.30'] }],
       publishedInRepo: ['1.30.5', '1.30.9', '1.30.10'],
       publishedInTargetMinor: ['1.31.0', '1.31.2'],
-      publishedPackageVersions: { '1.30.5': '1.30.5-1.1', '1.30.9': '1.30.9-1.1', '1.30.10': '1.30.10-1.1', '1.31.0': '1.31.0-1.1', '1.31.2': '1.31.2-1.1' },
+      publishedPackageVersions: {
+        '1.30.5': '1.30.5-1.1',
+        '1.30.9': '1.30.9-1.1',
+        '1.30.10': '1.30.10-1.1',
+        '1.31.0': '1.31.0-1.1',
+        '1.31.2': '1.31.2-1.1',
+      },
       swapOn: true,
       freeBytes: { etcd: 1000, kubernetes: 2000 },
     });
     const prepare = shell.ran.find((r) => r.argv[0] === 'sh' && r.argv[2]?.includes('k.list'));
     // the temporary directory goes in as "$1", never into the script text
-    expect(prepare).toEqual({ argv: ['sh', '-c', expect.not.stringContaining('/tmp/tmp.Xy12'), 'sh', '/tmp/tmp.Xy12'], stdin: SOURCES.replace('v1.30', 'v1.31') });
+    expect(prepare).toEqual({
+      argv: ['sh', '-c', expect.not.stringContaining('/tmp/tmp.Xy12'), 'sh', '/tmp/tmp.Xy12'],
+      stdin: SOURCES.replace('v1.30', 'v1.31'),
+    });
     const update = shell.ran.find((r) => r.argv.at(-1) === 'update')!.argv;
-    expect(update).toEqual(expect.arrayContaining(['Dir::Etc::sourceparts=-', 'Dir::State::Lists=/tmp/tmp.Xy12/lists', 'Dir::Etc::sourcelist=/tmp/tmp.Xy12/k.list']));
+    expect(update).toEqual(
+      expect.arrayContaining([
+        'Dir::Etc::sourceparts=-',
+        'Dir::State::Lists=/tmp/tmp.Xy12/lists',
+        'Dir::Etc::sourcelist=/tmp/tmp.Xy12/k.list',
+      ]),
+    );
     expect(shell.ran.some((r) => r.argv.join(' ') === 'rm -rf -- /tmp/tmp.Xy12')).toBe(true);
     // the only commands that write are the temporary directory's, and they name only it
     const writers = shell.ran.filter((r) => ['rm', 'mkdir', 'tee', 'cp', 'mv'].includes(r.argv[0]!) || r.argv.at(-1) === 'update');
@@ -135,7 +159,9 @@ describe('probeNode', () => {
 
   it('leaves the target minor unknown when its index cannot be read, and still cleans up', async () => {
     const base = debianNode();
-    const shell = new CannedShell('w-1', (argv, opts) => (argv[0] === 'apt-get' ? { code: 100, stderr: 'E: Failed to fetch' } : base(argv, opts)));
+    const shell = new CannedShell('w-1', (argv, opts) =>
+      argv[0] === 'apt-get' ? { code: 100, stderr: 'E: Failed to fetch' } : base(argv, opts),
+    );
     const report = await probeNode(shell, '1.31');
     expect(report.publishedInTargetMinor).toBeUndefined();
     expect(shell.ran.some((r) => r.argv.join(' ') === 'rm -rf -- /tmp/tmp.Xy12')).toBe(true);
@@ -145,12 +171,24 @@ describe('probeNode', () => {
     const shell = new CannedShell('w-2', (argv) => {
       const line = argv.join(' ');
       if (argv[0] === 'sh') {
-        return { stdout: basicFacts({ tools: 'apt-get\ndnf\nyum', repos: '/etc/yum.repos.d/kubernetes.repo:baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/', swap: '', 'df-etcd': '', 'df-kubernetes': '' }) };
+        return {
+          stdout: basicFacts({
+            tools: 'apt-get\ndnf\nyum',
+            repos: '/etc/yum.repos.d/kubernetes.repo:baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/',
+            swap: '',
+            'df-etcd': '',
+            'df-kubernetes': '',
+          }),
+        };
       }
-      if (argv[0] === 'rpm') return { stdout: 'kubeadm\t1.30.5-150500.1.1\nkubelet\t1.30.5-150500.1.1\npackage kubectl is not installed\n' };
+      if (argv[0] === 'rpm')
+        return { stdout: 'kubeadm\t1.30.5-150500.1.1\nkubelet\t1.30.5-150500.1.1\npackage kubectl is not installed\n' };
       if (line === 'dnf versionlock list') return { stdout: 'kubelet-0:1.30.5-150500.1.1.*\n' };
       if (argv[0] === 'dnf' && argv.includes('--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/')) {
-        return { stdout: 'Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.1-150500.1.1  kubernetes-target\n' };
+        return {
+          stdout:
+            'Installed Packages\nkubeadm.x86_64  1.30.5-150500.1.1  @kubernetes\nAvailable Packages\nkubeadm.x86_64  1.31.1-150500.1.1  kubernetes-target\n',
+        };
       }
       if (argv[0] === 'dnf') return { stdout: YUM_LIST };
       if (line === 'mktemp -d') return { stdout: '/tmp/tmp.r\n' };
@@ -170,7 +208,9 @@ describe('probeNode', () => {
       swapOn: false,
       freeBytes: { etcd: undefined, kubernetes: undefined },
     });
-    expect(shell.ran.find((r) => r.argv.includes('--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/'))?.argv).toContain('--setopt=cachedir=/tmp/tmp.r');
+    expect(
+      shell.ran.find((r) => r.argv.includes('--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/'))?.argv,
+    ).toContain('--setopt=cachedir=/tmp/tmp.r');
   });
 });
 
@@ -187,7 +227,11 @@ describe('probeNodes', () => {
       },
       { parallelism: 2, targetMinor: '1.30' },
     );
-    expect(reports.map((r) => [r.name, r.reachable])).toEqual([['cp-1', true], ['w-9', false], ['w-1', true]]);
+    expect(reports.map((r) => [r.name, r.reachable])).toEqual([
+      ['cp-1', true],
+      ['w-9', false],
+      ['w-1', true],
+    ]);
     expect(reports[1]?.error).toContain('10.0.0.99:22');
     expect(shells.every((s) => s.closed)).toBe(true);
   });

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { switchRepoMinorCommand } from '../../../src/adapters/node/packages/manager.ts';
 
 const APT_LINE = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /\n';
-const YUM_FILE = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgcheck=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
+const YUM_FILE =
+  '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\ngpgcheck=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
 
 function switched(content: string, minor: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'repo-switch-')), 'kubernetes.list');

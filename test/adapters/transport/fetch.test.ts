@@ -37,7 +37,9 @@ describe('fetchFromNode / pushToNode', () => {
 
   test('a copy that does not match the recorded checksum is refused and removed', async () => {
     const out = join(dir, 'c.db');
-    await expect(fetchFromNode(new LocalShell('node-c'), source, out, { ...facts, sha256: '0'.repeat(64) })).rejects.toThrow(/does not match/);
+    await expect(fetchFromNode(new LocalShell('node-c'), source, out, { ...facts, sha256: '0'.repeat(64) })).rejects.toThrow(
+      /does not match/,
+    );
     expect(() => statSync(out)).toThrow();
   });
 

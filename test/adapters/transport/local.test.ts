@@ -17,7 +17,11 @@ describe('LocalShell', () => {
   });
 
   it('returns exit code, stderr and reads stdin', async () => {
-    expect(await shell.run(['sh', '-c', 'cat; echo bad >&2; exit 3'], { stdin: 'in\n' })).toEqual({ code: 3, stdout: 'in\n', stderr: 'bad\n' });
+    expect(await shell.run(['sh', '-c', 'cat; echo bad >&2; exit 3'], { stdin: 'in\n' })).toEqual({
+      code: 3,
+      stdout: 'in\n',
+      stderr: 'bad\n',
+    });
   });
 
   it('reports a missing program as exit 127, like a shell', async () => {

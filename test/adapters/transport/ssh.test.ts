@@ -72,11 +72,16 @@ describe('SSH transport', () => {
   });
 
   it('accepts a pinned fingerprint instead of known_hosts, and rejects a wrong one', async () => {
-    const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(sshd.dir, 'host_ed25519.pub')], {
+      encoding: 'utf8',
+    }).split(' ')[1]!;
     // the server offers its ed25519 key first to ssh2's default algorithm order
     const shell = await connectSsh({ ...target(), hostKeyFingerprint: fingerprint }, options(''));
     await shell.close();
-    const error = await connectSsh({ ...target('cp-2'), hostKeyFingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, options('')).catch((e: Error) => e);
+    const error = await connectSsh(
+      { ...target('cp-2'), hostKeyFingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' },
+      options(''),
+    ).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/host key of node cp-2 .* does not match/);
   });
 
@@ -108,11 +113,15 @@ describe('SSH transport', () => {
 
   it('names the node and address when nothing listens there', async () => {
     const error = await connectSsh({ node: 'worker-7', host: sshd.host, port: 1, user: 'root' }, options('')).catch((e: Error) => e);
-    expect((error as Error).message).toMatch(new RegExp(`cannot connect to node worker-7 \\(root@${sshd.host.replaceAll('.', '\\.')}:1\\).*ECONNREFUSED`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`cannot connect to node worker-7 \\(root@${sshd.host.replaceAll('.', '\\.')}:1\\).*ECONNREFUSED`),
+    );
   });
 
   it('says how to fix a key the node does not accept, without printing the key', async () => {
-    const stranger = execFileSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${sshd.dir}/stranger && cat ${sshd.dir}/stranger`], { encoding: 'utf8' });
+    const stranger = execFileSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${sshd.dir}/stranger && cat ${sshd.dir}/stranger`], {
+      encoding: 'utf8',
+    });
     const error = await connectSsh(target(), { ...options(knownLine(sshd.hostKeys.ed25519)), privateKey: stranger }).catch((e: Error) => e);
     expect((error as Error).message).toContain('ssh-private-key');
     expect((error as Error).message).not.toContain('PRIVATE KEY');
@@ -125,7 +134,11 @@ describe('privateKeyProblem', () => {
     expect(privateKeyProblem(sshd.clientKey)).toBeUndefined();
     const garbage = '-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-key\n-----END OPENSSH PRIVATE KEY-----\n';
     expect(privateKeyProblem(garbage)).toMatch(/cannot be read as an SSH private key/);
-    const encrypted = execFileSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N secret-pass -f ${sshd.dir}/locked && cat ${sshd.dir}/locked`], { encoding: 'utf8' });
+    const encrypted = execFileSync(
+      'sh',
+      ['-c', `ssh-keygen -q -t ed25519 -N secret-pass -f ${sshd.dir}/locked && cat ${sshd.dir}/locked`],
+      { encoding: 'utf8' },
+    );
     expect(privateKeyProblem(encrypted)).toMatch(/passphrase/);
   });
 });

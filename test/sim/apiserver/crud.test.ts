@@ -28,7 +28,13 @@ describe('create, get, update', () => {
     expect(first.body.metadata.resourceVersion).toMatch(/^\d+$/);
     const second = await c.kube.request('POST', cm, { metadata: { name: 'dup' } });
     expect(second.status).toBe(409);
-    expect(second.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'AlreadyExists', message: 'configmaps "dup" already exists', code: 409 });
+    expect(second.body).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'AlreadyExists',
+      message: 'configmaps "dup" already exists',
+      code: 409,
+    });
   });
 
   it('answers 404 NotFound worded like the real server', async () => {
@@ -73,7 +79,12 @@ describe('Lease MicroTime', () => {
     const noFraction = await c.kube.request('POST', leases, { metadata: { name: 'ms' }, spec: { acquireTime: '2024-05-01T10:00:27Z' } });
     expect(noFraction.status).toBe(400);
     await c.kube.create(leases, { metadata: { name: 'ms' }, spec: { renewTime: '2024-05-01T10:00:27.123456Z' } });
-    const patched = await c.kube.request('PATCH', `${leases}/ms`, { spec: { renewTime: '2024-05-01T10:00:28.123Z' } }, { contentType: 'application/merge-patch+json' });
+    const patched = await c.kube.request(
+      'PATCH',
+      `${leases}/ms`,
+      { spec: { renewTime: '2024-05-01T10:00:28.123Z' } },
+      { contentType: 'application/merge-patch+json' },
+    );
     expect(patched.status).toBe(422);
     const good = await c.kube.patch(`${leases}/ms`, { spec: { renewTime: '2024-05-01T10:00:28.123000Z' } });
     expect(good.spec.renewTime).toBe('2024-05-01T10:00:28.123000Z');
@@ -85,7 +96,12 @@ describe('patch', () => {
     const created = await c.kube.create(cm, { metadata: { name: 'mp' }, data: { keep: '1', drop: '2' } });
     const patched = await c.kube.patch(`${cm}/mp`, { data: { drop: null, added: '3' } }, 'merge');
     expect(patched.data).toEqual({ keep: '1', added: '3' });
-    const stale = await c.kube.request('PATCH', `${cm}/mp`, { metadata: { resourceVersion: created.metadata.resourceVersion }, data: { x: '1' } }, { contentType: 'application/merge-patch+json' });
+    const stale = await c.kube.request(
+      'PATCH',
+      `${cm}/mp`,
+      { metadata: { resourceVersion: created.metadata.resourceVersion }, data: { x: '1' } },
+      { contentType: 'application/merge-patch+json' },
+    );
     expect(stale.status).toBe(409);
     expect(stale.body.reason).toBe('Conflict');
   });
@@ -100,14 +116,30 @@ describe('patch', () => {
 
   it('json patch: a failing test op gives 422 with empty details; replace adds a missing key; an object body gives 400', async () => {
     const obj = await c.kube.create(cm, { metadata: { name: 'jp' }, data: { a: '1' } });
-    const failed = await c.kube.request('PATCH', `${cm}/jp`, [{ op: 'test', path: '/metadata/resourceVersion', value: '1' }, { op: 'replace', path: '/data/a', value: '2' }], { contentType: 'application/json-patch+json' });
+    const failed = await c.kube.request(
+      'PATCH',
+      `${cm}/jp`,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: '1' },
+        { op: 'replace', path: '/data/a', value: '2' },
+      ],
+      { contentType: 'application/json-patch+json' },
+    );
     expect(failed.status).toBe(422);
-    expect(failed.body).toMatchObject({ reason: 'Invalid', message: 'the server rejected our request due to an error in our request', details: {} });
-    const ok = await c.kube.patch(`${cm}/jp`, [
-      { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion },
-      { op: 'replace', path: '/data/new', value: 'n' },
-      { op: 'remove', path: '/data/missing' },
-    ], 'json');
+    expect(failed.body).toMatchObject({
+      reason: 'Invalid',
+      message: 'the server rejected our request due to an error in our request',
+      details: {},
+    });
+    const ok = await c.kube.patch(
+      `${cm}/jp`,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: obj.metadata.resourceVersion },
+        { op: 'replace', path: '/data/new', value: 'n' },
+        { op: 'remove', path: '/data/missing' },
+      ],
+      'json',
+    );
     expect(ok.data).toEqual({ a: '1', new: 'n' });
     const objectBody = await c.kube.request('PATCH', `${cm}/jp`, { data: {} }, { contentType: 'application/json-patch+json' });
     expect(objectBody.status).toBe(400);
@@ -118,14 +150,34 @@ describe('patch', () => {
     await c.kube.create('/api/v1/nodes', {
       metadata: { name: 'smp-node' },
       status: {
-        conditions: [{ type: 'Ready', status: 'True' }, { type: 'DiskPressure', status: 'False' }],
-        addresses: [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'Hostname', address: 'smp-node' }],
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'DiskPressure', status: 'False' },
+        ],
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.1' },
+          { type: 'Hostname', address: 'smp-node' },
+        ],
       },
     });
-    const smp = await c.kube.patch('/api/v1/nodes/smp-node/status', { status: { conditions: [{ type: 'Ready', status: 'False' }], addresses: [{ type: 'InternalIP', address: '10.0.0.2' }] } }, 'strategic');
-    expect(smp.status.conditions).toEqual([{ type: 'Ready', status: 'False' }, { type: 'DiskPressure', status: 'False' }]);
-    expect(smp.status.addresses).toEqual([{ type: 'InternalIP', address: '10.0.0.2' }, { type: 'Hostname', address: 'smp-node' }]);
-    const merge = await c.kube.patch('/api/v1/nodes/smp-node/status', { status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'merge');
+    const smp = await c.kube.patch(
+      '/api/v1/nodes/smp-node/status',
+      { status: { conditions: [{ type: 'Ready', status: 'False' }], addresses: [{ type: 'InternalIP', address: '10.0.0.2' }] } },
+      'strategic',
+    );
+    expect(smp.status.conditions).toEqual([
+      { type: 'Ready', status: 'False' },
+      { type: 'DiskPressure', status: 'False' },
+    ]);
+    expect(smp.status.addresses).toEqual([
+      { type: 'InternalIP', address: '10.0.0.2' },
+      { type: 'Hostname', address: 'smp-node' },
+    ]);
+    const merge = await c.kube.patch(
+      '/api/v1/nodes/smp-node/status',
+      { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+      'merge',
+    );
     expect(merge.status.conditions).toEqual([{ type: 'Ready', status: 'True' }]);
   });
 
@@ -133,13 +185,35 @@ describe('patch', () => {
     await c.kube.create('/apis/apps/v1/namespaces/default/deployments', {
       metadata: { name: 'smp-deploy' },
       spec: {
-        replicas: 0, selector: { matchLabels: { app: 's' } },
-        template: { metadata: { labels: { app: 's' } }, spec: { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] } },
+        replicas: 0,
+        selector: { matchLabels: { app: 's' } },
+        template: {
+          metadata: { labels: { app: 's' } },
+          spec: {
+            containers: [
+              { name: 'a', image: 'a:1' },
+              { name: 'b', image: 'b:1' },
+            ],
+          },
+        },
       },
     });
-    const patched = await c.kube.patch('/apis/apps/v1/namespaces/default/deployments/smp-deploy', {
-      spec: { template: { spec: { containers: [{ name: 'a', image: 'a:2' }, { name: 'b', $patch: 'delete' }] } } },
-    }, 'strategic');
+    const patched = await c.kube.patch(
+      '/apis/apps/v1/namespaces/default/deployments/smp-deploy',
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'a', image: 'a:2' },
+                { name: 'b', $patch: 'delete' },
+              ],
+            },
+          },
+        },
+      },
+      'strategic',
+    );
     expect(patched.spec.template.spec.containers.map((x: any) => `${x.name}=${x.image}`)).toEqual(['a=a:2']);
     expect(patched.metadata.generation).toBe(2);
   });
@@ -148,7 +222,11 @@ describe('patch', () => {
 describe('status subresource', () => {
   it('ignores status on the main resource and spec on /status', async () => {
     const pods = '/api/v1/namespaces/default/pods';
-    await c.kube.create(pods, { metadata: { name: 'st' }, spec: { schedulerName: 'none', containers: [{ name: 'a', image: 'a:1' }] }, status: { phase: 'Running' } });
+    await c.kube.create(pods, {
+      metadata: { name: 'st' },
+      spec: { schedulerName: 'none', containers: [{ name: 'a', image: 'a:1' }] },
+      status: { phase: 'Running' },
+    });
     const got = await c.kube.get(`${pods}/st`);
     expect(got.status.phase).toBe('Pending');
     const main = await c.kube.patch(`${pods}/st`, { metadata: { labels: { x: 'y' } }, status: { phase: 'Failed' } }, 'merge');
@@ -163,7 +241,10 @@ describe('status subresource', () => {
 describe('deletion', () => {
   it('deletes an unbound pod at once and answers 200 with the object; others answer a Success Status', async () => {
     const pods = '/api/v1/namespaces/default/pods';
-    await c.kube.create(pods, { metadata: { name: 'unbound' }, spec: { schedulerName: 'none', containers: [{ name: 'a', image: 'a:1' }] } });
+    await c.kube.create(pods, {
+      metadata: { name: 'unbound' },
+      spec: { schedulerName: 'none', containers: [{ name: 'a', image: 'a:1' }] },
+    });
     const res = await c.kube.request('DELETE', `${pods}/unbound`);
     expect(res.status).toBe(200);
     expect(res.body.kind).toBe('Pod');

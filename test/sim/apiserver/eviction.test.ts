@@ -19,7 +19,9 @@ function eviction(name: string, extra: object = {}, apiVersion = 'policy/v1'): o
 async function readyPods(app: string, count: number): Promise<any[]> {
   return eventually(async () => {
     const list = await c.kube.list(`${ns}/pods`, { labelSelector: `app=${app}` });
-    const ready = list.items.filter((p: any) => !p.metadata.deletionTimestamp && p.status.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True'));
+    const ready = list.items.filter(
+      (p: any) => !p.metadata.deletionTimestamp && p.status.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True'),
+    );
     return ready.length === count ? ready : undefined;
   }, `${count} ready ${app} pods`);
 }
@@ -50,15 +52,26 @@ describe('eviction', () => {
     await c.kube.create(pdbs, { metadata: { name: 'web-pdb' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } } });
     const [pod] = await readyPods('web', 2);
     const pdb = await pdbSettled('web-pdb', 2);
-    expect(pdb.status).toMatchObject({ currentHealthy: 2, desiredHealthy: 2, disruptionsAllowed: 0, expectedPods: 2, observedGeneration: 1 });
+    expect(pdb.status).toMatchObject({
+      currentHealthy: 2,
+      desiredHealthy: 2,
+      disruptionsAllowed: 0,
+      expectedPods: 2,
+      observedGeneration: 1,
+    });
     expect(pdb.status.conditions[0]).toMatchObject({ type: 'DisruptionAllowed', status: 'False', reason: 'InsufficientPods' });
     for (const version of ['policy/v1', 'policy/v1beta1']) {
       const res = await c.kube.request('POST', `${ns}/pods/${pod.metadata.name}/eviction`, eviction(pod.metadata.name, {}, version));
       expect(res.status).toBe(429);
       expect(res.body).toMatchObject({
-        kind: 'Status', status: 'Failure', reason: 'TooManyRequests', code: 429,
+        kind: 'Status',
+        status: 'Failure',
+        reason: 'TooManyRequests',
+        code: 429,
         message: "Cannot evict pod as it would violate the pod's disruption budget.",
-        details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web-pdb needs 2 healthy pods and has 2 currently' }] },
+        details: {
+          causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web-pdb needs 2 healthy pods and has 2 currently' }],
+        },
       });
     }
   });
@@ -93,14 +106,21 @@ describe('eviction', () => {
     await pdbSettled('solo-pdb', 0);
     expect((await c.kube.request('POST', `${ns}/pods/pending/eviction`, eviction('pending'))).status).toBe(201);
     await c.kube.create(`${ns}/pods`, { metadata: { name: 'unready', labels: { app: 'solo' } }, spec });
-    await c.kube.patch(`${ns}/pods/unready/status`, { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } }, 'strategic');
+    await c.kube.patch(
+      `${ns}/pods/unready/status`,
+      { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] } },
+      'strategic',
+    );
     const blocked = await c.kube.request('POST', `${ns}/pods/unready/eviction`, eviction('unready'));
     expect(blocked.status).toBe(429);
     expect(blocked.body.details.causes[0].message).toBe('The disruption budget solo-pdb needs 1 healthy pods and has 0 currently');
   });
 
   it('answers 500 for a pod under two budgets and honours deleteOptions.gracePeriodSeconds', async () => {
-    await c.kube.create(`${ns}/pods`, { metadata: { name: 'double', labels: { app: 'solo', extra: 'x' } }, spec: { nodeName: 'node-a', containers: [{ name: 'a', image: 'a:1' }] } });
+    await c.kube.create(`${ns}/pods`, {
+      metadata: { name: 'double', labels: { app: 'solo', extra: 'x' } },
+      spec: { nodeName: 'node-a', containers: [{ name: 'a', image: 'a:1' }] },
+    });
     await c.kube.create(pdbs, { metadata: { name: 'extra-pdb' }, spec: { maxUnavailable: 1, selector: { matchLabels: { extra: 'x' } } } });
     await eventually(async () => (await c.kube.get(`${ns}/pods/double`)).status.phase === 'Running', 'double running');
     const res = await c.kube.request('POST', `${ns}/pods/double/eviction`, eviction('double'));
@@ -108,7 +128,11 @@ describe('eviction', () => {
     expect(res.body.message).toContain('This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
     await c.kube.del(`${pdbs}/extra-pdb`);
     await c.kube.del(`${pdbs}/solo-pdb`);
-    const gone = await c.kube.request('POST', `${ns}/pods/double/eviction`, eviction('double', { deleteOptions: { gracePeriodSeconds: 0 } }));
+    const gone = await c.kube.request(
+      'POST',
+      `${ns}/pods/double/eviction`,
+      eviction('double', { deleteOptions: { gracePeriodSeconds: 0 } }),
+    );
     expect(gone.status).toBe(201);
     expect((await c.kube.request('GET', `${ns}/pods/double`)).status).toBe(404);
   });
@@ -119,10 +143,22 @@ describe('eviction', () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await c.kube.patch(`${pdbs}/web-pdb`, { spec: { minAvailable: 2 } });
     const [pod] = await readyPods('web', 2);
-    await eventually(async () => (await c.kube.get(`${pdbs}/web-pdb`)).status.disruptionsAllowed === 0 && (await c.kube.get(`${pdbs}/web-pdb`)).status.desiredHealthy === 2, 'budget at 0');
+    await eventually(
+      async () =>
+        (await c.kube.get(`${pdbs}/web-pdb`)).status.disruptionsAllowed === 0 &&
+        (await c.kube.get(`${pdbs}/web-pdb`)).status.desiredHealthy === 2,
+      'budget at 0',
+    );
     const error = await core
-      .createNamespacedPodEviction({ name: pod.metadata.name, namespace: 'ev', body: { metadata: { name: pod.metadata.name, namespace: 'ev' } } })
-      .then(() => undefined, (e: unknown) => e as k8s.ApiException<string>);
+      .createNamespacedPodEviction({
+        name: pod.metadata.name,
+        namespace: 'ev',
+        body: { metadata: { name: pod.metadata.name, namespace: 'ev' } },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as k8s.ApiException<string>,
+      );
     expect(error).toBeInstanceOf(k8s.ApiException);
     expect(error!.code).toBe(429);
   });

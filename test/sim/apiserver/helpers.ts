@@ -22,7 +22,11 @@ export async function startTestCluster(options: StandaloneOptions = {}): Promise
 }
 
 /** Polls fn until it returns a truthy value (returned) or the timeout passes (throws with the last value). */
-export async function eventually<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false>> {
+export async function eventually<T>(
+  fn: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Exclude<T, undefined | null | false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -41,7 +45,10 @@ export function deploymentBody(name: string, replicas: number, image = 'nginx:1.
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'main', image, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+        spec: {
+          terminationGracePeriodSeconds: grace,
+          containers: [{ name: 'main', image, resources: { requests: { cpu: '100m', memory: '64Mi' } } }],
+        },
       },
     },
   };
@@ -54,9 +61,24 @@ export function nodeBody(name: string, ready = true, extra: { labels?: Record<st
     status: {
       capacity: { cpu: '2', memory: '4Gi', pods: '110' },
       allocatable: { cpu: '2', memory: '4Gi', pods: '110' },
-      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z/, 'Z') }],
-      addresses: [{ type: 'InternalIP', address: '127.0.0.9' }, { type: 'Hostname', address: name }],
-      nodeInfo: { kubeletVersion: 'v1.30.5', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0', containerRuntimeVersion: 'containerd://1.7.22' },
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready ? 'True' : 'False',
+          reason: 'KubeletReady',
+          lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z/, 'Z'),
+        },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.9' },
+        { type: 'Hostname', address: name },
+      ],
+      nodeInfo: {
+        kubeletVersion: 'v1.30.5',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        kernelVersion: '6.1.0',
+        containerRuntimeVersion: 'containerd://1.7.22',
+      },
     },
   };
 }

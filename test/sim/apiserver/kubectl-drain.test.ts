@@ -22,10 +22,19 @@ beforeAll(async () => {
   await c.kube.create('/apis/apps/v1/namespaces/demo/deployments', deploymentBody('web', 2));
   await c.kube.create('/apis/apps/v1/namespaces/demo/daemonsets', {
     metadata: { name: 'agent' },
-    spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:1' }] } } },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent:1' }] } },
+    },
   });
-  await c.kube.create('/apis/policy/v1/namespaces/demo/poddisruptionbudgets', { metadata: { name: 'web-pdb' }, spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } } });
-  await eventually(async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status?.currentHealthy === 2, 'web ready');
+  await c.kube.create('/apis/policy/v1/namespaces/demo/poddisruptionbudgets', {
+    metadata: { name: 'web-pdb' },
+    spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
+  });
+  await eventually(
+    async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status?.currentHealthy === 2,
+    'web ready',
+  );
 });
 afterAll(async () => {
   await c.close();
@@ -49,13 +58,19 @@ describe('kubectl drain', () => {
 
   it('drains once the budget has room: the web pod moves, the DaemonSet pod stays', async () => {
     await c.kube.patch('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb', { spec: { minAvailable: 1 } });
-    await eventually(async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status.disruptionsAllowed === 1, 'room in the budget');
+    await eventually(
+      async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status.disruptionsAllowed === 1,
+      'room in the budget',
+    );
     const node = await webNode();
     const res = await kubectl('drain', node, '--ignore-daemonsets', '--timeout=20s');
     expect(res.out).toContain(`node/${node} drained`);
     expect(res.code).toBe(0);
     const left = await c.kube.list('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}` });
     expect(left.items.map((p: any) => p.metadata.labels.app)).toEqual(['agent']);
-    await eventually(async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status.currentHealthy === 2, 'web back to two ready');
+    await eventually(
+      async () => (await c.kube.get('/apis/policy/v1/namespaces/demo/poddisruptionbudgets/web-pdb')).status.currentHealthy === 2,
+      'web back to two ready',
+    );
   });
 });

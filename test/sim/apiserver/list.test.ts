@@ -9,7 +9,10 @@ let c: TestCluster;
 const pods = '/api/v1/namespaces/sel/pods';
 
 function pod(name: string, labels: Record<string, string>, nodeName?: string): object {
-  return { metadata: { name, labels }, spec: { schedulerName: 'none', ...(nodeName ? { nodeName } : {}), containers: [{ name: 'a', image: 'a:1' }] } };
+  return {
+    metadata: { name, labels },
+    spec: { schedulerName: 'none', ...(nodeName ? { nodeName } : {}), containers: [{ name: 'a', image: 'a:1' }] },
+  };
 }
 
 beforeAll(async () => {
@@ -90,24 +93,31 @@ describe('watch', () => {
     const conn = c.kube.connection;
     const lines: any[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      const req = request({
-        host: '127.0.0.1', port: new URL(conn.server).port, ca: conn.ca, cert: conn.cert, key: conn.key,
-        path: `/api/v1/namespaces/sel/configmaps?watch=true&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=5`,
-      }, (res) => {
-        let buffer = '';
-        res.on('data', (chunk: Buffer) => {
-          buffer += chunk.toString();
-          let i;
-          while ((i = buffer.indexOf('\n')) >= 0) {
-            lines.push(JSON.parse(buffer.slice(0, i)));
-            buffer = buffer.slice(i + 1);
-            if (lines.length === 3) {
-              req.destroy();
-              resolve();
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: new URL(conn.server).port,
+          ca: conn.ca,
+          cert: conn.cert,
+          key: conn.key,
+          path: `/api/v1/namespaces/sel/configmaps?watch=true&resourceVersion=${list.metadata.resourceVersion}&timeoutSeconds=5`,
+        },
+        (res) => {
+          let buffer = '';
+          res.on('data', (chunk: Buffer) => {
+            buffer += chunk.toString();
+            let i;
+            while ((i = buffer.indexOf('\n')) >= 0) {
+              lines.push(JSON.parse(buffer.slice(0, i)));
+              buffer = buffer.slice(i + 1);
+              if (lines.length === 3) {
+                req.destroy();
+                resolve();
+              }
             }
-          }
-        });
-      });
+          });
+        },
+      );
       req.on('error', (e) => (lines.length === 3 ? resolve() : reject(e)));
       req.end();
     });

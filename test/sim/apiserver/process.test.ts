@@ -28,7 +28,16 @@ describe('pki', () => {
   it('issues certificates with the asked names, groups and usages, verifiable against the CA', async () => {
     const dir = tempDir();
     const ca = await createCA(dir, 'ca', 'kubernetes');
-    const leaf = await issueCert({ ca, outDir: dir, name: 'node', cn: 'system:node:worker-1', organizations: ['system:nodes'], dnsNames: ['worker-1'], ipAddresses: ['127.1.2.3'], usage: 'both' });
+    const leaf = await issueCert({
+      ca,
+      outDir: dir,
+      name: 'node',
+      cn: 'system:node:worker-1',
+      organizations: ['system:nodes'],
+      dnsNames: ['worker-1'],
+      ipAddresses: ['127.1.2.3'],
+      usage: 'both',
+    });
     expect(leaf).toEqual({ cert: join(dir, 'node.crt'), key: join(dir, 'node.key') });
     const { stdout: verify } = await run('openssl', ['verify', '-CAfile', ca.cert, leaf.cert]);
     expect(verify).toContain(': OK');
@@ -74,16 +83,40 @@ describe('main.ts --dir DIR', () => {
     const address = `127.99.${Math.floor(Math.random() * 250) + 1}.1`;
     const ca = await createCA(join(dir, 'pki'), 'ca', 'kubernetes');
     await issueCert({ ca, outDir: join(dir, 'pki'), name: 'apiserver', cn: 'kube-apiserver', ipAddresses: [address], usage: 'server' });
-    const admin = await issueCert({ ca, outDir: join(dir, 'pki'), name: 'admin', cn: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
-    writeFileSync(join(dir, 'cluster.json'), JSON.stringify({
-      name: 'sim', dir, subnet: address.replace(/\.1$/, ''), version: '1.30.5', published: [], nodes: [],
-      apiServer: { address, port: 6443, url: `https://${address}:6443` },
-      apiOnlyWorkers: 3, podsPerNode: 2, workload: 'none', delays: { kubeletRestartMs: 100, podStartMs: 100, heartbeatMs: 1000 },
-    }));
+    const admin = await issueCert({
+      ca,
+      outDir: join(dir, 'pki'),
+      name: 'admin',
+      cn: 'kubernetes-admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
+    writeFileSync(
+      join(dir, 'cluster.json'),
+      JSON.stringify({
+        name: 'sim',
+        dir,
+        subnet: address.replace(/\.1$/, ''),
+        version: '1.30.5',
+        published: [],
+        nodes: [],
+        apiServer: { address, port: 6443, url: `https://${address}:6443` },
+        apiOnlyWorkers: 3,
+        podsPerNode: 2,
+        workload: 'none',
+        delays: { kubeletRestartMs: 100, podStartMs: 100, heartbeatMs: 1000 },
+      }),
+    );
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, renderKubeconfig({
-      server: `https://${address}:6443`, caPem: readFileSync(ca.cert, 'utf8'), certPem: readFileSync(admin.cert, 'utf8'), keyPem: readFileSync(admin.key, 'utf8'),
-    }));
+    writeFileSync(
+      kubeconfig,
+      renderKubeconfig({
+        server: `https://${address}:6443`,
+        caPem: readFileSync(ca.cert, 'utf8'),
+        certPem: readFileSync(admin.cert, 'utf8'),
+        keyPem: readFileSync(admin.key, 'utf8'),
+      }),
+    );
     const child = spawn(process.execPath, [join(root, 'sim/apiserver/main.ts'), '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));

@@ -31,26 +31,43 @@ describe('the sim CLI', () => {
     const lines = up.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const result = JSON.parse(lines[0]!);
-    expect(result).toMatchObject({ dir, kubeconfig: join(dir, 'kubeconfig'), inventory: join(dir, 'inventory.yaml'),
-      sshKey: join(dir, 'ssh/id_ed25519'), knownHosts: join(dir, 'ssh/known_hosts') });
+    expect(result).toMatchObject({
+      dir,
+      kubeconfig: join(dir, 'kubeconfig'),
+      inventory: join(dir, 'inventory.yaml'),
+      sshKey: join(dir, 'ssh/id_ed25519'),
+      knownHosts: join(dir, 'ssh/known_hosts'),
+    });
     expect(result.apiServer).toMatch(/^https:\/\/127\.\d+\.\d+\.1:6443$/);
-    expect(result.nodes.map((n: { name: string; role: string }) => [n.name, n.role])).toEqual([['cp-1', 'control-plane'], ['worker-1', 'worker']]);
+    expect(result.nodes.map((n: { name: string; role: string }) => [n.name, n.role])).toEqual([
+      ['cp-1', 'control-plane'],
+      ['worker-1', 'worker'],
+    ]);
     expect(JSON.parse(readFileSync(join(dir, 'faults.json'), 'utf8'))).toEqual([
-      { type: 'command-fails', node: 'worker-1', match: 'apt-get install', exitCode: 100, times: 1 }]);
+      { type: 'command-fails', node: 'worker-1', match: 'apt-get install', exitCode: 100, times: 1 },
+    ]);
   });
 
   it('prints status as JSON', async () => {
     const status = await sim('status', '--dir', dir);
     expect(status.code, status.stderr).toBe(0);
     const parsed = JSON.parse(status.stdout);
-    expect(parsed.nodes.map((n: { name: string; ready: boolean; kubeletVersion: string }) => [n.name, n.ready, n.kubeletVersion]))
-      .toEqual([['cp-1', true, 'v1.30.5'], ['worker-1', true, 'v1.29.9']]);
+    expect(parsed.nodes.map((n: { name: string; ready: boolean; kubeletVersion: string }) => [n.name, n.ready, n.kubeletVersion])).toEqual([
+      ['cp-1', true, 'v1.30.5'],
+      ['worker-1', true, 'v1.29.9'],
+    ]);
     expect(parsed.processes.map((p: { alive: boolean }) => p.alive)).toEqual([true, true, true]);
   });
 
   it('replaces the live faults from a file, and rejects an invalid one naming the problem', async () => {
     const good = join(scratch, 'good.json');
-    writeFileSync(good, JSON.stringify([{ type: 'never-ready', node: 'worker-1' }, { type: 'api-unavailable', durationMs: 500 }]));
+    writeFileSync(
+      good,
+      JSON.stringify([
+        { type: 'never-ready', node: 'worker-1' },
+        { type: 'api-unavailable', durationMs: 500 },
+      ]),
+    );
     const ok = await sim('faults', '--dir', dir, '--file', good);
     expect(ok.code, ok.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'faults.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(good, 'utf8')));
@@ -98,7 +115,9 @@ describe('the sim CLI when a node cannot start', () => {
     // what happens in a container without CAP_SYS_ADMIN
     const fakeBin = join(scratch, 'bin');
     mkdirSync(fakeBin);
-    writeFileSync(join(fakeBin, 'unshare'), '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(join(fakeBin, 'unshare'), '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
     const dir = join(scratch, 'cluster');
     const env = { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` };
     const up = await run(process.execPath, [cli, 'up', '--dir', dir, '--control-planes', '1', '--workers', '1'], 120_000, env);

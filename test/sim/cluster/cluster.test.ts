@@ -22,22 +22,33 @@ describe('a 3 + 6 simulated cluster', () => {
   });
 
   it('answers ssh with strict host-key checking on every node, each with its own kubeadm', async () => {
-    const answers = await Promise.all(cluster.spec.nodes.map((node) =>
-      ssh(cluster.sshKeyPath, cluster.knownHostsPath, node.address, 'kubeadm version -o short')));
+    const answers = await Promise.all(
+      cluster.spec.nodes.map((node) => ssh(cluster.sshKeyPath, cluster.knownHostsPath, node.address, 'kubeadm version -o short')),
+    );
     const versions = answers.map((a, i) => [cluster.spec.nodes[i]?.name, a.code, a.stdout.trim()]);
     expect(versions).toEqual([
-      ['cp-1', 0, 'v1.30.5'], ['cp-2', 0, 'v1.30.5'], ['cp-3', 0, 'v1.30.5'],
+      ['cp-1', 0, 'v1.30.5'],
+      ['cp-2', 0, 'v1.30.5'],
+      ['cp-3', 0, 'v1.30.5'],
       ...[1, 2, 3, 4, 5, 6].map((i) => [`worker-${i}`, 0, 'v1.29.9']),
     ]);
   });
 
   it('shows each node its own files under /etc and /var', async () => {
-    const etcd = await ssh(cluster.sshKeyPath, cluster.knownHostsPath, cluster.spec.nodes[1]!.address,
-      'grep -- --name= /etc/kubernetes/manifests/etcd.yaml; cat /etc/apt/sources.list.d/kubernetes.list');
+    const etcd = await ssh(
+      cluster.sshKeyPath,
+      cluster.knownHostsPath,
+      cluster.spec.nodes[1]!.address,
+      'grep -- --name= /etc/kubernetes/manifests/etcd.yaml; cat /etc/apt/sources.list.d/kubernetes.list',
+    );
     expect(etcd.stdout).toContain('--name=cp-2');
     expect(etcd.stdout).toContain('core:/stable:/v1.30/deb/');
-    const worker = await ssh(cluster.sshKeyPath, cluster.knownHostsPath, cluster.spec.nodes[3]!.address,
-      'cat /etc/apt/sources.list.d/kubernetes.list; ls /etc/kubernetes/manifests | wc -l');
+    const worker = await ssh(
+      cluster.sshKeyPath,
+      cluster.knownHostsPath,
+      cluster.spec.nodes[3]!.address,
+      'cat /etc/apt/sources.list.d/kubernetes.list; ls /etc/kubernetes/manifests | wc -l',
+    );
     expect(worker.stdout).toContain('core:/stable:/v1.29/deb/');
     expect(worker.stdout.trim().endsWith('0')).toBe(true);
   });
@@ -72,16 +83,33 @@ describe('a 3 + 6 simulated cluster', () => {
     const pods = parseTable(got.stdout);
     const names = (namespace: string, prefix: string) => pods.filter((p) => p.NAMESPACE === namespace && p.NAME?.startsWith(prefix));
     expect(names('kube-system', 'coredns-')).toHaveLength(2);
-    expect(names('kube-system', 'kube-proxy-').map((p) => p.NODE).sort()).toEqual(cluster.spec.nodes.map((n) => n.name).sort());
+    expect(
+      names('kube-system', 'kube-proxy-')
+        .map((p) => p.NODE)
+        .sort(),
+    ).toEqual(cluster.spec.nodes.map((n) => n.name).sort());
     for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-      expect(names('kube-system', `${component}-`).map((p) => p.NAME).sort()).toEqual(['cp-1', 'cp-2', 'cp-3'].map((n) => `${component}-${n}`));
+      expect(
+        names('kube-system', `${component}-`)
+          .map((p) => p.NAME)
+          .sort(),
+      ).toEqual(['cp-1', 'cp-2', 'cp-3'].map((n) => `${component}-${n}`));
     }
     expect(names('demo', 'web-')).toHaveLength(4);
     // created after the nodes were Ready, so spread as in a cluster that has been running a while
     expect(new Set(names('demo', 'web-').map((p) => p.NODE)).size).toBeGreaterThan(1);
     expect(names('demo', 'web-').every((p) => p.STATUS === 'Running' && p.READY === '1/1')).toBe(true);
     expect(names('demo', 'cache-')).toHaveLength(1);
-    const config = await kubectl(cluster.kubeconfigPath, '-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}');
+    const config = await kubectl(
+      cluster.kubeconfigPath,
+      '-n',
+      'kube-system',
+      'get',
+      'configmap',
+      'kubeadm-config',
+      '-o',
+      'jsonpath={.data.ClusterConfiguration}',
+    );
     expect(config.stdout).toContain('kubernetesVersion: v1.30.5');
     expect(config.stdout).toContain(`controlPlaneEndpoint: ${cluster.spec.apiServer.address}:6443`);
   });
@@ -90,8 +118,14 @@ describe('a 3 + 6 simulated cluster', () => {
     await ssh(cluster.sshKeyPath, cluster.knownHostsPath, cluster.spec.nodes[4]!.address, 'kubeadm version -o short');
     const status = await cluster.status();
     const worker = status.nodes.find((n) => n.name === 'worker-2');
-    expect(worker).toMatchObject({ ready: true, kubeletVersion: 'v1.29.9', cordoned: false, repoMinor: '1.29',
-      packages: { kubeadm: '1.29.9', kubelet: '1.29.9', kubectl: '1.29.9' }, holds: ['kubeadm', 'kubectl', 'kubelet'] });
+    expect(worker).toMatchObject({
+      ready: true,
+      kubeletVersion: 'v1.29.9',
+      cordoned: false,
+      repoMinor: '1.29',
+      packages: { kubeadm: '1.29.9', kubelet: '1.29.9', kubectl: '1.29.9' },
+      holds: ['kubeadm', 'kubectl', 'kubelet'],
+    });
     expect(JSON.stringify(worker?.commands)).toContain('kubeadm version -o short');
     expect(status.apiOnlyNodes).toBe(0);
     expect(status.processes.every((p) => p.alive)).toBe(true);

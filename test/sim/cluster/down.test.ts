@@ -16,7 +16,8 @@ const alive = (pid: number) => {
     return false;
   }
 };
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
 function sleeper(...extraArgs: string[]): ChildProcess {
   // sh's command line carries the extra words, so it looks like whatever they say
@@ -37,7 +38,7 @@ afterEach(() => {
 });
 
 describe('sim down', () => {
-  it('signals a recorded pid only when that process is this directory\'s', async () => {
+  it("signals a recorded pid only when that process is this directory's", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sim-down-'));
     mkdirSync(join(dir, 'apiserver'));
     mkdirSync(join(dir, 'nodes', 'cp-1'), { recursive: true });

@@ -19,8 +19,22 @@ export function run(file: string, args: string[], timeoutMs = 30_000, env = proc
 
 /** ssh with strict host-key checking against the cluster's known_hosts and no prompts. */
 export function ssh(key: string, knownHosts: string, address: string, command: string): Promise<Ran> {
-  return run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=10', `root@${address}`, command]);
+  return run('ssh', [
+    '-i',
+    key,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `root@${address}`,
+    command,
+  ]);
 }
 
 export function kubectl(kubeconfig: string, ...args: string[]): Promise<Ran> {
@@ -50,7 +64,11 @@ export function traces(dir: string): { processes: string[]; mounts: string[] } {
       const ns = readlinkSync(`/proc/${entry}/ns/mnt`);
       if (seen.has(ns)) continue;
       seen.add(ns);
-      mounts.push(...readFileSync(`/proc/${entry}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes(`${dir}/`)));
+      mounts.push(
+        ...readFileSync(`/proc/${entry}/mountinfo`, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(`${dir}/`)),
+      );
     } catch {
       // exited meanwhile
     }

@@ -56,7 +56,9 @@ describe('cluster layout', () => {
     expect(etcd.spec.containers[0].image).toBe('registry.k8s.io/etcd:3.5.15-0');
     expect(command).toContain('--name=cp-3');
     expect(command).toContain('--listen-client-urls=https://127.199.250.12:2379');
-    expect(command).toContain('--initial-cluster=cp-1=https://127.199.250.10:2380,cp-2=https://127.199.250.11:2380,cp-3=https://127.199.250.12:2380');
+    expect(command).toContain(
+      '--initial-cluster=cp-1=https://127.199.250.10:2380,cp-2=https://127.199.250.11:2380,cp-3=https://127.199.250.12:2380',
+    );
     const apiserver = parseYaml(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8'));
     expect(apiserver.spec.containers[0].image).toBe('registry.k8s.io/kube-apiserver:v1.30.5');
     expect(apiserver.spec.containers[0].command).toContain('--advertise-address=127.199.250.10');
@@ -69,8 +71,9 @@ describe('cluster layout', () => {
     const kubelet = parseYaml(readFileSync(join(node('worker-2'), 'upper/etc/kubernetes/kubelet.conf'), 'utf8'));
     expect(kubelet.users[0].name).toBe('system:node:worker-2');
     expect(parseYaml(readFileSync(join(node('worker-2'), 'upper/var/lib/kubelet/config.yaml'), 'utf8')).kind).toBe('KubeletConfiguration');
-    expect(readFileSync(join(node('worker-2'), 'upper/etc/apt/sources.list.d/kubernetes.list'), 'utf8'))
-      .toBe('deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n');
+    expect(readFileSync(join(node('worker-2'), 'upper/etc/apt/sources.list.d/kubernetes.list'), 'utf8')).toBe(
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n',
+    );
     const lists = readFileSync(join(node('worker-2'), 'upper/var/lib/apt/lists/pkgs.k8s.io_core:_stable:_v1.29_deb_Packages'), 'utf8');
     expect(lists).toContain('Package: kubeadm\nVersion: 1.29.9-1.1');
     const repo = readFileSync(join(node('worker-1'), 'upper/etc/yum.repos.d/kubernetes.repo'), 'utf8');
@@ -78,34 +81,54 @@ describe('cluster layout', () => {
     expect(repo).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni');
     expect(JSON.parse(readFileSync(join(node('worker-1'), 'state.json'), 'utf8'))).toEqual({
       packages: { kubeadm: '1.29.9', kubelet: '1.29.9', kubectl: '1.29.9' },
-      holds: ['kubeadm', 'kubectl', 'kubelet'], kubelet: { active: true, version: '1.29.9' }, swap: false,
+      holds: ['kubeadm', 'kubectl', 'kubelet'],
+      kubelet: { active: true, version: '1.29.9' },
+      swap: false,
     });
   });
 
   it('writes one stand-in shim per tool, exactly as the README shows', () => {
     const shim = readFileSync(join(node('cp-1'), 'bin/apt-mark'), 'utf8');
-    expect(shim).toBe(`#!/bin/sh\nNODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`);
+    expect(shim).toBe(
+      `#!/bin/sh\nNODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`,
+    );
     expect(statSync(join(node('cp-1'), 'bin/kubeadm')).mode & 0o111).toBe(0o111);
   });
 
   it('writes known_hosts with each node real host key, and the inventory', () => {
     const knownHosts = readFileSync(join(dir, 'ssh/known_hosts'), 'utf8').trim().split('\n');
     expect(knownHosts).toHaveLength(5);
-    const hostKey = readFileSync(join(node('worker-1'), 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const hostKey = readFileSync(join(node('worker-1'), 'ssh_host_ed25519_key.pub'), 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     expect(knownHosts[3]).toBe(`127.199.250.13 ${hostKey}`);
     expect(readFileSync(join(dir, 'ssh/authorized_keys'), 'utf8')).toBe(readFileSync(join(dir, 'ssh/id_ed25519.pub'), 'utf8'));
     const inventory = parseYaml(readFileSync(join(dir, 'inventory.yaml'), 'utf8'));
     expect(inventory.defaults).toEqual({ user: 'root', port: 22, transport: 'ssh' });
     expect(inventory.nodes[0]).toEqual({ name: 'cp-1', address: '127.199.250.10', role: 'control-plane' });
-    expect(inventory.nodes[4]).toEqual({ name: 'worker-2', address: '127.199.250.14', role: 'worker', labels: { 'topology.kubernetes.io/zone': 'zone-b' } });
+    expect(inventory.nodes[4]).toEqual({
+      name: 'worker-2',
+      address: '127.199.250.14',
+      role: 'worker',
+      labels: { 'topology.kubernetes.io/zone': 'zone-b' },
+    });
   });
 });
 
 describe('up options', () => {
   it('applies the README defaults', () => {
     const options = resolveOptions({ dir: '/tmp/x' });
-    expect(options).toMatchObject({ controlPlanes: 3, workers: 6, version: '1.30.5', workerVersion: '1.30.5', os: 'debian',
-      apiOnlyWorkers: 0, podsPerNode: 0, workload: 'none' });
+    expect(options).toMatchObject({
+      controlPlanes: 3,
+      workers: 6,
+      version: '1.30.5',
+      workerVersion: '1.30.5',
+      os: 'debian',
+      apiOnlyWorkers: 0,
+      podsPerNode: 0,
+      workload: 'none',
+    });
     expect(options.published[0]).toBe('1.29.0');
     expect(options.published.at(-1)).toBe('1.31.13');
   });

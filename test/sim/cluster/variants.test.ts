@@ -16,8 +16,12 @@ describe('a RHEL cluster with 50 API-only workers', () => {
 
   it('gives RHEL nodes the yum repository of their minor and no apt source', async () => {
     const node = cluster.spec.nodes[1]!;
-    const got = await ssh(cluster.sshKeyPath, cluster.knownHostsPath, node.address,
-      'cat /etc/yum.repos.d/kubernetes.repo; test -e /etc/apt/sources.list.d/kubernetes.list && echo apt-source-present');
+    const got = await ssh(
+      cluster.sshKeyPath,
+      cluster.knownHostsPath,
+      node.address,
+      'cat /etc/yum.repos.d/kubernetes.repo; test -e /etc/apt/sources.list.d/kubernetes.list && echo apt-source-present',
+    );
     expect(got.stdout).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/');
     expect(got.stdout).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni');
     expect(got.stdout).not.toContain('apt-source-present');

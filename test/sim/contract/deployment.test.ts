@@ -24,7 +24,13 @@ async function podsOf(app: string): Promise<V1Pod[]> {
 }
 
 const summary = (pods: V1Pod[]) =>
-  pods.map((p) => ({ name: p.metadata?.name, uid: p.metadata?.uid, phase: p.status?.phase, ready: isPodReady(p), terminating: !isLive(p) }));
+  pods.map((p) => ({
+    name: p.metadata?.name,
+    uid: p.metadata?.uid,
+    phase: p.status?.phase,
+    ready: isPodReady(p),
+    terminating: !isLive(p),
+  }));
 
 describe.skipIf(!kubeletAvailable)('[kubelet] Deployment', () => {
   it('creates pods that become Ready; an evicted pod is replaced by a new pod (new UID)', async () => {
@@ -45,11 +51,15 @@ describe.skipIf(!kubeletAvailable)('[kubelet] Deployment', () => {
       },
     });
 
-    const first = await waitFor('2 Running and Ready pods of the Deployment', async () => {
-      const pods = await podsOf(app);
-      const ready = pods.filter(isRunningReady);
-      return ready.length === 2 ? { done: true, value: ready } : { done: false, seen: summary(pods) };
-    }, 60_000);
+    const first = await waitFor(
+      '2 Running and Ready pods of the Deployment',
+      async () => {
+        const pods = await podsOf(app);
+        const ready = pods.filter(isRunningReady);
+        return ready.length === 2 ? { done: true, value: ready } : { done: false, seen: summary(pods) };
+      },
+      60_000,
+    );
     for (const pod of first) expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', controller: true });
     const deployment = await waitFor('the Deployment to report 2 ready replicas', async () => {
       const seen = await scope.apps.readNamespacedDeployment({ name: app, namespace: scope.namespace });
@@ -60,13 +70,17 @@ describe.skipIf(!kubeletAvailable)('[kubelet] Deployment', () => {
     const victim = first[0]!;
     await evict(scope, victim.metadata!.name!);
     const originalUids = new Set(first.map((pod) => pod.metadata!.uid));
-    const after = await waitFor('a Ready replacement pod with a new UID, and the evicted pod gone', async () => {
-      const pods = await podsOf(app);
-      const ready = pods.filter(isRunningReady);
-      const replacement = ready.some((pod) => !originalUids.has(pod.metadata!.uid));
-      const victimGone = !pods.some((pod) => pod.metadata!.uid === victim.metadata!.uid);
-      return replacement && victimGone && ready.length === 2 ? { done: true, value: ready } : { done: false, seen: summary(pods) };
-    }, 60_000);
+    const after = await waitFor(
+      'a Ready replacement pod with a new UID, and the evicted pod gone',
+      async () => {
+        const pods = await podsOf(app);
+        const ready = pods.filter(isRunningReady);
+        const replacement = ready.some((pod) => !originalUids.has(pod.metadata!.uid));
+        const victimGone = !pods.some((pod) => pod.metadata!.uid === victim.metadata!.uid);
+        return replacement && victimGone && ready.length === 2 ? { done: true, value: ready } : { done: false, seen: summary(pods) };
+      },
+      60_000,
+    );
     expect(after.map((pod) => pod.metadata!.name)).not.toContain(victim.metadata!.name);
   });
 });

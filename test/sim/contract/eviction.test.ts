@@ -131,7 +131,12 @@ describe('eviction errors', () => {
     await scope.createPod({ name, nodeName: node });
     const response = await evictRaw(scope, name, { bodyName: `${name}-other` });
     expect(response.status, describeResponse(response)).toBe(400);
-    expect(response.json).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400, message: 'name in URL does not match name in Eviction object' });
+    expect(response.json).toMatchObject({
+      kind: 'Status',
+      reason: 'BadRequest',
+      code: 400,
+      message: 'name in URL does not match name in Eviction object',
+    });
     expect((await readPod(name)).metadata?.deletionTimestamp).toBeUndefined();
   });
 

@@ -33,9 +33,14 @@ const conflictMessage = (name: string) =>
 describe('Lease lock', () => {
   it('create is 201; a second create is 409 AlreadyExists', async () => {
     const name = scope.unique('upgrade-lock');
-    const created = await scope.coordination.createNamespacedLeaseWithHttpInfo({ namespace: scope.namespace, body: leaseBody(name, 'run-1') });
+    const created = await scope.coordination.createNamespacedLeaseWithHttpInfo({
+      namespace: scope.namespace,
+      body: leaseBody(name, 'run-1'),
+    });
     expect(created.httpStatusCode).toBe(201);
-    const again = await apiFailure(scope.coordination.createNamespacedLease({ namespace: scope.namespace, body: leaseBody(name, 'run-2') }));
+    const again = await apiFailure(
+      scope.coordination.createNamespacedLease({ namespace: scope.namespace, body: leaseBody(name, 'run-2') }),
+    );
     expect(again.code).toBe(409);
     expect(again.status).toMatchObject({
       reason: 'AlreadyExists',
@@ -58,7 +63,11 @@ describe('Lease lock', () => {
     expect(renewed.data.metadata?.resourceVersion).not.toBe(first.metadata?.resourceVersion);
 
     const stale = await apiFailure(
-      scope.coordination.replaceNamespacedLease({ name, namespace: scope.namespace, body: { ...first, spec: { ...first.spec, holderIdentity: 'thief' } } }),
+      scope.coordination.replaceNamespacedLease({
+        name,
+        namespace: scope.namespace,
+        body: { ...first, spec: { ...first.spec, holderIdentity: 'thief' } },
+      }),
     );
     expect(stale.code).toBe(409);
     expect(stale.status).toMatchObject({
@@ -70,7 +79,11 @@ describe('Lease lock', () => {
 
     const stalePatch = await apiFailure(
       scope.coordination.patchNamespacedLease(
-        { name, namespace: scope.namespace, body: { metadata: { resourceVersion: first.metadata!.resourceVersion }, spec: { holderIdentity: 'thief' } } },
+        {
+          name,
+          namespace: scope.namespace,
+          body: { metadata: { resourceVersion: first.metadata!.resourceVersion }, spec: { holderIdentity: 'thief' } },
+        },
         mergePatch,
       ),
     );
@@ -112,10 +125,17 @@ describe('Lease lock', () => {
     expect(millis.json).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
     expect(millis.json.message).toContain('cannot parse ".123Z" as ".000000"');
 
-    const noFraction = await rawRequest(scope.kubeconfig, { method: 'POST', path, body: { ...body, spec: { ...body.spec, renewTime: '2024-05-01T10:20:27Z' } } });
+    const noFraction = await rawRequest(scope.kubeconfig, {
+      method: 'POST',
+      path,
+      body: { ...body, spec: { ...body.spec, renewTime: '2024-05-01T10:20:27Z' } },
+    });
     expect(noFraction.status, describeResponse(noFraction)).toBe(400);
 
-    const created = await scope.coordination.createNamespacedLease({ namespace: scope.namespace, body: leaseBody(`${name}-valid`, 'run-1') });
+    const created = await scope.coordination.createNamespacedLease({
+      namespace: scope.namespace,
+      body: leaseBody(`${name}-valid`, 'run-1'),
+    });
     const patchMillis = await rawRequest(scope.kubeconfig, {
       method: 'PATCH',
       path: `${path}/${created.metadata!.name}`,

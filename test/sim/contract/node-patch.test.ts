@@ -150,7 +150,13 @@ describe('node status only through /status', () => {
   it('strategic merge merges status conditions by type; merge patch replaces the whole list', async () => {
     const name = await freshNode();
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const condition = (type: string, status: string) => ({ type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason: `Contract${type}` });
+    const condition = (type: string, status: string) => ({
+      type,
+      status,
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+      reason: `Contract${type}`,
+    });
     const conditionsOf = (node: V1Node) => Object.fromEntries((node.status?.conditions ?? []).map((c) => [c.type, c.status]));
 
     const three = [condition('Ready', 'True'), condition('MemoryPressure', 'False'), condition('DiskPressure', 'False')];
@@ -161,10 +167,7 @@ describe('node status only through /status', () => {
     );
     expect(conditionsOf(merged)).toEqual({ Ready: 'True', MemoryPressure: 'True', DiskPressure: 'False' });
 
-    const replaced = await scope.core.patchNodeStatus(
-      { name, body: { status: { conditions: [condition('Ready', 'True')] } } },
-      mergePatch,
-    );
+    const replaced = await scope.core.patchNodeStatus({ name, body: { status: { conditions: [condition('Ready', 'True')] } } }, mergePatch);
     expect(conditionsOf(replaced)).toEqual({ Ready: 'True' });
     expect(conditionsOf(await scope.core.readNode({ name }))).toEqual({ Ready: 'True' });
   });

@@ -9,7 +9,12 @@ export const PDB_VIOLATION_MESSAGE = "Cannot evict pod as it would violate the p
 export async function createPdb(scope: ContractScope, name: string, app: string, minAvailable: number): Promise<V1PodDisruptionBudget> {
   return scope.policy.createNamespacedPodDisruptionBudget({
     namespace: scope.namespace,
-    body: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name }, spec: { minAvailable, selector: { matchLabels: { app } } } },
+    body: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name },
+      spec: { minAvailable, selector: { matchLabels: { app } } },
+    },
   });
 }
 

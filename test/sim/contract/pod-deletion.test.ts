@@ -71,10 +71,14 @@ describe.skipIf(!kubeletAvailable)('[kubelet] a kubelet finishes pods', () => {
   it('a bound pod on a Ready node becomes Running and Ready by itself', async () => {
     const name = scope.unique('starts');
     await scope.createPod({ name, nodeName: await scope.kubeletNode(), terminationGracePeriodSeconds: 1 });
-    const pod = await waitFor(`pod ${name} to become Running and Ready`, async () => {
-      const seen = await scope.core.readNamespacedPod({ name, namespace: scope.namespace });
-      return seen.status?.phase === 'Running' && isPodReady(seen) ? { done: true, value: seen } : { done: false, seen: seen.status };
-    }, 60_000);
+    const pod = await waitFor(
+      `pod ${name} to become Running and Ready`,
+      async () => {
+        const seen = await scope.core.readNamespacedPod({ name, namespace: scope.namespace });
+        return seen.status?.phase === 'Running' && isPodReady(seen) ? { done: true, value: seen } : { done: false, seen: seen.status };
+      },
+      60_000,
+    );
     expect(pod.status?.phase).toBe('Running');
   });
 
@@ -83,14 +87,18 @@ describe.skipIf(!kubeletAvailable)('[kubelet] a kubelet finishes pods', () => {
     await scope.createPod({ name, nodeName: await scope.kubeletNode(), terminationGracePeriodSeconds: 2 });
     const deleted = await scope.core.deleteNamespacedPod({ name, namespace: scope.namespace });
     expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(2);
-    await waitFor(`pod ${name} to be gone after its 2 s grace period`, async () => {
-      try {
-        const seen = await scope.core.readNamespacedPod({ name, namespace: scope.namespace });
-        return { done: false, seen: { phase: seen.status?.phase, deletionTimestamp: seen.metadata?.deletionTimestamp } };
-      } catch (error) {
-        if ((error as { code?: number }).code === 404) return { done: true, value: undefined };
-        throw error;
-      }
-    }, 30_000);
+    await waitFor(
+      `pod ${name} to be gone after its 2 s grace period`,
+      async () => {
+        try {
+          const seen = await scope.core.readNamespacedPod({ name, namespace: scope.namespace });
+          return { done: false, seen: { phase: seen.status?.phase, deletionTimestamp: seen.metadata?.deletionTimestamp } };
+        } catch (error) {
+          if ((error as { code?: number }).code === 404) return { done: true, value: undefined };
+          throw error;
+        }
+      },
+      30_000,
+    );
   });
 });

@@ -95,7 +95,10 @@ describe('ownerReferences of controller-made pods', () => {
         metadata: { name: app },
         spec: {
           selector: { matchLabels: { app } },
-          template: { ...template(app), spec: { ...template(app).spec, nodeSelector: { [RUN_LABEL]: scope.run, 'contract.test/ds': app } } },
+          template: {
+            ...template(app),
+            spec: { ...template(app).spec, nodeSelector: { [RUN_LABEL]: scope.run, 'contract.test/ds': app } },
+          },
         },
       },
     });
@@ -112,9 +115,17 @@ describe('mirror pods', () => {
     const node = await scope.core.readNode({ name: nodeB });
     const name = `kube-apiserver-${nodeB}`;
     const hash = 'c0ffee0123456789abcdef0123456789';
-    const ownerReferences: V1OwnerReference[] = [{ apiVersion: 'v1', kind: 'Node', name: nodeB, uid: node.metadata!.uid!, controller: true }];
+    const ownerReferences: V1OwnerReference[] = [
+      { apiVersion: 'v1', kind: 'Node', name: nodeB, uid: node.metadata!.uid!, controller: true },
+    ];
     const annotations = { 'kubernetes.io/config.mirror': hash, 'kubernetes.io/config.hash': hash, 'kubernetes.io/config.source': 'file' };
-    await scope.createPod({ name, labels: { component: 'kube-apiserver', tier: 'control-plane' }, annotations, nodeName: nodeB, ownerReferences });
+    await scope.createPod({
+      name,
+      labels: { component: 'kube-apiserver', tier: 'control-plane' },
+      annotations,
+      nodeName: nodeB,
+      ownerReferences,
+    });
 
     const read = await scope.core.readNamespacedPod({ name, namespace: scope.namespace });
     expect(read.metadata?.annotations).toMatchObject(annotations);

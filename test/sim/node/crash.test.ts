@@ -34,8 +34,9 @@ it('leaves nothing running or mounted when the supervisor is killed with SIGKILL
   supervisor.kill('SIGKILL');
   await exited(supervisor);
   expect((await session).code).toBe(255);
-  const left = await waitFor('the node processes to end', () => (processesIn(namespace).length === 0 ? 'none' : undefined), 10_000)
-    .catch(() => processesIn(namespace).join('\n'));
+  const left = await waitFor('the node processes to end', () => (processesIn(namespace).length === 0 ? 'none' : undefined), 10_000).catch(
+    () => processesIn(namespace).join('\n'),
+  );
   expect(left).toBe('none');
   expect(mountsMentioning(join(f.nodeDir, 'upper'))).toEqual([]);
 });

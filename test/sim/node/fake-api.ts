@@ -5,7 +5,11 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-type KubeObject = { metadata: { name: string; uid?: string; [k: string]: unknown }; status?: Record<string, unknown>; [k: string]: unknown };
+type KubeObject = {
+  metadata: { name: string; uid?: string; [k: string]: unknown };
+  status?: Record<string, unknown>;
+  [k: string]: unknown;
+};
 
 export interface RecordedRequest {
   method: string;
@@ -43,7 +47,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 const notFound = (what: string) => ({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: `${what} not found` });
-const exists = (what: string) => ({ kind: 'Status', status: 'Failure', reason: 'AlreadyExists', code: 409, message: `${what} already exists` });
+const exists = (what: string) => ({
+  kind: 'Status',
+  status: 'Failure',
+  reason: 'AlreadyExists',
+  code: 409,
+  message: `${what} already exists`,
+});
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -52,7 +62,15 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-function route(store: Map<string, KubeObject>, kind: string, name: string | undefined, sub: string | undefined, method: string, body: Record<string, unknown>, res: ServerResponse): void {
+function route(
+  store: Map<string, KubeObject>,
+  kind: string,
+  name: string | undefined,
+  sub: string | undefined,
+  method: string,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): void {
   const found = name ? store.get(name) : undefined;
   if (method === 'POST' && !name) {
     const object = body as KubeObject;

@@ -44,7 +44,8 @@ describe('matchCommandFault', () => {
 
   it('counts `times` across processes racing for the same fault', async () => {
     writeFaults([{ type: 'command-fails', node: '*', match: 'upgrade', times: 2 }]);
-    const script = `import { takeCommandFault } from ${JSON.stringify(join(repoRoot, 'sim/node/faults.ts'))};\n` +
+    const script =
+      `import { takeCommandFault } from ${JSON.stringify(join(repoRoot, 'sim/node/faults.ts'))};\n` +
       `process.stdout.write(takeCommandFault(${JSON.stringify(dir)}, 'cp-1', 'kubeadm upgrade apply') ? 'fired' : 'none');\n`;
     const scriptFile = join(dir, 'take.ts');
     writeFileSync(scriptFile, script);

@@ -31,16 +31,32 @@ export function randomSubnet(): string {
 export function etcdManifestYaml(address: string, extraFlags: string[] = []): string {
   const pki = '/etc/kubernetes/pki/etcd';
   // kubeadm's shape, loopback listeners and a flag only newer etcds know included on purpose
-  const command = ['etcd', `--advertise-client-urls=https://${address}:2379`, `--cert-file=${pki}/server.crt`,
-    '--client-cert-auth=true', '--data-dir=/var/lib/etcd', '--experimental-initial-corrupt-check=true',
-    '--feature-gates=InitialCorruptCheck=true', `--initial-advertise-peer-urls=https://${address}:2380`,
-    `--initial-cluster=cp-1=https://${address}:2380`, `--key-file=${pki}/server.key`,
-    `--listen-client-urls=https://127.0.0.1:2379,https://${address}:2379`, '--listen-metrics-urls=http://127.0.0.1:2381',
-    `--listen-peer-urls=https://${address}:2380`, '--name=cp-1', `--peer-cert-file=${pki}/peer.crt`,
-    '--peer-client-cert-auth=true', `--peer-key-file=${pki}/peer.key`, `--peer-trusted-ca-file=${pki}/ca.crt`,
-    '--snapshot-count=10000', `--trusted-ca-file=${pki}/ca.crt`, ...extraFlags];
+  const command = [
+    'etcd',
+    `--advertise-client-urls=https://${address}:2379`,
+    `--cert-file=${pki}/server.crt`,
+    '--client-cert-auth=true',
+    '--data-dir=/var/lib/etcd',
+    '--experimental-initial-corrupt-check=true',
+    '--feature-gates=InitialCorruptCheck=true',
+    `--initial-advertise-peer-urls=https://${address}:2380`,
+    `--initial-cluster=cp-1=https://${address}:2380`,
+    `--key-file=${pki}/server.key`,
+    `--listen-client-urls=https://127.0.0.1:2379,https://${address}:2379`,
+    '--listen-metrics-urls=http://127.0.0.1:2381',
+    `--listen-peer-urls=https://${address}:2380`,
+    '--name=cp-1',
+    `--peer-cert-file=${pki}/peer.crt`,
+    '--peer-client-cert-auth=true',
+    `--peer-key-file=${pki}/peer.key`,
+    `--peer-trusted-ca-file=${pki}/ca.crt`,
+    '--snapshot-count=10000',
+    `--trusted-ca-file=${pki}/ca.crt`,
+    ...extraFlags,
+  ];
   return stringify({
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name: 'etcd', namespace: 'kube-system', labels: { component: 'etcd', tier: 'control-plane' } },
     spec: { hostNetwork: true, containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.5.15-0', command }] },
   });
@@ -48,16 +64,22 @@ export function etcdManifestYaml(address: string, extraFlags: string[] = []): st
 
 export function apiserverManifestYaml(version: string): string {
   return stringify({
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name: 'kube-apiserver', namespace: 'kube-system', labels: { component: 'kube-apiserver', tier: 'control-plane' } },
-    spec: { hostNetwork: true, containers: [{ name: 'kube-apiserver', image: `registry.k8s.io/kube-apiserver:v${version}`, command: ['kube-apiserver'] }] },
+    spec: {
+      hostNetwork: true,
+      containers: [{ name: 'kube-apiserver', image: `registry.k8s.io/kube-apiserver:v${version}`, command: ['kube-apiserver'] }],
+    },
   });
 }
 
 function kubeconfigYaml(server: string, ca: string, client: KeyPairPaths): string {
   const b64 = (file: string) => readFileSync(file).toString('base64');
   return stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'kubelet@sim',
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'kubelet@sim',
     clusters: [{ name: 'sim', cluster: { server, 'certificate-authority-data': b64(ca) } }],
     contexts: [{ name: 'kubelet@sim', context: { cluster: 'sim', user: 'kubelet' } }],
     users: [{ name: 'kubelet', user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) } }],
@@ -87,12 +109,30 @@ function writeSshKeys(dir: string, nodeDir: string, address: string): { key: str
 
 export async function buildNodeFixture(subnet: string, delays: ClusterSpec['delays']): Promise<NodeFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-node-'));
-  const node: SimNodeSpec = { name: 'cp-1', role: 'control-plane', address: `${subnet}.10`, sshPort: 22, os: 'debian', version: '1.30.5', zone: 'zone-a' };
+  const node: SimNodeSpec = {
+    name: 'cp-1',
+    role: 'control-plane',
+    address: `${subnet}.10`,
+    sshPort: 22,
+    os: 'debian',
+    version: '1.30.5',
+    zone: 'zone-a',
+  };
   const apiAddress = `${subnet}.1`;
   const cluster: ClusterSpec = {
-    name: 'sim', dir, subnet, apiServer: { address: apiAddress, port: 6443, url: `https://${apiAddress}:6443` },
-    version: '1.30.5', published: ['1.30.5', '1.31.1'], nodes: [node], apiOnlyWorkers: 0, podsPerNode: 0,
-    workload: 'none', delays, node24, repoRoot,
+    name: 'sim',
+    dir,
+    subnet,
+    apiServer: { address: apiAddress, port: 6443, url: `https://${apiAddress}:6443` },
+    version: '1.30.5',
+    published: ['1.30.5', '1.31.1'],
+    nodes: [node],
+    apiOnlyWorkers: 0,
+    podsPerNode: 0,
+    workload: 'none',
+    delays,
+    node24,
+    repoRoot,
   };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(cluster, null, 2));
   const nodeDir = join(dir, 'nodes', node.name);
@@ -102,16 +142,42 @@ export async function buildNodeFixture(subnet: string, delays: ClusterSpec['dela
 
   const pkiDir = join(dir, 'pki');
   const ca = await createCA(pkiDir, 'ca', 'kubernetes');
-  const server = await issueCert({ ca, outDir: pkiDir, name: 'apiserver', cn: 'kube-apiserver', ipAddresses: [apiAddress], usage: 'server' });
-  const kubelet = await issueCert({ ca, outDir: pkiDir, name: 'kubelet-cp-1', cn: 'system:node:cp-1', organizations: ['system:nodes'], usage: 'client' });
+  const server = await issueCert({
+    ca,
+    outDir: pkiDir,
+    name: 'apiserver',
+    cn: 'kube-apiserver',
+    ipAddresses: [apiAddress],
+    usage: 'server',
+  });
+  const kubelet = await issueCert({
+    ca,
+    outDir: pkiDir,
+    name: 'kubelet-cp-1',
+    cn: 'system:node:cp-1',
+    organizations: ['system:nodes'],
+    usage: 'client',
+  });
   writeFileSync(join(k8s, 'kubelet.conf'), kubeconfigYaml(cluster.apiServer.url, ca.cert, kubelet));
-  const admin = await issueCert({ ca, outDir: pkiDir, name: 'admin', cn: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
+  const admin = await issueCert({
+    ca,
+    outDir: pkiDir,
+    name: 'admin',
+    cn: 'kubernetes-admin',
+    organizations: ['system:masters'],
+    usage: 'client',
+  });
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigYaml(cluster.apiServer.url, ca.cert, admin));
   await writeEtcdPki(join(k8s, 'pki/etcd'), node.address);
   writeFileSync(join(k8s, 'manifests/etcd.yaml'), etcdManifestYaml(node.address));
   writeFileSync(join(k8s, 'manifests/kube-apiserver.yaml'), apiserverManifestYaml('1.30.5'));
 
-  const state: NodeState = { packages: { kubeadm: '1.30.5', kubelet: '1.30.5', kubectl: '1.30.5' }, holds: ['kubeadm', 'kubelet', 'kubectl'], kubelet: { active: true, version: '1.30.5' }, swap: false };
+  const state: NodeState = {
+    packages: { kubeadm: '1.30.5', kubelet: '1.30.5', kubectl: '1.30.5' },
+    holds: ['kubeadm', 'kubelet', 'kubectl'],
+    kubelet: { active: true, version: '1.30.5' },
+    swap: false,
+  };
   writeFileSync(join(nodeDir, 'state.json'), JSON.stringify(state, null, 2));
   // a shim in the node's bin proves /usr/local/sbin is the node's
   writeFileSync(join(nodeDir, 'bin/sim-hello'), '#!/bin/sh\necho "hello from $(basename "$0") on cp-1"\n');
@@ -120,19 +186,32 @@ export async function buildNodeFixture(subnet: string, delays: ClusterSpec['dela
   const { key, knownHosts } = writeSshKeys(dir, nodeDir, node.address);
   const etcdPki = join(k8s, 'pki/etcd');
   return {
-    dir, cluster, node, nodeDir, sshKey: key, knownHosts,
+    dir,
+    cluster,
+    node,
+    nodeDir,
+    sshKey: key,
+    knownHosts,
     apiPki: { ca: ca.cert, cert: server.cert, key: server.key },
-    etcdClient: { ca: join(etcdPki, 'ca.crt'), cert: join(etcdPki, 'healthcheck-client.crt'), key: join(etcdPki, 'healthcheck-client.key') },
+    etcdClient: {
+      ca: join(etcdPki, 'ca.crt'),
+      cert: join(etcdPki, 'healthcheck-client.crt'),
+      key: join(etcdPki, 'healthcheck-client.key'),
+    },
   };
 }
 
 /** Starts the supervisor the way `sim up` does: detached, in a new mount namespace, output to supervisor.log. */
 export function startSupervisor(f: NodeFixture): ChildProcess {
   const logFd = openSync(join(f.nodeDir, 'supervisor.log'), 'a');
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', node24, join(repoRoot, 'sim/node/supervisor.ts'), '--dir', f.dir, '--node', f.node.name], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-  });
+  const child = spawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', node24, join(repoRoot, 'sim/node/supervisor.ts'), '--dir', f.dir, '--node', f.node.name],
+    {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   closeSync(logFd);
   return child;
 }
@@ -160,8 +239,22 @@ export function run(file: string, args: string[], input?: string): Promise<RunRe
 }
 
 export function sshOptions(f: NodeFixture, key = f.sshKey): string[] {
-  return ['-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${f.knownHosts}`,
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
+  return [
+    '-i',
+    key,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${f.knownHosts}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
+  ];
 }
 
 export function ssh(f: NodeFixture, command: string, key?: string): Promise<RunResult> {
@@ -170,7 +263,14 @@ export function ssh(f: NodeFixture, command: string, key?: string): Promise<RunR
 
 export function etcdctl(f: NodeFixture, args: string[]): Promise<RunResult> {
   const c = f.etcdClient;
-  return run('etcdctl', [`--endpoints=https://${f.node.address}:2379`, `--cacert=${c.ca}`, `--cert=${c.cert}`, `--key=${c.key}`, '--dial-timeout=3s', ...args]);
+  return run('etcdctl', [
+    `--endpoints=https://${f.node.address}:2379`,
+    `--cacert=${c.ca}`,
+    `--cert=${c.cert}`,
+    `--key=${c.key}`,
+    '--dial-timeout=3s',
+    ...args,
+  ]);
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {

@@ -10,9 +10,21 @@ import { buildNodeFixture, etcdctl, randomSubnet, ssh, startSupervisor, waitFor,
 import { stopIfRunning } from './node-teardown.ts';
 
 interface ObjectView {
-  metadata: { uid: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind: string; uid: string; controller?: boolean }[] };
+  metadata: {
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind: string; uid: string; controller?: boolean }[];
+  };
   spec: { nodeName?: string; taints?: { key: string; effect: string }[]; containers?: { image: string }[] };
-  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string; reason?: string }[]; nodeInfo?: Record<string, string>; addresses?: unknown[]; capacity?: Record<string, string> };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string; reason?: string }[];
+    nodeInfo?: Record<string, string>;
+    addresses?: unknown[];
+    capacity?: Record<string, string>;
+  };
 }
 
 const RESTART_MS = 1500;
@@ -66,7 +78,10 @@ describe('Node registration and status', () => {
   it('registers a control-plane Node with its labels and taint', () => {
     const node = nodeView();
     expect(node?.metadata.labels).toMatchObject({
-      'kubernetes.io/hostname': 'cp-1', 'kubernetes.io/os': 'linux', 'topology.kubernetes.io/zone': 'zone-a', 'node-role.kubernetes.io/control-plane': '',
+      'kubernetes.io/hostname': 'cp-1',
+      'kubernetes.io/os': 'linux',
+      'topology.kubernetes.io/zone': 'zone-a',
+      'node-role.kubernetes.io/control-plane': '',
     });
     expect(node?.spec.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
   });
@@ -74,9 +89,16 @@ describe('Node registration and status', () => {
   it('reports Ready, addresses, capacity and the running kubelet version by strategic merge patch', () => {
     const node = nodeView();
     expect(readyOf(node)).toMatchObject({ status: 'True', reason: 'KubeletReady' });
-    expect(node?.status?.addresses).toEqual([{ type: 'InternalIP', address: f.node.address }, { type: 'Hostname', address: 'cp-1' }]);
+    expect(node?.status?.addresses).toEqual([
+      { type: 'InternalIP', address: f.node.address },
+      { type: 'Hostname', address: 'cp-1' },
+    ]);
     expect(node?.status?.capacity).toEqual({ cpu: '4', memory: '8Gi', pods: '110' });
-    expect(node?.status?.nodeInfo).toMatchObject({ kubeletVersion: 'v1.30.5', containerRuntimeVersion: 'containerd://1.7.22', osImage: expect.stringContaining('Debian') });
+    expect(node?.status?.nodeInfo).toMatchObject({
+      kubeletVersion: 'v1.30.5',
+      containerRuntimeVersion: 'containerd://1.7.22',
+      osImage: expect.stringContaining('Debian'),
+    });
     const patches = api.requests.filter((r) => r.method === 'PATCH' && r.path === '/api/v1/nodes/cp-1/status');
     expect(patches.length).toBeGreaterThan(0);
     expect(new Set(patches.map((p) => p.contentType))).toEqual(new Set(['application/strategic-merge-patch+json']));
@@ -94,7 +116,11 @@ describe('Node registration and status', () => {
     writeFileSync(join(f.dir, 'faults.json'), JSON.stringify([{ type: 'never-ready', node: 'cp-1' }]));
     supervisor.kill('SIGHUP');
     await waitReady('False');
-    const sawReady = await waitFor('the restart window and a few heartbeats', () => (readyOf(nodeView())?.status === 'True' ? 'ready' : undefined), RESTART_MS + 5 * HEARTBEAT_MS).catch(() => 'stayed NotReady');
+    const sawReady = await waitFor(
+      'the restart window and a few heartbeats',
+      () => (readyOf(nodeView())?.status === 'True' ? 'ready' : undefined),
+      RESTART_MS + 5 * HEARTBEAT_MS,
+    ).catch(() => 'stayed NotReady');
     expect(sawReady).toBe('stayed NotReady');
     writeFileSync(join(f.dir, 'faults.json'), '[]');
     await waitReady('True');
@@ -114,7 +140,9 @@ describe('static pods', () => {
     const hash = sha256(manifestFile('kube-apiserver.yaml'));
     expect(pod.metadata.annotations).toMatchObject({ 'kubernetes.io/config.hash': hash, 'kubernetes.io/config.mirror': hash });
     expect(pod.metadata.labels).toMatchObject({ component: 'kube-apiserver', tier: 'control-plane' });
-    expect(pod.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Node', uid: nodeView()?.metadata.uid, controller: true })]);
+    expect(pod.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Node', uid: nodeView()?.metadata.uid, controller: true }),
+    ]);
     expect(pod.spec.nodeName).toBe('cp-1');
     expect(pod.spec.containers?.[0]?.image).toBe('registry.k8s.io/kube-apiserver:v1.30.5');
     expect(pod.status).toMatchObject({ phase: 'Running', podIP: f.node.address });

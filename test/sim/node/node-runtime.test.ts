@@ -13,7 +13,10 @@ let api: FakeApi;
 let supervisor: ChildProcess;
 
 function commandsLog(): { command: string; via: string; fault?: string }[] {
-  return readFileSync(join(f.nodeDir, 'commands.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return readFileSync(join(f.nodeDir, 'commands.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 function setFaults(faults: unknown[]): void {
@@ -73,7 +76,11 @@ describe('a simulated node over SSH', () => {
 
   it('serves sftp (file collection) from the node view', async () => {
     const local = join(f.dir, 'fetched-etcd.yaml');
-    const result = await run('sftp', [...sshOptions(f), '-b', '-', `root@${f.node.address}`], `get /etc/kubernetes/manifests/etcd.yaml ${local}\n`);
+    const result = await run(
+      'sftp',
+      [...sshOptions(f), '-b', '-', `root@${f.node.address}`],
+      `get /etc/kubernetes/manifests/etcd.yaml ${local}\n`,
+    );
     expect(result.code).toBe(0);
     expect(readFileSync(local, 'utf8')).toContain('--name=cp-1');
   });
@@ -85,7 +92,8 @@ describe('a simulated node over SSH', () => {
   });
 
   it('restarts sshd when it dies', async () => {
-    const sshdPid = () => Number([...readFileSync(join(f.nodeDir, 'supervisor.log'), 'utf8').matchAll(/sshd started, pid (\d+)/g)].at(-1)?.[1]);
+    const sshdPid = () =>
+      Number([...readFileSync(join(f.nodeDir, 'supervisor.log'), 'utf8').matchAll(/sshd started, pid (\d+)/g)].at(-1)?.[1]);
     const before = sshdPid();
     process.kill(before, 'SIGKILL');
     await waitFor('a new sshd', () => (sshdPid() !== before ? true : undefined));
@@ -111,7 +119,8 @@ describe('etcd run from the static pod manifest', () => {
   it('takes a snapshot on the node that etcdctl snapshot status accepts, stored in the node /var', async () => {
     const pki = '/etc/kubernetes/pki/etcd';
     const snapshot = '/var/lib/etcd-backup/snapshot.db';
-    const command = `mkdir -p /var/lib/etcd-backup && etcdctl --endpoints=https://${f.node.address}:2379 --cacert=${pki}/ca.crt ` +
+    const command =
+      `mkdir -p /var/lib/etcd-backup && etcdctl --endpoints=https://${f.node.address}:2379 --cacert=${pki}/ca.crt ` +
       `--cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key snapshot save ${snapshot} && ` +
       `etcdctl snapshot status ${snapshot} -w json`;
     const result = await ssh(f, command);

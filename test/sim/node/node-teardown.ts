@@ -11,7 +11,9 @@ export function mountNamespaceOf(pid: number): string | undefined {
 }
 
 function allPids(): number[] {
-  return readdirSync('/proc').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  return readdirSync('/proc')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** Processes (with their command lines) whose mount namespace is `ns`. */

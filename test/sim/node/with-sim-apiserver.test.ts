@@ -33,13 +33,18 @@ async function nodeReady(status: string, version: string): Promise<boolean | und
 }
 
 const manifestHash = (name: string) =>
-  createHash('sha256').update(readFileSync(join(f.nodeDir, 'upper/etc/kubernetes/manifests', name))).digest('hex');
+  createHash('sha256')
+    .update(readFileSync(join(f.nodeDir, 'upper/etc/kubernetes/manifests', name)))
+    .digest('hex');
 
 beforeAll(async () => {
   f = await buildNodeFixture(randomSubnet(), { heartbeatMs: 500, kubeletRestartMs: 1000, podStartMs: 100, podStopMs: 100 });
   const pki = join(f.dir, 'pki');
   apiServer = await startApiServer({
-    host: f.cluster.apiServer.address, port: f.cluster.apiServer.port, clusterVersion: '1.30.5', log: () => undefined,
+    host: f.cluster.apiServer.address,
+    port: f.cluster.apiServer.port,
+    clusterVersion: '1.30.5',
+    log: () => undefined,
     tls: { cert: join(pki, 'apiserver.crt'), key: join(pki, 'apiserver.key'), ca: join(pki, 'ca.crt') },
   });
   supervisor = startSupervisor(f);

@@ -13,17 +13,24 @@ beforeEach(async () => {
 afterEach(async () => fx.cleanup());
 
 function switchRepo(minor: string): void {
-  writeFileSync(join(fx.root('w1'), LIST), `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`);
+  writeFileSync(
+    join(fx.root('w1'), LIST),
+    `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`,
+  );
 }
 
 describe('apt-cache', () => {
   it('madison lists only the fetched minor, newest first, in apt format', async () => {
     const r = await fx.run('w1', 'apt-cache', ['madison', 'kubeadm']);
     expect(r.code).toBe(0);
-    expect(r.out).toBe([
-      '   kubeadm | 1.30.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages',
-      '   kubeadm | 1.30.5-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages',
-      '   kubeadm | 1.30.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages', ''].join('\n'));
+    expect(r.out).toBe(
+      [
+        '   kubeadm | 1.30.6-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages',
+        '   kubeadm | 1.30.5-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages',
+        '   kubeadm | 1.30.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.30/deb  Packages',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('policy shows the installed version and the candidate', async () => {
@@ -111,12 +118,20 @@ describe('reading another minor without changing the node', () => {
     const stateBefore = fx.state('w1');
     mkdirSync(join(fx.root('w1'), 'tmp/probe/lists'), { recursive: true });
     writeFileSync(join(fx.root('w1'), 'tmp/probe/sources.list'), 'deb https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /\n');
-    const options = ['-o', 'Dir::Etc::sourcelist=/tmp/probe/sources.list', '-o', 'Dir::Etc::sourceparts=-', '-o', 'Dir::State::Lists=/tmp/probe/lists'];
+    const options = [
+      '-o',
+      'Dir::Etc::sourcelist=/tmp/probe/sources.list',
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      'Dir::State::Lists=/tmp/probe/lists',
+    ];
     expect((await fx.run('w1', 'apt-get', ['-qq', ...options, 'update'])).code).toBe(0);
     const other = await fx.run('w1', 'apt-cache', [...options, 'madison', 'kubeadm']);
     expect(other.out.split('\n').filter(Boolean)).toEqual([
       '   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages',
-      '   kubeadm | 1.31.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages']);
+      '   kubeadm | 1.31.0-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages',
+    ]);
     expect(snapshot(fx.root('w1'), (p) => p.startsWith('tmp'))).toEqual(before);
     expect(fx.state('w1')).toEqual(stateBefore);
     expect((await fx.run('w1', 'apt-cache', ['madison', 'kubeadm'])).out).toContain('v1.30/deb');
@@ -128,7 +143,9 @@ describe('apt-mark and dpkg', () => {
     expect((await fx.run('w1', 'apt-mark', ['unhold', 'kubeadm'])).out).toBe('Canceled hold on kubeadm.\n');
     expect((await fx.run('w1', 'apt-mark', ['unhold', 'kubeadm'])).out).toBe('kubeadm was already not on hold.\n');
     expect((await fx.run('w1', 'apt-mark', ['showhold'])).out).toBe('kubectl\nkubelet\n');
-    expect((await fx.run('w1', 'apt-mark', ['hold', 'kubeadm', 'kubelet'])).out).toBe('kubeadm set on hold.\nkubelet was already set on hold.\n');
+    expect((await fx.run('w1', 'apt-mark', ['hold', 'kubeadm', 'kubelet'])).out).toBe(
+      'kubeadm set on hold.\nkubelet was already set on hold.\n',
+    );
   });
 
   it('dpkg-query prints installed versions and fails for unknown packages', async () => {

@@ -28,8 +28,11 @@ function handle(api: FakeApi, method: string, path: string, body: any): [number,
   if (method === 'GET') {
     const object = api.objects.get(path);
     if (object) return [200, object];
-    const items = [...api.objects.entries()].filter(([key]) => key.startsWith(`${path}/`) && !key.slice(path.length + 1).includes('/')).map(([, v]) => v);
-    if (items.length > 0 || path.endsWith('/nodes') || path.endsWith('/pods')) return [200, { kind: 'List', apiVersion: 'v1', metadata: {}, items }];
+    const items = [...api.objects.entries()]
+      .filter(([key]) => key.startsWith(`${path}/`) && !key.slice(path.length + 1).includes('/'))
+      .map(([, v]) => v);
+    if (items.length > 0 || path.endsWith('/nodes') || path.endsWith('/pods'))
+      return [200, { kind: 'List', apiVersion: 'v1', metadata: {}, items }];
     return [404, status(404, `${path.split('/').at(-2)} "${path.split('/').at(-1)}" not found`)];
   }
   api.writes.push(`${method} ${path}`);
@@ -50,8 +53,22 @@ function handle(api: FakeApi, method: string, path: string, body: any): [number,
 export async function startFakeApi(dir: string): Promise<FakeApi> {
   const ca = await createCA(dir, 'ca', 'fake-ca');
   const server = await issueCert({ ca, outDir: dir, name: 'server', cn: 'kube-apiserver', ipAddresses: ['127.0.0.1'], usage: 'server' });
-  const client = await issueCert({ ca, outDir: dir, name: 'admin', cn: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' });
-  const api: FakeApi = { url: '', kubeconfig: '', objects: new Map(), version: { gitVersion: 'v1.30.5' }, writes: [], close: async () => {} };
+  const client = await issueCert({
+    ca,
+    outDir: dir,
+    name: 'admin',
+    cn: 'kubernetes-admin',
+    organizations: ['system:masters'],
+    usage: 'client',
+  });
+  const api: FakeApi = {
+    url: '',
+    kubeconfig: '',
+    objects: new Map(),
+    version: { gitVersion: 'v1.30.5' },
+    writes: [],
+    close: async () => {},
+  };
   const https: Server = createServer({ key: await readFile(server.key), cert: await readFile(server.cert) }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -66,11 +83,17 @@ export async function startFakeApi(dir: string): Promise<FakeApi> {
   const address = https.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   api.url = `https://127.0.0.1:${port}`;
-  api.kubeconfig = renderKubeconfig({ server: api.url, caPem: readFileSync(ca.cert, 'utf8'), certPem: readFileSync(client.cert, 'utf8'), keyPem: readFileSync(client.key, 'utf8') });
-  api.close = () => new Promise((resolve) => {
-    https.closeAllConnections();
-    https.close(() => resolve());
+  api.kubeconfig = renderKubeconfig({
+    server: api.url,
+    caPem: readFileSync(ca.cert, 'utf8'),
+    certPem: readFileSync(client.cert, 'utf8'),
+    keyPem: readFileSync(client.key, 'utf8'),
   });
+  api.close = () =>
+    new Promise((resolve) => {
+      https.closeAllConnections();
+      https.close(() => resolve());
+    });
   return api;
 }
 
@@ -91,9 +114,14 @@ export function syncMirrorPods(api: FakeApi, root: string, node: string, frozen:
     const component = String(manifest.metadata.name);
     if (frozen.has(component) && api.objects.has(podPath(`${component}-${node}`))) continue;
     api.objects.set(podPath(`${component}-${node}`), {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name: `${component}-${node}`, namespace: 'kube-system', labels: manifest.metadata.labels,
-        annotations: { 'kubernetes.io/config.hash': createHash('sha256').update(text).digest('hex').slice(0, 32) } },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${component}-${node}`,
+        namespace: 'kube-system',
+        labels: manifest.metadata.labels,
+        annotations: { 'kubernetes.io/config.hash': createHash('sha256').update(text).digest('hex').slice(0, 32) },
+      },
       spec: { nodeName: node, containers: manifest.spec.containers },
       status: { phase: 'Running' },
     });

@@ -49,45 +49,79 @@ function nodeObject(node: SimNodeSpec, kubeletVersion: string): object {
   const labels: Record<string, string> = { 'kubernetes.io/hostname': node.name };
   if (node.role === 'control-plane') labels['node-role.kubernetes.io/control-plane'] = '';
   return {
-    apiVersion: 'v1', kind: 'Node', metadata: { name: node.name, labels },
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels },
     status: { conditions: [{ type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: `v${kubeletVersion}` } },
   };
 }
 
 function writeNode(fx: SimFixture, node: SimNodeSpec, api: FakeApi | undefined): void {
   const root = fx.root(node.name);
-  const state: NodeState = { packages: { kubeadm: node.version, kubelet: node.version, kubectl: node.version },
-    holds: ['kubeadm', 'kubectl', 'kubelet'], kubelet: { active: true, version: node.version }, swap: false };
+  const state: NodeState = {
+    packages: { kubeadm: node.version, kubelet: node.version, kubectl: node.version },
+    holds: ['kubeadm', 'kubectl', 'kubelet'],
+    kubelet: { active: true, version: node.version },
+    swap: false,
+  };
   put(join(fx.nodeDir(node.name), 'state.json'), JSON.stringify(state, null, 2));
   const repo = repoFile(node);
   put(join(root, repo.path), repo.text);
   const minor = minorOf(node.version);
   if (node.os === 'debian') {
-    for (const f of aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(fx.spec, minor))) put(join(root, 'var/lib/apt/lists', f.name), f.content);
+    for (const f of aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(fx.spec, minor)))
+      put(join(root, 'var/lib/apt/lists', f.name), f.content);
   }
   put(join(root, 'var/lib/kubelet/config.yaml'), kubeletConfigurationYaml());
   if (api) put(join(root, 'etc/kubernetes/kubelet.conf'), api.kubeconfig);
   if (node.role === 'control-plane') {
-    for (const [file, text] of Object.entries(controlPlaneManifests(fx.spec, node))) put(join(root, 'etc/kubernetes/manifests', file), text);
+    for (const [file, text] of Object.entries(controlPlaneManifests(fx.spec, node)))
+      put(join(root, 'etc/kubernetes/manifests', file), text);
     if (api) put(join(root, 'etc/kubernetes/admin.conf'), api.kubeconfig);
     put(join(root, 'var/lib/etcd/member/snap/db'), 'etcd data of ' + node.name);
   }
   api?.objects.set(`/api/v1/nodes/${node.name}`, nodeObject(node, node.version));
 }
 
-export async function makeCluster(options: { nodes: NodeDef[]; version?: string; published?: string[]; withApi?: boolean }): Promise<SimFixture> {
+export async function makeCluster(options: {
+  nodes: NodeDef[];
+  version?: string;
+  published?: string[];
+  withApi?: boolean;
+}): Promise<SimFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'standins-'));
   const version = options.version ?? '1.30.5';
-  const nodes: SimNodeSpec[] = options.nodes.map((n, i) => ({ name: n.name, role: n.role ?? 'worker', os: n.os ?? 'debian',
-    version: n.version ?? version, address: `127.9.9.${10 + i}`, sshPort: 22, zone: 'zone-a' }));
+  const nodes: SimNodeSpec[] = options.nodes.map((n, i) => ({
+    name: n.name,
+    role: n.role ?? 'worker',
+    os: n.os ?? 'debian',
+    version: n.version ?? version,
+    address: `127.9.9.${10 + i}`,
+    sshPort: 22,
+    zone: 'zone-a',
+  }));
   const published = options.published ?? ['1.29.9', '1.30.0', '1.30.5', '1.30.6', '1.31.0', '1.31.2', '1.32.0', '1.32.1'];
-  const spec: ClusterSpec = { name: 'sim', dir, subnet: '127.9.9', apiServer: { address: '127.9.9.1', port: 6443, url: 'https://127.9.9.1:6443' },
-    version, published, nodes, apiOnlyWorkers: 0, podsPerNode: 0, workload: 'none',
-    delays: { kubeletRestartMs: 10, podStartMs: 10, podStopMs: 10, heartbeatMs: 100 }, node24: process.execPath, repoRoot: join(import.meta.dirname, '../../..') };
+  const spec: ClusterSpec = {
+    name: 'sim',
+    dir,
+    subnet: '127.9.9',
+    apiServer: { address: '127.9.9.1', port: 6443, url: 'https://127.9.9.1:6443' },
+    version,
+    published,
+    nodes,
+    apiOnlyWorkers: 0,
+    podsPerNode: 0,
+    workload: 'none',
+    delays: { kubeletRestartMs: 10, podStartMs: 10, podStopMs: 10, heartbeatMs: 100 },
+    node24: process.execPath,
+    repoRoot: join(import.meta.dirname, '../../..'),
+  };
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify(spec, null, 2));
   const api = options.withApi ? await startFakeApi(mkdtempSync(join(tmpdir(), 'standins-pki-'))) : undefined;
   const fx: SimFixture = {
-    dir, spec, api,
+    dir,
+    spec,
+    api,
     nodeDir: (name) => join(dir, 'nodes', name),
     root: (name) => join(dir, 'roots', name),
     file: (node, path) => readFileSync(join(fx.root(node), path), 'utf8'),
@@ -96,9 +130,15 @@ export async function makeCluster(options: { nodes: NodeDef[]; version?: string;
       let out = '';
       let err = '';
       const lines = [...(runOptions.stdin ?? [])];
-      const ctx: ToolContext = contextFor(fx.nodeDir(node), {
-        out: (t) => void (out += t), err: (t) => void (err += t), readLine: async () => lines.shift() ?? '',
-      }, { SIM_ROOT: fx.root(node), SIM_REAL_KUBECTL: '/bin/false', ...runOptions.env });
+      const ctx: ToolContext = contextFor(
+        fx.nodeDir(node),
+        {
+          out: (t) => void (out += t),
+          err: (t) => void (err += t),
+          readLine: async () => lines.shift() ?? '',
+        },
+        { SIM_ROOT: fx.root(node), SIM_REAL_KUBECTL: '/bin/false', ...runOptions.env },
+      );
       const code = await runTool(ctx, tool, args);
       return { code, out, err };
     },
@@ -112,15 +152,30 @@ export async function makeCluster(options: { nodes: NodeDef[]; version?: string;
   };
   for (const node of nodes) writeNode(fx, node, api);
   if (api) {
-    const cm = (name: string, data: Record<string, string>) => api.objects.set(`/api/v1/namespaces/kube-system/configmaps/${name}`,
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'kube-system', resourceVersion: '1' }, data });
+    const cm = (name: string, data: Record<string, string>) =>
+      api.objects.set(`/api/v1/namespaces/kube-system/configmaps/${name}`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: 'kube-system', resourceVersion: '1' },
+        data,
+      });
     cm('kubeadm-config', { ClusterConfiguration: clusterConfigurationYaml(spec) });
     cm('kubelet-config', { kubelet: kubeletConfigurationYaml() });
     api.version.gitVersion = `v${version}`;
-    const workload = (kind: string, name: string, image: string) => ({ apiVersion: 'apps/v1', kind, metadata: { name, namespace: 'kube-system' },
-      spec: { template: { spec: { containers: [{ name, image }] } } } });
-    api.objects.set('/apis/apps/v1/namespaces/kube-system/deployments/coredns', workload('Deployment', 'coredns', 'registry.k8s.io/coredns/coredns:v1.11.3'));
-    api.objects.set('/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy', workload('DaemonSet', 'kube-proxy', `registry.k8s.io/kube-proxy:v${version}`));
+    const workload = (kind: string, name: string, image: string) => ({
+      apiVersion: 'apps/v1',
+      kind,
+      metadata: { name, namespace: 'kube-system' },
+      spec: { template: { spec: { containers: [{ name, image }] } } },
+    });
+    api.objects.set(
+      '/apis/apps/v1/namespaces/kube-system/deployments/coredns',
+      workload('Deployment', 'coredns', 'registry.k8s.io/coredns/coredns:v1.11.3'),
+    );
+    api.objects.set(
+      '/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy',
+      workload('DaemonSet', 'kube-proxy', `registry.k8s.io/kube-proxy:v${version}`),
+    );
     for (const node of nodes) if (node.role === 'control-plane') fx.sync(node.name);
   }
   return fx;

@@ -22,7 +22,8 @@ describe('kubeadm upgrade apply / node across an HA cluster', () => {
     const first = await withKubelets(fx, ['cp-1'], () => fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.31.2', '-y']));
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
-    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) expect(image(fx, 'cp-1', c)).toBe(`registry.k8s.io/${c}:v1.31.2`);
+    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+      expect(image(fx, 'cp-1', c)).toBe(`registry.k8s.io/${c}:v1.31.2`);
     expect(image(fx, 'cp-1', 'etcd')).toBe('registry.k8s.io/etcd:3.5.15-0'); // same etcd for 1.30 and 1.31: untouched
     const backups = tmpEntries(fx, 'cp-1');
     const manifestsBackup = backups.find((d) => /^kubeadm-backup-manifests-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d$/.test(d));
@@ -72,7 +73,9 @@ describe('kubeadm upgrade apply / node across an HA cluster', () => {
   it('--etcd-upgrade=false leaves etcd and takes no etcd backup', async () => {
     fx = await makeCluster({ withApi: true, version: '1.31.2', nodes: [{ name: 'cp-1', role: 'control-plane' }] });
     setPackages(fx, 'cp-1', { kubeadm: '1.32.1' });
-    const r = await withKubelets(fx, ['cp-1'], () => fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.32.1', '-y', '--etcd-upgrade=false']));
+    const r = await withKubelets(fx, ['cp-1'], () =>
+      fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.32.1', '-y', '--etcd-upgrade=false']),
+    );
     expect(r.code).toBe(0);
     expect(image(fx, 'cp-1', 'etcd')).toBe('registry.k8s.io/etcd:3.5.15-0');
     expect(tmpEntries(fx, 'cp-1').some((d) => d.startsWith('kubeadm-backup-etcd-'))).toBe(false);
@@ -82,11 +85,17 @@ describe('kubeadm upgrade apply / node across an HA cluster', () => {
     fx = await makeCluster({ withApi: true, nodes: [{ name: 'cp-1', role: 'control-plane' }] });
     setPackages(fx, 'cp-1', { kubeadm: '1.31.2' });
     const before = snapshot(join(fx.root('cp-1'), 'etc/kubernetes/manifests'));
-    const r = await withKubelets(fx, ['cp-1'], () => fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.31.2', '-y'], { env: { SIM_KUBEADM_TIMEOUT_MS: '300' } }),
-      new Set(['kube-apiserver']));
+    const r = await withKubelets(
+      fx,
+      ['cp-1'],
+      () => fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.31.2', '-y'], { env: { SIM_KUBEADM_TIMEOUT_MS: '300' } }),
+      new Set(['kube-apiserver']),
+    );
     expect(r.code).toBe(1);
-    expect(r.err).toContain("couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: " +
-      'static Pod hash for component kube-apiserver on Node cp-1 did not change after 300ms: timed out waiting for the condition');
+    expect(r.err).toContain(
+      "couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: " +
+        'static Pod hash for component kube-apiserver on Node cp-1 did not change after 300ms: timed out waiting for the condition',
+    );
     expect(snapshot(join(fx.root('cp-1'), 'etc/kubernetes/manifests'))).toEqual(before);
   });
 });
@@ -97,8 +106,12 @@ describe('kubeadm upgrade plan', () => {
     setPackages(fx, 'cp-1', { kubeadm: '1.31.2' });
     const r = await fx.run('cp-1', 'kubeadm', ['upgrade', 'plan']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('[upgrade/versions] Cluster version: 1.30.5\n[upgrade/versions] kubeadm version: v1.31.2\n[upgrade/versions] Target version: v1.31.2\n');
-    expect(r.out).toContain('COMPONENT   NODE   CURRENT   TARGET\nkubelet     cp-1   v1.30.5   v1.30.6\nkubelet     cp-2   v1.30.5   v1.30.6\nkubelet     w-1    v1.30.5   v1.30.6\n');
+    expect(r.out).toContain(
+      '[upgrade/versions] Cluster version: 1.30.5\n[upgrade/versions] kubeadm version: v1.31.2\n[upgrade/versions] Target version: v1.31.2\n',
+    );
+    expect(r.out).toContain(
+      'COMPONENT   NODE   CURRENT   TARGET\nkubelet     cp-1   v1.30.5   v1.30.6\nkubelet     cp-2   v1.30.5   v1.30.6\nkubelet     w-1    v1.30.5   v1.30.6\n',
+    );
     expect(r.out).toContain('Upgrade to the latest version in the v1.30 series:');
     expect(r.out).toContain('Upgrade to the latest stable version:');
     expect(r.out).toMatch(/^kube-apiserver +cp-2 +v1\.30\.5 +v1\.31\.2$/m);
@@ -112,7 +125,12 @@ describe('kubeadm upgrade plan', () => {
     const plan = JSON.parse(r.out);
     expect(plan).toMatchObject({ kind: 'UpgradePlan', apiVersion: 'output.kubeadm.k8s.io/v1alpha3' });
     expect(plan.availableUpgrades.map((u: any) => u.description)).toEqual(['version in the v1.30 series']);
-    expect(plan.availableUpgrades[0].components).toContainEqual({ name: 'etcd', currentVersion: '3.5.15-0', newVersion: '3.5.15-0', nodeName: 'cp-2' });
+    expect(plan.availableUpgrades[0].components).toContainEqual({
+      name: 'etcd',
+      currentVersion: '3.5.15-0',
+      newVersion: '3.5.15-0',
+      nodeName: 'cp-2',
+    });
     expect(plan.configVersions.map((c: any) => c.group)).toEqual(['kubeproxy.config.k8s.io', 'kubelet.config.k8s.io']);
   });
 
@@ -120,6 +138,8 @@ describe('kubeadm upgrade plan', () => {
     fx = await makeCluster({ nodes: [{ name: 'w-1' }] });
     expect((await fx.run('w-1', 'kubeadm', ['version', '-o', 'short'])).out).toBe('v1.30.5\n');
     expect(JSON.parse((await fx.run('w-1', 'kubeadm', ['version', '-o', 'json'])).out).clientVersion.gitVersion).toBe('v1.30.5');
-    expect((await fx.run('w-1', 'kubeadm', ['version'])).out).toMatch(/^kubeadm version: &version.Info\{Major:"1", Minor:"30", GitVersion:"v1.30.5",/);
+    expect((await fx.run('w-1', 'kubeadm', ['version'])).out).toMatch(
+      /^kubeadm version: &version.Info\{Major:"1", Minor:"30", GitVersion:"v1.30.5",/,
+    );
   });
 });

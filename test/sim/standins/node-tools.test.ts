@@ -22,7 +22,9 @@ describe('kubelet, kubectl, swapon', () => {
     const json = JSON.parse((await fx.run('w-1', 'kubectl', ['version', '--client=true', '--output=json'])).out);
     expect(json.clientVersion).toMatchObject({ major: '1', minor: '30', gitVersion: 'v1.30.5' });
     expect((await fx.run('w-1', 'kubectl', ['version', '--client'])).out).toMatch(/^Client Version: v1\.30\.5\n/);
-    expect((await fx.run('w-1', 'swapon', ['--show'])).out).toBe('NAME          TYPE      SIZE USED PRIO\n/dev/sim-swap partition   2G   0B   -2\n');
+    expect((await fx.run('w-1', 'swapon', ['--show'])).out).toBe(
+      'NAME          TYPE      SIZE USED PRIO\n/dev/sim-swap partition   2G   0B   -2\n',
+    );
     await fx.run('w-1', 'swapoff', ['-a']);
     expect((await fx.run('w-1', 'swapon', ['--show'])).out).toBe('');
   });
@@ -31,8 +33,10 @@ describe('kubelet, kubectl, swapon', () => {
 describe('systemctl', () => {
   it('restart starts the installed kubelet and signals the supervisor; stop makes is-active answer inactive/3', async () => {
     const marker = join(fx.dir, 'hup');
-    const supervisor = spawn(process.execPath, ['-e',
-      `process.on('SIGHUP', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'hup'); process.exit(0); }); setInterval(() => {}, 1000); console.log('ready');`]);
+    const supervisor = spawn(process.execPath, [
+      '-e',
+      `process.on('SIGHUP', () => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'hup'); process.exit(0); }); setInterval(() => {}, 1000); console.log('ready');`,
+    ]);
     await new Promise((resolve) => supervisor.stdout.once('data', resolve));
     writeFileSync(join(fx.nodeDir('w-1'), 'supervisor.pid'), String(supervisor.pid));
     const state = JSON.parse(readFileSync(join(fx.nodeDir('w-1'), 'state.json'), 'utf8'));
@@ -56,12 +60,20 @@ describe('crictl', () => {
   it('lists the static pod containers and runs commands through exec', async () => {
     const table = (await fx.run('cp-1', 'crictl', ['ps'])).out.split('\n').filter(Boolean);
     expect(table[0]).toMatch(/^CONTAINER +IMAGE +CREATED +STATE +NAME +ATTEMPT +POD ID +POD$/);
-    expect(table.slice(1).map((l) => l.split(/\s{2,}/)[4]).sort()).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+    expect(
+      table
+        .slice(1)
+        .map((l) => l.split(/\s{2,}/)[4])
+        .sort(),
+    ).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
     const ids = (await fx.run('cp-1', 'crictl', ['ps', '--name', 'etcd', '-q'])).out.trim().split('\n');
     expect(ids).toHaveLength(1);
     const json = JSON.parse((await fx.run('cp-1', 'crictl', ['ps', '-o', 'json', '--name', 'etcd'])).out);
     expect(json.containers[0].image.image).toBe('registry.k8s.io/etcd:3.5.15-0');
-    expect(await fx.run('cp-1', 'crictl', ['exec', '-i', ids[0]!.slice(0, 12), 'echo', 'from etcd'])).toMatchObject({ code: 0, out: 'from etcd\n' });
+    expect(await fx.run('cp-1', 'crictl', ['exec', '-i', ids[0]!.slice(0, 12), 'echo', 'from etcd'])).toMatchObject({
+      code: 0,
+      out: 'from etcd\n',
+    });
     const missing = await fx.run('cp-1', 'crictl', ['exec', 'deadbeef', 'true']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('NotFound');
@@ -71,13 +83,31 @@ describe('crictl', () => {
 
 describe('main.ts', () => {
   const main = join(import.meta.dirname, '../../../sim/standins/main.ts');
-  const invoke = (node: string, args: string[]) => run(process.execPath, [main, '--node-dir', fx.nodeDir(node), ...args],
-    { env: { ...process.env, SIM_ROOT: fx.root(node) } }).then((r) => ({ code: 0, ...r }), (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }));
-  const log = (node: string) => readFileSync(join(fx.nodeDir(node), 'commands.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const invoke = (node: string, args: string[]) =>
+    run(process.execPath, [main, '--node-dir', fx.nodeDir(node), ...args], { env: { ...process.env, SIM_ROOT: fx.root(node) } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+  const log = (node: string) =>
+    readFileSync(join(fx.nodeDir(node), 'commands.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
 
   it('applies a command-fails fault as often as it says and logs every invocation', async () => {
-    writeFileSync(join(fx.dir, 'faults.json'), JSON.stringify([
-      { type: 'command-fails', node: 'w-1', match: 'apt-mark unhold kubeadm', exitCode: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend', times: 1 }]));
+    writeFileSync(
+      join(fx.dir, 'faults.json'),
+      JSON.stringify([
+        {
+          type: 'command-fails',
+          node: 'w-1',
+          match: 'apt-mark unhold kubeadm',
+          exitCode: 100,
+          stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend',
+          times: 1,
+        },
+      ]),
+    );
     const failed = await invoke('w-1', ['apt-mark', 'unhold', 'kubeadm']);
     expect(failed).toMatchObject({ code: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend\n' });
     expect(fx.state('w-1').holds).toContain('kubeadm');
@@ -86,7 +116,9 @@ describe('main.ts', () => {
     const other = await invoke('cp-1', ['apt-mark', 'unhold', 'kubeadm']);
     expect(other.code).toBe(0);
     expect(log('w-1').map((e) => [e.tool, e.argv, e.exit, e.fault])).toEqual([
-      ['apt-mark', ['unhold', 'kubeadm'], 100, 'command-fails'], ['apt-mark', ['unhold', 'kubeadm'], 0, undefined]]);
+      ['apt-mark', ['unhold', 'kubeadm'], 100, 'command-fails'],
+      ['apt-mark', ['unhold', 'kubeadm'], 0, undefined],
+    ]);
     expect(typeof log('w-1')[0].time).toBe('string');
   });
 });

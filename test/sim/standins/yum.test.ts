@@ -13,8 +13,10 @@ describe.each(['yum', 'dnf'])('%s', (tool) => {
   it('does not see excluded packages without --disableexcludes=kubernetes', async () => {
     const r = await fx.run('r1', tool, ['install', '-y', 'kubeadm-1.30.6-150500.1.1']);
     expect(r.code).toBe(1);
-    expect(r.err).toBe('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.6-150500.1.1\n' +
-      'Error: Unable to find a match: kubeadm-1.30.6-150500.1.1\n');
+    expect(r.err).toBe(
+      'All matches were filtered out by exclude filtering for argument: kubeadm-1.30.6-150500.1.1\n' +
+        'Error: Unable to find a match: kubeadm-1.30.6-150500.1.1\n',
+    );
     expect(fx.state('r1').packages.kubeadm).toBe('1.30.5');
   });
 
@@ -41,17 +43,39 @@ describe('yum list and temporary repositories', () => {
     const lines = r.out.split('\n');
     expect(lines).toContain('Installed Packages');
     expect(lines.filter((l) => l.startsWith('kubeadm.x86_64')).map((l) => l.split(/\s+/).slice(1).join(' '))).toEqual([
-      '1.30.5-150500.1.1 @kubernetes', '1.30.0-150500.1.1 kubernetes', '1.30.5-150500.1.1 kubernetes', '1.30.6-150500.1.1 kubernetes']);
+      '1.30.5-150500.1.1 @kubernetes',
+      '1.30.0-150500.1.1 kubernetes',
+      '1.30.5-150500.1.1 kubernetes',
+      '1.30.6-150500.1.1 kubernetes',
+    ]);
   });
 
   it('--repofrompath with --repo reads another minor and leaves the node byte-identical', async () => {
     const before = snapshot(fx.root('r1'));
     const state = fx.state('r1');
-    const r = await fx.run('r1', 'dnf', ['list', '--showduplicates', 'kubeadm', '--repofrompath=k8s-next,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/', '--repo', 'k8s-next']);
+    const r = await fx.run('r1', 'dnf', [
+      'list',
+      '--showduplicates',
+      'kubeadm',
+      '--repofrompath=k8s-next,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+      '--repo',
+      'k8s-next',
+    ]);
     expect(r.out).toContain('Added k8s-next repo from https://pkgs.k8s.io/core:/stable:/v1.31/rpm/');
-    expect(r.out.split('\n').filter((l) => l.endsWith(' k8s-next')).map((l) => l.split(/\s+/)[1])).toEqual(['1.31.0-150500.1.1', '1.31.2-150500.1.1']);
-    const other = await fx.run('r1', 'yum', ['list', '--showduplicates', 'kubeadm', '--disablerepo=*', '--enablerepo=k8s-next',
-      '--repofrompath=k8s-next,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/']);
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => l.endsWith(' k8s-next'))
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(['1.31.0-150500.1.1', '1.31.2-150500.1.1']);
+    const other = await fx.run('r1', 'yum', [
+      'list',
+      '--showduplicates',
+      'kubeadm',
+      '--disablerepo=*',
+      '--enablerepo=k8s-next',
+      '--repofrompath=k8s-next,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/',
+    ]);
     expect(other.out).toContain('1.31.2-150500.1.1');
     expect(other.out).not.toMatch(/1\.30\.6-150500\.1\.1/);
     expect(snapshot(fx.root('r1'))).toEqual(before);
@@ -61,32 +85,52 @@ describe('yum list and temporary repositories', () => {
 
 describe('versionlock and rpm', () => {
   it('a versionlock pins the installed version until it is deleted', async () => {
-    expect((await fx.run('r1', 'yum', ['versionlock', 'add', 'kubeadm'])).out).toBe('Adding versionlock on: kubeadm-0:1.30.5-150500.1.1.*\n');
+    expect((await fx.run('r1', 'yum', ['versionlock', 'add', 'kubeadm'])).out).toBe(
+      'Adding versionlock on: kubeadm-0:1.30.5-150500.1.1.*\n',
+    );
     expect((await fx.run('r1', 'yum', ['versionlock', 'list'])).out).toBe('kubeadm-0:1.30.5-150500.1.1.*\n');
     const locked = await fx.run('r1', 'yum', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes']);
     expect(locked.code).toBe(1);
     expect(locked.err).toContain('Error: Unable to find a match: kubeadm-1.30.6-150500.1.1');
-    expect((await fx.run('r1', 'yum', ['versionlock', 'delete', 'kubeadm'])).out).toBe('Deleting versionlock for: kubeadm-0:1.30.5-150500.1.1.*\n');
+    expect((await fx.run('r1', 'yum', ['versionlock', 'delete', 'kubeadm'])).out).toBe(
+      'Deleting versionlock for: kubeadm-0:1.30.5-150500.1.1.*\n',
+    );
     expect((await fx.run('r1', 'yum', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes'])).code).toBe(0);
   });
 
   it('a lock names the version it was added at: installing past it with the plugin off, or adding again, does not move it', async () => {
     await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm']);
-    const past = await fx.run('r1', 'dnf', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes', '--disableplugin=versionlock']);
+    const past = await fx.run('r1', 'dnf', [
+      'install',
+      '-y',
+      'kubeadm-1.30.6-150500.1.1',
+      '--disableexcludes=kubernetes',
+      '--disableplugin=versionlock',
+    ]);
     expect(past.code).toBe(0);
     expect(fx.state('r1').packages.kubeadm).toBe('1.30.6');
-    expect((await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm'])).out).toBe('Package already locked in equivalent form: kubeadm-0:1.30.5-150500.1.1.*\n');
+    expect((await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm'])).out).toBe(
+      'Package already locked in equivalent form: kubeadm-0:1.30.5-150500.1.1.*\n',
+    );
     expect((await fx.run('r1', 'dnf', ['versionlock', 'list'])).out).toBe('kubeadm-0:1.30.5-150500.1.1.*\n');
     // the locked version is the one the repository still shows
     const listed = await fx.run('r1', 'dnf', ['list', '--showduplicates', '--disableexcludes=kubernetes', 'kubeadm']);
-    expect(listed.out.split('\n').filter((l) => l.endsWith(' kubernetes')).map((l) => l.split(/\s+/)[1])).toEqual(['1.30.5-150500.1.1']);
+    expect(
+      listed.out
+        .split('\n')
+        .filter((l) => l.endsWith(' kubernetes'))
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(['1.30.5-150500.1.1']);
   });
 
   it('downgrade needs the lock deleted first, takes an older version, and refuses one that is not older', async () => {
     await fx.run('r1', 'dnf', ['install', '-y', 'kubeadm-1.30.6-150500.1.1', '--disableexcludes=kubernetes']);
     await fx.run('r1', 'dnf', ['versionlock', 'add', 'kubeadm']);
     const locked = await fx.run('r1', 'dnf', ['downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes']);
-    expect(locked).toMatchObject({ code: 1, err: expect.stringContaining('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.5-150500.1.1') });
+    expect(locked).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.5-150500.1.1'),
+    });
     await fx.run('r1', 'dnf', ['versionlock', 'delete', 'kubeadm']);
     const down = await fx.run('r1', 'dnf', ['downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes']);
     expect(down.code).toBe(0);

@@ -1,13 +1,25 @@
 // apt (Debian, Ubuntu): dpkg-query, apt-mark holds, apt-cache madison, apt-get install of an exact version.
 import type { PackageCommand, PackageManager, ReadCommand } from './manager.ts';
-import { isPackageName, isRepoLine, newestRevisionOf, parseInstalledPackages, parsePackageVersion, uniqueNewestRevision, withRepoMinor, type PublishedPackage } from './common.ts';
+import {
+  isPackageName,
+  isRepoLine,
+  newestRevisionOf,
+  parseInstalledPackages,
+  parsePackageVersion,
+  uniqueNewestRevision,
+  withRepoMinor,
+  type PublishedPackage,
+} from './common.ts';
 
 /** Makes the temporary apt state directories and writes the one source line (stdin) into $1/k.list. */
 const PREPARE_APT_DIR = 'mkdir -p "$1/lists/partial" "$1/cache/archives/partial" && cat > "$1/k.list"';
 
 /** The first one-line apt source ("deb [opts] URL /") for pkgs.k8s.io, if the node uses that format. */
 export function parseAptSourceLine(text: string): string | undefined {
-  return text.split('\n').map((line) => line.trim()).find((line) => line.startsWith('deb ') && isRepoLine(line));
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.startsWith('deb ') && isRepoLine(line));
 }
 
 /** The node's apt source line pointing at another minor's repository (the install guide's line when it has none). */
@@ -30,11 +42,18 @@ export function parseMadisonPackages(text: string): PublishedPackage[] {
 
 /** `apt-mark showhold`: one package name per line. */
 export function parseAptHolds(text: string): string[] {
-  return text.split('\n').map((line) => line.trim()).filter(isPackageName);
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(isPackageName);
 }
 
 function madisonVersions(listing: string): string[] {
-  return listing.split('\n').map((line) => line.split('|')).filter((f) => f.length >= 3).map((f) => f[1]!.trim());
+  return listing
+    .split('\n')
+    .map((line) => line.split('|'))
+    .filter((f) => f.length >= 3)
+    .map((f) => f[1]!.trim());
 }
 
 const upstreamVersion = (target: string) => target.replace(/-(alpha|beta|rc)/, '~$1');
@@ -46,7 +65,13 @@ export const aptPackageManager = {
   tool: 'apt-get',
   repoSearchPaths: ['/etc/apt/sources.list.d', '/etc/apt/sources.list'],
 
-  findRepoFilesCommand: () => ['grep', '-rlsE', 'pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/', '/etc/apt/sources.list.d', '/etc/apt/sources.list'],
+  findRepoFilesCommand: () => [
+    'grep',
+    '-rlsE',
+    'pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/',
+    '/etc/apt/sources.list.d',
+    '/etc/apt/sources.list',
+  ],
   refreshMetadataCommand: () => undefined,
 
   installedCommand: (names) => ['dpkg-query', '-W', '-f=${Package}\t${Version}\n', ...names],
@@ -57,7 +82,16 @@ export const aptPackageManager = {
   parsePublished: parseMadisonPackages,
   targetMinorRead(minor: string, tmp: string, repoText: string): ReadCommand[] {
     // apt's own options point it at an index in `tmp`: the node's sources and lists stay as they are
-    const options = ['-o', `Dir::Etc::sourcelist=${tmp}/k.list`, '-o', 'Dir::Etc::sourceparts=-', '-o', `Dir::State::Lists=${tmp}/lists`, '-o', `Dir::Cache=${tmp}/cache`];
+    const options = [
+      '-o',
+      `Dir::Etc::sourcelist=${tmp}/k.list`,
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      `Dir::State::Lists=${tmp}/lists`,
+      '-o',
+      `Dir::Cache=${tmp}/cache`,
+    ];
     return [
       { argv: ['sh', '-c', PREPARE_APT_DIR, 'sh', tmp], stdin: aptSourceLineFor(minor, parseAptSourceLine(repoText)) + '\n' },
       { argv: ['apt-get', ...options, 'update'] },
@@ -86,7 +120,10 @@ export const aptPackageManager = {
     return [
       { argv: ['apt-mark', 'unhold', ...names] },
       { argv: ['apt-get', 'update'] },
-      { argv: ['apt-get', 'install', '-y', '--allow-downgrades', '--allow-change-held-packages', ...pins(Object.entries(recorded))], install: true },
+      {
+        argv: ['apt-get', 'install', '-y', '--allow-downgrades', '--allow-change-held-packages', ...pins(Object.entries(recorded))],
+        install: true,
+      },
       { argv: ['apt-mark', 'hold', ...names] },
     ];
   },

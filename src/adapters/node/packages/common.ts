@@ -67,7 +67,12 @@ export function parsePackageVersion(text: string): PublishedPackage | undefined 
 
 /** Compares the revisions after the first "-" number by number ("1.2" > "1.1", "150500.1.10" > "150500.1.9"). */
 export function compareRevisions(a: string, b: string): number {
-  const parts = (v: string) => v.slice(v.indexOf('-') + 1).split(/[^0-9]+/).filter(Boolean).map(Number);
+  const parts = (v: string) =>
+    v
+      .slice(v.indexOf('-') + 1)
+      .split(/[^0-9]+/)
+      .filter(Boolean)
+      .map(Number);
   const [x, y] = [parts(a), parts(b)];
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const d = (x[i] ?? -1) - (y[i] ?? -1);

@@ -29,7 +29,15 @@ import { aptPackageManager } from './apt.ts';
 import { parseRepoMinor, repoMinorsIn, type PublishedPackage } from './common.ts';
 import { rpmPackageManager } from './rpm.ts';
 
-export { ofMinor, parseInstalledPackages, parsePackageVersion, parseRepoMinor, repoMinorsIn, switchRepoMinor, versionWithoutRevision } from './common.ts';
+export {
+  ofMinor,
+  parseInstalledPackages,
+  parsePackageVersion,
+  parseRepoMinor,
+  repoMinorsIn,
+  switchRepoMinor,
+  versionWithoutRevision,
+} from './common.ts';
 export type { PublishedPackage } from './common.ts';
 
 /** One command of a package step; `tolerate` says which failures are expected and harmless. */
@@ -147,7 +155,10 @@ export function detectionArgs(): string[] {
 
 /** The tools and repository lines from DETECTION_SCRIPT's `@@ tools` and `@@ repos` sections. */
 export function parseDetection(sections: { tools?: string; repos?: string }): { tools: string[]; repos: RepoLine[] } {
-  const tools = (sections.tools ?? '').split('\n').map((t) => t.trim()).filter(Boolean);
+  const tools = (sections.tools ?? '')
+    .split('\n')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const repos: RepoLine[] = [];
   for (const line of (sections.repos ?? '').split('\n')) {
     const colon = line.indexOf(':');
@@ -162,7 +173,10 @@ function owns(pm: PackageManager, path: string): boolean {
 
 /** The pkgs.k8s.io lines of this manager's repository files, one per line. */
 export function repoTextFor(pm: PackageManager, repos: readonly RepoLine[]): string {
-  return repos.filter((r) => owns(pm, r.path)).map((r) => r.line).join('\n');
+  return repos
+    .filter((r) => owns(pm, r.path))
+    .map((r) => r.line)
+    .join('\n');
 }
 
 /** This manager's pkgs.k8s.io repository files, with the core:/stable: minors each names (the repo-switch rewrites them). */
@@ -190,5 +204,10 @@ export function choosePackageManager(tools: readonly string[], repos: readonly R
 
 /** The plan's exact package version for this manager; managers of one family share their revisions. */
 export function planRevision(pm: PackageManager, revisions: Readonly<Partial<Record<string, string>>>): string | undefined {
-  return revisions[pm.name] ?? MANAGERS.filter((m) => m.family === pm.family).map((m) => revisions[m.name]).find((v) => v !== undefined);
+  return (
+    revisions[pm.name] ??
+    MANAGERS.filter((m) => m.family === pm.family)
+      .map((m) => revisions[m.name])
+      .find((v) => v !== undefined)
+  );
 }

@@ -66,14 +66,22 @@ export function compareRpmVersions(a: string, b: string): number {
     const epoch = /^(\d+):/.exec(v);
     const rest = epoch ? v.slice(epoch[0].length) : v;
     const dash = rest.lastIndexOf('-');
-    return { epoch: Number(epoch?.[1] ?? 0), version: dash < 0 ? rest : rest.slice(0, dash), release: dash < 0 ? '' : rest.slice(dash + 1) };
+    return {
+      epoch: Number(epoch?.[1] ?? 0),
+      version: dash < 0 ? rest : rest.slice(0, dash),
+      release: dash < 0 ? '' : rest.slice(dash + 1),
+    };
   };
   const [x, y] = [split(a.trim()), split(b.trim())];
   return x.epoch - y.epoch || compareSegments(x.version, y.version) || compareSegments(x.release, y.release);
 }
 
 function listedVersions(listing: string): string[] {
-  return listing.split('\n').map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 3).map((f) => f[1]!);
+  return listing
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f.length >= 3)
+    .map((f) => f[1]!);
 }
 
 export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
@@ -85,7 +93,7 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
   const lock = (names: readonly string[]): PackageCommand => ({
     argv: [tool, 'versionlock', 'add', ...names],
     tolerate: NO_VERSIONLOCK,
-    tolerateReason: 'the versionlock plugin is not installed; the repository\'s exclude= line keeps the packages from moving',
+    tolerateReason: "the versionlock plugin is not installed; the repository's exclude= line keeps the packages from moving",
   });
   const specs = (entries: [string, string][]) => entries.map(([name, version]) => `${name}-${version}`);
 
@@ -106,17 +114,33 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
     publishedCommand: (name: string) => [tool, 'list', '--showduplicates', ...SEE_EVERY_VERSION, name],
     parsePublished: parseYumListPackages,
     // the target repository added for this one command, its metadata cached in `tmp`
-    targetMinorRead: (minor: string, tmp: string, _repoText: string): ReadCommand[] => [{
-      argv: [tool, `--repofrompath=kubernetes-target,${rpmRepoUrlFor(minor)}`, '--repo=kubernetes-target', `--setopt=cachedir=${tmp}`,
-        ...SEE_EVERY_VERSION, 'list', '--showduplicates', 'kubeadm'],
-    }],
+    targetMinorRead: (minor: string, tmp: string, _repoText: string): ReadCommand[] => [
+      {
+        argv: [
+          tool,
+          `--repofrompath=kubernetes-target,${rpmRepoUrlFor(minor)}`,
+          '--repo=kubernetes-target',
+          `--setopt=cachedir=${tmp}`,
+          ...SEE_EVERY_VERSION,
+          'list',
+          '--showduplicates',
+          'kubeadm',
+        ],
+      },
+    ],
 
     listRevisionsCommand: (name: string) => [tool, 'list', '--showduplicates', OUR_REPO_EXCLUDES, name],
     pickRevision: (listing: string, target: string) => newestRevisionOf(listedVersions(listing), target),
     upstreamVersion: (target: string) => target,
     versionPattern: (target: string) => `${target}-*`,
 
-    installCommand: (names: readonly string[], version: string) => [tool, 'install', '-y', ...specs(names.map((n) => [n, version])), OUR_REPO_EXCLUDES],
+    installCommand: (names: readonly string[], version: string) => [
+      tool,
+      'install',
+      '-y',
+      ...specs(names.map((n) => [n, version])),
+      OUR_REPO_EXCLUDES,
+    ],
     installSteps: (names: readonly string[], version: string): PackageCommand[] => [
       unlock(names),
       { argv: manager.installCommand(names, version), install: true },
