@@ -30,6 +30,6 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
-await writeFile(`${outdir}/package.json`, JSON.stringify({ type: 'module' }, null, 2) + '\n');
+await writeFile(`${outdir}/package.json`, `${JSON.stringify({ type: 'module' }, null, 2)}\n`);
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.log(`${outdir}/index.js: ${(bytes / 1024 / 1024).toFixed(2)} MiB`);

@@ -55,7 +55,7 @@ function subjectValue(value: string): string {
 }
 
 function subject(cn: string, organizations: string[] = []): string {
-  return organizations.map((o) => `/O=${subjectValue(o)}`).join('') + `/CN=${subjectValue(cn)}`;
+  return `${organizations.map((o) => `/O=${subjectValue(o)}`).join('')}/CN=${subjectValue(cn)}`;
 }
 
 const generateKeyPairAsync = promisify(generateKeyPair);

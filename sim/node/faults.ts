@@ -88,7 +88,7 @@ export function consumeFault(dir: string, fault: FaultSpec): boolean {
     const fired = counters[key] ?? 0;
     if (!hasBudget(fault, fired)) return false;
     counters[key] = fired + 1;
-    writeFileSync(`${file}.tmp`, JSON.stringify(counters, null, 2) + '\n');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(counters, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
     return true;
   });

@@ -31,7 +31,7 @@ function parseInvocation(argv: string[]): Invocation {
 
 function logCommand(inv: Invocation, fault: CommandFault | undefined): void {
   const entry = { time: new Date().toISOString(), command: inv.command, via: 'ssh', ...(fault ? { fault: fault.type } : {}) };
-  appendFileSync(`${inv.nodeDir}/commands.log`, JSON.stringify(entry) + '\n');
+  appendFileSync(`${inv.nodeDir}/commands.log`, `${JSON.stringify(entry)}\n`);
 }
 
 /** What to start for the original command: sftp subsystem and login shell are not run through sh -c. */
@@ -126,7 +126,7 @@ function endWithSupervisor(inv: Invocation, child: ChildProcess, login: boolean)
 
 function run(inv: Invocation, fault: CommandFault | undefined): void {
   if (fault?.type === 'command-fails') {
-    process.stderr.write((fault.stderr ?? `simulated failure of: ${inv.command}`) + '\n');
+    process.stderr.write(`${fault.stderr ?? `simulated failure of: ${inv.command}`}\n`);
     process.exit(fault.exitCode ?? 1);
   }
   const { file, args, login } = programFor(inv.command);

@@ -96,7 +96,7 @@ function recordStartedKubelet(paths: NodePaths): NodeState {
     const state = readNodeState(paths);
     state.kubelet.version = state.packages.kubelet;
     const temporary = `${paths.stateFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(state, null, 2) + '\n');
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
     renameSync(temporary, paths.stateFile);
     return state;
   });

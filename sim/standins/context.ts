@@ -46,7 +46,7 @@ export function updateState(ctx: ToolContext, change: (state: NodeState) => void
     const state = readState(ctx);
     change(state);
     const file = stateFile(ctx);
-    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
     return state;
   });

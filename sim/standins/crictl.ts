@@ -72,12 +72,12 @@ function ps(ctx: ToolContext, argv: string[]): number {
   const output = optionValue(argv, ['-o', '--output']);
   const rows = staticContainers(ctx).filter((c) => !name || new RegExp(name).test(c.name));
   if (argv.includes('-q') || argv.includes('--quiet')) {
-    for (const c of rows) ctx.out(c.id + '\n');
+    for (const c of rows) ctx.out(`${c.id}\n`);
   } else if (output === 'json') {
-    ctx.out(JSON.stringify({ containers: rows.map(asJson) }, null, 2) + '\n');
+    ctx.out(`${JSON.stringify({ containers: rows.map(asJson) }, null, 2)}\n`);
   } else {
     const line = (cells: string[]) =>
-      cells.map((cell, i) => (i < cells.length - 1 ? cell.padEnd(i === 4 ? 26 : 20) : cell)).join('') + '\n';
+      `${cells.map((cell, i) => (i < cells.length - 1 ? cell.padEnd(i === 4 ? 26 : 20) : cell)).join('')}\n`;
     ctx.out(line(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD']));
     for (const c of rows)
       ctx.out(line([c.id.slice(0, 13), c.imageId.slice(0, 13), 'About an hour ago', 'Running', c.name, '0', c.podId.slice(0, 13), c.pod]));
@@ -125,7 +125,7 @@ export async function crictl(ctx: ToolContext, argv: string[]): Promise<number> 
     const c = find(ctx, id);
     if (!c) return notFound(ctx, id, 'getting the status of the container');
     ctx.out(
-      JSON.stringify({ status: { ...asJson(c), state: 'CONTAINER_RUNNING' }, info: { sandboxID: c.podId, pid: 4242 } }, null, 2) + '\n',
+      `${JSON.stringify({ status: { ...asJson(c), state: 'CONTAINER_RUNNING' }, info: { sandboxID: c.podId, pid: 4242 } }, null, 2)}\n`,
     );
     return 0;
   }

@@ -30,7 +30,7 @@ function takeFailure(ctx: ToolContext, commandLine: string): { exitCode?: number
 
 function log(ctx: ToolContext, tool: string, argv: string[], exit: number, fault: boolean): void {
   const entry = { time: new Date().toISOString(), tool, argv, exit, ...(fault ? { fault: 'command-fails' } : {}) };
-  appendFileSync(join(ctx.nodeDir, 'commands.log'), JSON.stringify(entry) + '\n');
+  appendFileSync(join(ctx.nodeDir, 'commands.log'), `${JSON.stringify(entry)}\n`);
 }
 
 async function main(): Promise<number> {

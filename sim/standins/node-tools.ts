@@ -50,7 +50,7 @@ export async function kubectl(ctx: ToolContext, argv: string[]): Promise<number>
   if (argv[0] !== 'version' || !clientOnly) return realKubectl(ctx, argv);
   const info = clientInfo(readState(ctx).packages.kubectl);
   const output = outputFlag(argv);
-  if (output === 'json') ctx.out(JSON.stringify({ clientVersion: info, kustomizeVersion: KUSTOMIZE }, null, 2) + '\n');
+  if (output === 'json') ctx.out(`${JSON.stringify({ clientVersion: info, kustomizeVersion: KUSTOMIZE }, null, 2)}\n`);
   else if (output === 'yaml') ctx.out(`clientVersion:\n${yamlOf(info)}\nkustomizeVersion: ${KUSTOMIZE}\n`);
   else if (output === undefined) ctx.out(`Client Version: ${info.gitVersion}\nKustomize Version: ${KUSTOMIZE}\n`);
   else {

@@ -122,7 +122,7 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
 
 async function writeManifest(dir: string, manifest: BackupManifest): Promise<string> {
   const path = join(dir, MANIFEST_FILE);
-  await writeFile(path, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o644 });
+  await writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
   return path;
 }
 

@@ -74,7 +74,7 @@ export async function backupNode(shell: NodeShell, request: NodeBackupRequest): 
     fetched: false,
   };
   await runAsRoot(shell, ['sh', '-c', 'umask 077 && cat > "$1"', 'sh', `${dir}/${NODE_RECORD_NAME}`], 'writing the node record', {
-    stdin: JSON.stringify(record, null, 2) + '\n',
+    stdin: `${JSON.stringify(record, null, 2)}\n`,
   });
   return record;
 }

@@ -27,7 +27,7 @@ export function backupSummaryMarkdown(outcome: BackupOutcome): string {
       `Archive \`${m.archive.name}\`: ${m.archive.size} bytes, sha256 \`${m.archive.sha256}\`${m.archive.encrypted ? `, age-encrypted to ${m.archive.recipients} recipient(s)` : ', NOT encrypted'}.`,
     );
   if (outcome.artifactName) lines.push('', `Artifact: \`${outcome.artifactName}\`. To decrypt and restore, see docs/restore.md.`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export function backupOutputs(outcome: BackupOutcome): Record<string, string> {

@@ -26,7 +26,7 @@ export async function createBackupDir(shell: NodeShell, id: string, marker: obje
   const dir = nodeBackupDir(id, root);
   await runAsRoot(shell, ['install', '-d', '-m', '0700', '--', root, dir], 'creating the backup folder');
   await runAsRoot(shell, ['sh', '-c', 'umask 077 && cat > "$1"', 'sh', `${dir}/${MARKER}`], 'marking the backup folder', {
-    stdin: JSON.stringify(marker) + '\n',
+    stdin: `${JSON.stringify(marker)}\n`,
   });
   return dir;
 }

@@ -16,7 +16,7 @@ export interface TarEntrySource {
 }
 
 function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, '0') + '\0';
+  return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
 function splitName(name: string): { prefix: string; base: string } {
@@ -49,7 +49,7 @@ export function ustarHeader(name: string, size: number, mtimeSeconds: number, mo
   header.write(prefix, 345, 155, 'utf8');
   let sum = 0;
   for (const byte of header) sum += byte;
-  header.write(octal(sum, 7) + ' ', 148, 'ascii');
+  header.write(`${octal(sum, 7)} `, 148, 'ascii');
   return header;
 }
 

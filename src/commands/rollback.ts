@@ -35,7 +35,7 @@ export function rollbackSummaryMarkdown(report: RollbackReport): string {
       `| ${node} | ${report.packageChanges[node]?.join(', ') || 'none'} | ${(report.keptAside[node] ?? []).map((p) => `\`${p}\``).join(', ') || '-'} |`,
     );
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export async function rollbackCommand(

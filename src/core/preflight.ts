@@ -90,7 +90,7 @@ function controlPlaneHealth(state: ClusterState): PreflightVerdict {
   for (const cp of controlPlanes) {
     const bad = components.filter((c) => {
       const pod = state.controlPlanePods.find((p) => p.node === cp.name && p.component === c);
-      return !pod || !pod.running || !pod.ready;
+      return !pod?.running || !pod.ready;
     });
     if (bad.length > 0) {
       nodes.push(cp.name);

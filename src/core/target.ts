@@ -32,7 +32,7 @@ interface Published {
 
 /** Versions of one minor a node lists, read-only; undefined when the node could not list them. */
 function publishedFor(report: NodeReport | undefined, minor: string): Published | undefined {
-  if (!report || !report.reachable) return undefined;
+  if (!report?.reachable) return undefined;
   const raw = report.publishedInTargetMinor ?? (report.repoMinor === minor ? report.publishedInRepo : undefined);
   if (!raw) return undefined;
   const out: Published = { versions: new Set(), revisions: new Map() };

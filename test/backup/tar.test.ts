@@ -66,7 +66,7 @@ describe('ustar', () => {
     evil.write('        ', 148, 'ascii');
     let sum = 0;
     for (const b of evil.subarray(0, 512)) sum += b;
-    evil.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+    evil.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
     writeFileSync(join(dir, 'evil.tar'), evil);
     await expect(extractTarFile(join(dir, 'evil.tar'), join(dir, 'evil-out'))).rejects.toThrow(/outside/);
     expect(() => ustarHeader('/etc/passwd', 1, 0)).toThrow(/unsafe/);

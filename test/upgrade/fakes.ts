@@ -1,7 +1,7 @@
 // Fakes for the runner's unit tests: a NodeShell that records every argv and answers from a script, an
 // in-memory cluster (progress annotations, cordon state, Node readiness), a clock that never waits.
 import type { DrainOptions, DrainResult } from '../../src/adapters/cluster/drain.ts';
-import { DrainError } from '../../src/adapters/cluster/drain.ts';
+import type { DrainError } from '../../src/adapters/cluster/drain.ts';
 import type { NodeProgress, StageRecord } from '../../src/adapters/cluster/progress.ts';
 import type { CommandResult, NodeShell, RunOptions } from '../../src/adapters/transport/node-shell.ts';
 import type { RunEvent } from '../../src/core/run-record.ts';
@@ -26,7 +26,7 @@ export function nodeWorld(target: string, files: Record<string, string> = {}) {
     if (/(apt-get install|yum install|dnf install).*kubeadm/.test(line)) installed.set(node, target);
     if (argv[0] === 'grep') {
       const found = Object.keys(files).filter((f) => f.startsWith(argv.at(-1)!) || argv.slice(3).some((d) => f.startsWith(d)));
-      return found.length > 0 ? { stdout: found.join('\n') + '\n' } : { code: 1 };
+      return found.length > 0 ? { stdout: `${found.join('\n')}\n` } : { code: 1 };
     }
     if (argv[0] === 'cat') return files[argv.at(-1)!] !== undefined ? { stdout: files[argv.at(-1)!] } : { code: 1, stderr: 'No such file' };
     return undefined;

@@ -22,7 +22,7 @@ function versionInfo(version: string): Record<string, string> {
 function version(ctx: ToolContext, output: string | undefined): number {
   const info = versionInfo(readState(ctx).packages.kubeadm);
   if (output === 'short') ctx.out(`${info.gitVersion}\n`);
-  else if (output === 'json') ctx.out(JSON.stringify({ clientVersion: info }, null, 2) + '\n');
+  else if (output === 'json') ctx.out(`${JSON.stringify({ clientVersion: info }, null, 2)}\n`);
   else if (output === 'yaml') {
     ctx.out(
       'clientVersion:\n' +

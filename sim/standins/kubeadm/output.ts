@@ -82,14 +82,14 @@ export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return (
-    rows
+    `${rows
       .map((row) =>
         row
           .map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell))
           .join('')
           .trimEnd(),
       )
-      .join('\n') + '\n'
+      .join('\n')}\n`
   );
 }
 

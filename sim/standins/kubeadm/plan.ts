@@ -95,7 +95,7 @@ function textUpgrade(upgrade: AvailableUpgrade, target: Semver, kubeadm: Semver)
   text += `\nYou can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply ${vstr(target)}\n\n`;
   if (compareSemver(kubeadm, target) < 0)
     text += `Note: Before you can perform this upgrade, you have to update kubeadm to ${vstr(target)}.\n\n`;
-  return text + '_'.repeat(69) + '\n\n';
+  return `${text + '_'.repeat(69)}\n\n`;
 }
 
 function textConfigVersions(): string {
@@ -116,7 +116,7 @@ function textConfigVersions(): string {
 export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
   const output = flags.values.get('--output') ?? 'text';
   if (!['text', 'json', 'yaml'].includes(output)) throw new KubeadmError(`invalid output format: ${output}`);
-  const say = (line: string) => (output === 'text' ? ctx.out : ctx.err)(line + '\n');
+  const say = (line: string) => (output === 'text' ? ctx.out : ctx.err)(`${line}\n`);
   const client = openClient(ctx, ADMIN_CONF);
   try {
     say('[preflight] Running pre-flight checks.');
@@ -164,7 +164,7 @@ export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
         availableUpgrades: upgrades,
         configVersions: CONFIG_VERSIONS,
       };
-      ctx.out(output === 'json' ? JSON.stringify(object, null, 4) + '\n' : YAML.stringify(object));
+      ctx.out(output === 'json' ? `${JSON.stringify(object, null, 4)}\n` : YAML.stringify(object));
       return 0;
     }
     ctx.out('\n');

@@ -41,7 +41,7 @@ function common(ctx: ToolContext, flags: Flags): Common {
     throw new KubeadmError('the simulated kubeadm does not read --config; pass the version and flags instead');
   const kubeadm = parseSemver(readState(ctx).packages.kubeadm) as Semver;
   const timeoutMs = Number(ctx.env.SIM_KUBEADM_TIMEOUT_MS ?? 300_000);
-  return { say: (l) => ctx.out(l + '\n'), kubeadm, modern: kubeadm.minor >= 32, dryRun: boolFlag(flags, '--dry-run', false), timeoutMs };
+  return { say: (l) => ctx.out(`${l}\n`), kubeadm, modern: kubeadm.minor >= 32, dryRun: boolFlag(flags, '--dry-run', false), timeoutMs };
 }
 
 function report(ctx: ToolContext, err: unknown): number {

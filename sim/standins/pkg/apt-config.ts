@@ -154,7 +154,7 @@ function packagesStanzas(versions: string[]): string {
       );
     }
   }
-  return stanzas.join('\n\n') + '\n';
+  return `${stanzas.join('\n\n')}\n`;
 }
 
 /**
@@ -232,6 +232,6 @@ export function readIndex(ctx: ToolContext, args: AptArgs, cluster: ClusterSpec)
 /** Lines of output apt suppresses at -qq (quiet ≥ 2). */
 export function printer(ctx: ToolContext, args: AptArgs): (line: string) => void {
   return (line) => {
-    if (args.quiet < 2) ctx.out(line + '\n');
+    if (args.quiet < 2) ctx.out(`${line}\n`);
   };
 }

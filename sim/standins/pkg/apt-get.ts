@@ -33,7 +33,7 @@ export async function aptGet(ctx: ToolContext, argv: string[]): Promise<number> 
     args = parseAptArgs(argv);
   } catch (err) {
     if (!(err instanceof AptUsageError)) throw err;
-    ctx.err(err.message + '\n');
+    ctx.err(`${err.message}\n`);
     return 100;
   }
   const [command, ...rest] = args.positional;
@@ -154,7 +154,7 @@ async function install(ctx: ToolContext, args: AptArgs, specs: string[]): Promis
   }
   const planned = planChanges(ctx, args, specs, say);
   if (typeof planned[0] === 'string') {
-    for (const error of planned as string[]) ctx.err(error + '\n');
+    for (const error of planned as string[]) ctx.err(`${error}\n`);
     return 100;
   }
   const changes = planned as Change[];

@@ -8,7 +8,7 @@ function parseOrReport(ctx: ToolContext, argv: string[]): AptArgs | undefined {
     return parseAptArgs(argv);
   } catch (err) {
     if (!(err instanceof AptUsageError)) throw err;
-    ctx.err(err.message + '\n');
+    ctx.err(`${err.message}\n`);
     return undefined;
   }
 }
@@ -19,7 +19,7 @@ export async function aptMark(ctx: ToolContext, argv: string[]): Promise<number>
   const [command, ...names] = args.positional;
   if (command === 'showhold' || command === 'showholds') {
     const holds = readState(ctx).holds.filter((n) => names.length === 0 || names.includes(n));
-    for (const name of [...holds].sort()) ctx.out(name + '\n');
+    for (const name of [...holds].sort()) ctx.out(`${name}\n`);
     return 0;
   }
   if (command !== 'hold' && command !== 'unhold') {
@@ -48,7 +48,7 @@ export async function aptMark(ctx: ToolContext, argv: string[]): Promise<number>
       }
     }
   });
-  if (args.quiet < 2) for (const line of lines) ctx.out(line + '\n');
+  if (args.quiet < 2) for (const line of lines) ctx.out(`${line}\n`);
   return 0;
 }
 

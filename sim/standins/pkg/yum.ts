@@ -17,7 +17,7 @@ const METADATA = 'Last metadata expiration check: 0:00:42 ago.';
 export async function yum(ctx: ToolContext, argv: string[]): Promise<number> {
   const args = parseYumArgs(argv);
   const say = (line: string) => {
-    if (!args.quiet) ctx.out(line + '\n');
+    if (!args.quiet) ctx.out(`${line}\n`);
   };
   for (const extra of args.repoFromPath) say(`Added ${extra.id} repo from ${extra.url}`);
   switch (args.command) {
@@ -88,7 +88,7 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
   say(METADATA);
   const chosen = choose(ctx, args, args.operands);
   if (typeof chosen[0] === 'string') {
-    for (const line of chosen as string[]) ctx.err(line + '\n');
+    for (const line of chosen as string[]) ctx.err(`${line}\n`);
     return 1;
   }
   let picks = chosen as Pick[];
@@ -189,7 +189,7 @@ function versionlock(ctx: ToolContext, args: YumArgs): number {
   };
   if (action === 'list') {
     const state = readState(ctx);
-    for (const name of [...state.holds].sort()) ctx.out(lockLine(state, name) + '\n');
+    for (const name of [...state.holds].sort()) ctx.out(`${lockLine(state, name)}\n`);
     return 0;
   }
   if (!['add', 'delete', 'clear'].includes(action)) {
@@ -225,6 +225,6 @@ function versionlock(ctx: ToolContext, args: YumArgs): number {
     ctx.err(`Error: No package found for: ${specs.join(' ')}\n`);
     return 1;
   }
-  for (const line of lines) ctx.out(line + '\n');
+  for (const line of lines) ctx.out(`${line}\n`);
   return 0;
 }

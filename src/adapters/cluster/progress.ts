@@ -6,7 +6,7 @@ import {
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   PolicyV1Api,
   setHeaderOptions,

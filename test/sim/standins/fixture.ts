@@ -78,7 +78,7 @@ function writeNode(fx: SimFixture, node: SimNodeSpec, api: FakeApi | undefined):
     for (const [file, text] of Object.entries(controlPlaneManifests(fx.spec, node)))
       put(join(root, 'etc/kubernetes/manifests', file), text);
     if (api) put(join(root, 'etc/kubernetes/admin.conf'), api.kubeconfig);
-    put(join(root, 'var/lib/etcd/member/snap/db'), 'etcd data of ' + node.name);
+    put(join(root, 'var/lib/etcd/member/snap/db'), `etcd data of ${node.name}`);
   }
   api?.objects.set(`/api/v1/nodes/${node.name}`, nodeObject(node, node.version));
 }

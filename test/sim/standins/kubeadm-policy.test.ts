@@ -34,7 +34,7 @@ describe('kubeadm upgrade apply: skew policy', () => {
     const r = await fx.run('cp-1', 'kubeadm', ['upgrade', 'apply', 'v1.32.1', '--force']);
     expect(r.code).toBe(1);
     expect(r.err).toContain(
-      FATAL + '\t- Specified version to upgrade to "v1.32.1" is too high; kubeadm can upgrade only 1 minor version at a time\n',
+      `${FATAL}\t- Specified version to upgrade to "v1.32.1" is too high; kubeadm can upgrade only 1 minor version at a time\n`,
     );
   });
 

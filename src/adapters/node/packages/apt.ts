@@ -93,7 +93,7 @@ export const aptPackageManager = {
       `Dir::Cache=${tmp}/cache`,
     ];
     return [
-      { argv: ['sh', '-c', PREPARE_APT_DIR, 'sh', tmp], stdin: aptSourceLineFor(minor, parseAptSourceLine(repoText)) + '\n' },
+      { argv: ['sh', '-c', PREPARE_APT_DIR, 'sh', tmp], stdin: `${aptSourceLineFor(minor, parseAptSourceLine(repoText))}\n` },
       { argv: ['apt-get', ...options, 'update'] },
       { argv: ['apt-cache', ...options, 'madison', 'kubeadm'] },
     ];
