@@ -45,7 +45,7 @@ export function nodeFacts(report: NodeReport | undefined, node: NodeObservation 
   return {
     repoFiles: report?.repoFiles ?? [],
     // cordoned, and not by an unfinished run of this Action: the operator's fence
-    cordonedBefore: node?.unschedulable && node.cordonedByUpgrade !== true,
+    cordonedBefore: node?.unschedulable === true && node.cordonedByUpgrade !== true,
   };
 }
 
