@@ -1,6 +1,7 @@
 // The runner's vocabulary: a stage is a small object (name, title, whether it applies to the node, and its steps);
 // the steps are the only description of what the stage does, so the plan, dry-run and the run all come from them.
 // The runner emits events that become the RunRecord.
+import type { PackageManager } from '../core/cluster-state.ts';
 import type { RunEvent } from '../core/run-record.ts';
 import type { NodeShell, RunOptions } from '../adapters/transport/node-shell.ts';
 import type { NodeProgress, StageRecord } from '../adapters/cluster/progress.ts';
@@ -13,7 +14,7 @@ export type StageName = string;
 export interface NodeJob {
   name: string;
   role: 'control-plane' | 'worker';
-  packageManager: 'apt' | 'yum' | 'dnf';
+  packageManager: PackageManager;
   kubeadmAction: 'apply' | 'node';
   /** worker batch index; undefined for control planes */
   batch?: number;
@@ -24,7 +25,7 @@ export interface UpgradeTarget {
   /** "1.31.4" */
   version: string;
   /** exact package revision per package manager: { apt: "1.31.4-1.1", yum: "1.31.4-150500.1.1" } */
-  packageVersions: Partial<Record<'apt' | 'yum' | 'dnf', string>>;
+  packageVersions: Partial<Record<PackageManager, string>>;
   /** kubeadm flags from the plan's verdicts: --force when forceable verdicts were accepted, pre-release flags */
   kubeadmFlags: string[];
   certificateRenewal: boolean;
