@@ -101,7 +101,10 @@ describe('1 control plane + 1 worker', () => {
       expect(node.kubeletVersion, node.name).toMatch(/^v1\.31\./);
       expect(node.cordoned, node.name).toBe(false);
     }
-    const phases = kubectl(cluster, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}');
-    expect(phases.split(' ').filter(Boolean)).toEqual(['Running', 'Running']);
-  });
+    // the pods that waited Pending are scheduled again once the worker is uncordoned
+    const phases = () =>
+      kubectl(cluster, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.phase}').split(' ').filter(Boolean);
+    for (let i = 0; i < 300 && phases().join() !== 'Running,Running'; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(phases()).toEqual(['Running', 'Running']);
+  }, 120_000);
 });
