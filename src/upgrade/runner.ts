@@ -138,16 +138,14 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
         note: (level, text, detail) => deps.emit({ type: 'note', level, text, node: name, ...(detail ? { detail } : {}) }),
         cordon: (cordoned, reason) => deps.emit({ type: 'cordon', node: name, cordoned, reason }),
         reportKubeadmBackups: async () => {
-          await deps
-            .afterKubeadmUpgrade?.(node.job)
-            .catch((error: Error) =>
-              deps.emit({
-                type: 'note',
-                level: 'warning',
-                node: name,
-                text: `${name}: kubeadm's backup folders could not be listed: ${error.message}`,
-              }),
-            );
+          await deps.afterKubeadmUpgrade?.(node.job).catch((error: Error) =>
+            deps.emit({
+              type: 'note',
+              level: 'warning',
+              node: name,
+              text: `${name}: kubeadm's backup folders could not be listed: ${error.message}`,
+            }),
+          );
         },
       };
       try {
