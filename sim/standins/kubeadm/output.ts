@@ -80,17 +80,19 @@ export function boolFlag(flags: Flags, name: string, fallback: boolean): boolean
 /** Go tabwriter with padding 3 and left alignment, as kubeadm prints its tables. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return (
-    `${rows
-      .map((row) =>
-        row
-          .map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell))
-          .join('')
-          .trimEnd(),
-      )
-      .join('\n')}\n`
-  );
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return `${rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + 3) : cell))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 export const STACK_HINT = 'To see the stack trace of this error execute with --v=5 or higher';
