@@ -26,7 +26,7 @@ import { faultsFromFile, type ApiFaults } from './faults.ts';
 import { ObjectApi } from './objects.ts';
 import { openApiGroupVersion, openApiRoot } from './openapi.ts';
 import { resources, resourceKey } from './resources.ts';
-import { handleResource, parseResourcePath, type Reply } from './routes.ts';
+import { handleResource, parseResourcePath, type Reply, type ResourceRequest } from './routes.ts';
 import { Store } from './store.ts';
 
 export interface ApiServerOptions {
@@ -168,7 +168,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       if (doc) return { code: 200, body: doc };
     }
     const segments = path.split('/').filter(Boolean);
-    let request;
+    let request: ResourceRequest | undefined;
     if (segments[0] === 'api' && segments[1] === 'v1') {
       if (segments.length === 2) return { code: 200, body: resourceList('', 'v1') };
       request = parseResourcePath('', 'v1', segments.slice(2));

@@ -233,7 +233,10 @@ export class Store {
       }
       for (const ref of newOwners) {
         let set = this.byOwner.get(ref.uid);
-        if (!set) this.byOwner.set(ref.uid, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          this.byOwner.set(ref.uid, set);
+        }
         set.add(rk);
       }
     }
@@ -244,7 +247,10 @@ export class Store {
       if (oldNode !== undefined) this.podsByNode.get(oldNode)?.delete(key);
       if (newNode !== undefined) {
         let set = this.podsByNode.get(newNode);
-        if (!set) this.podsByNode.set(newNode, (set = new Set()));
+        if (!set) {
+          set = new Set();
+          this.podsByNode.set(newNode, set);
+        }
         set.add(key);
       }
     }

@@ -88,7 +88,10 @@ export async function swapon(ctx: ToolContext, argv: string[]): Promise<number> 
 }
 
 export async function swapoff(ctx: ToolContext, argv: string[]): Promise<number> {
-  if (argv.includes('-a') || argv.includes('/dev/sim-swap')) updateState(ctx, (s) => void (s.swap = false));
+  if (argv.includes('-a') || argv.includes('/dev/sim-swap'))
+    updateState(ctx, (s) => {
+      s.swap = false;
+    });
   return 0;
 }
 

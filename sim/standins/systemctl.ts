@@ -55,7 +55,9 @@ export async function systemctl(ctx: ToolContext, argv: string[]): Promise<numbe
       notifySupervisor(ctx);
       return 0;
     case 'stop':
-      updateState(ctx, (s) => void (s.kubelet.active = false));
+      updateState(ctx, (s) => {
+        s.kubelet.active = false;
+      });
       notifySupervisor(ctx);
       return 0;
     case 'is-active': {

@@ -6,7 +6,7 @@ import { ETCD_MANIFEST, etcdAccessFromManifest, etcdMemberFromManifest, saveSnap
 import { collectFiles, readVersions } from './collect.ts';
 import { remoteFileFacts, runAsRoot } from './remote.ts';
 import { createBackupDir } from './retention.ts';
-import type { EtcdSnapshotRecord, NodeBackup } from './types.ts';
+import type { EtcdMember, EtcdSnapshotRecord, NodeBackup } from './types.ts';
 
 export const SNAPSHOT_NAME = 'etcd-snapshot.db';
 export const FILES_NAME = 'files.tar';
@@ -26,7 +26,7 @@ export interface NodeBackupRequest {
 async function snapshotOn(shell: NodeShell, dir: string, request: NodeBackupRequest): Promise<EtcdSnapshotRecord> {
   const target = `${dir}/${SNAPSHOT_NAME}`;
   let access: EtcdAccess;
-  let member;
+  let member: EtcdMember | undefined;
   let dataDir: string | undefined;
   if (request.externalEtcd) {
     const ext = request.externalEtcd;

@@ -70,5 +70,6 @@ export function selectorSelects(requirements: readonly Requirement[], labels: Re
       case '!exists':
         return !has;
     }
+    return false; // not reached: the switch covers every op
   });
 }

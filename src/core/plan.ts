@@ -152,7 +152,9 @@ function plannedNodes(
   const reports = new Map(state.nodeReports.map((r) => [r.name, r]));
   const kubelets = new Map(state.nodes.map((n) => [n.name, n.kubeletVersion]));
   const position = new Map<string, { position: number; batch?: number }>();
-  ordered.order.controlPlanes.forEach((n, i) => position.set(n, { position: i }));
+  ordered.order.controlPlanes.forEach((n, i) => {
+    position.set(n, { position: i });
+  });
   const batchOf = new Map<string, number>();
   let next = ordered.order.controlPlanes.length;
   for (const b of ordered.order.workerBatches) {

@@ -27,7 +27,9 @@ const APT_LIST = { '/etc/apt/sources.list.d/kubernetes.list': 'deb https://pkgs.
 /** 1 control plane + 5 workers in two zones, worker-5 pinned to a batch of its own. */
 function freshCluster(): ClusterState {
   const state = cluster({ controlPlanes: 1, workers: 5 });
-  ['a', 'b', 'a', 'b', 'a'].forEach((zone, i) => (state.nodes[i + 1]!.labels.zone = zone));
+  ['a', 'b', 'a', 'b', 'a'].forEach((zone, i) => {
+    state.nodes[i + 1]!.labels.zone = zone;
+  });
   // as the probe reports them: the exact package version of each listed version
   for (const r of state.nodeReports) r.publishedPackageVersions = Object.fromEntries(r.publishedInTargetMinor!.map((v) => [v, `${v}-1.1`]));
   return state;

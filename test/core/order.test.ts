@@ -106,7 +106,11 @@ describe('worker batches', () => {
   it('batch-by-label never mixes label values (cluster labels, overridden by inventory labels)', () => {
     const state = cluster({ workers: 5 });
     const zones = ['a', 'b', 'a', 'b', 'a'];
-    state.nodes.filter((n) => n.role === 'worker').forEach((n, i) => (n.labels.zone = zones[i]!));
+    state.nodes
+      .filter((n) => n.role === 'worker')
+      .forEach((n, i) => {
+        n.labels.zone = zones[i]!;
+      });
     const inv = inventoryOf(state, (n: InventoryNode) => (n.name === 'worker-5' ? { labels: { zone: 'c' } } : {}));
     const r = order(state, { inventory: inv, label: 'zone', max: { kind: 'count', value: 3 } });
     expect(r.order.workerBatches.map((b) => [b.label, b.nodes])).toEqual([
@@ -137,7 +141,9 @@ describe('worker batches', () => {
 
   it('batches are the same whatever the target: pins and batch-by-label over every inventory worker', () => {
     const state = cluster({ workers: 6 });
-    ['a', 'b', 'a', 'b', 'a', 'b'].forEach((zone, i) => (state.nodes[i + 1]!.labels.zone = zone));
+    ['a', 'b', 'a', 'b', 'a', 'b'].forEach((zone, i) => {
+      state.nodes[i + 1]!.labels.zone = zone;
+    });
     const inv = inventoryOf(state, (n) => (n.name === 'worker-6' ? { batch: 0 } : {}));
     const at = (target: string | undefined) =>
       planOrder({ state, inventory: inv, targetVersion: target, maxUnavailable: { kind: 'count', value: 2 }, batchByLabel: 'zone' }).order

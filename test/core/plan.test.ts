@@ -96,7 +96,7 @@ describe('buildPlan verdicts', () => {
 describe('per-node steps', () => {
   it('apt: repository switch, exact revision when listed, kubeadm apply on the first control plane only', () => {
     const state = cluster({ controlPlanes: 2, published: ['1.31.4-1.1'] });
-    state.nodeReports.forEach((r) => (r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' }));
+    for (const r of state.nodeReports) r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' };
     const p = plan(state);
     const cp1 = stepsOf(p, 'cp-1');
     expect(stepsOf(p, 'worker-1')).toBe(stepsOf(p, 'worker-2'));

@@ -51,7 +51,10 @@ describe('preflight', () => {
     ],
     [
       'packages-published',
-      (s) => (s.nodeReports.forEach((r) => (r.publishedInTargetMinor = ['1.31.0'])), (s.nodeReports[0]!.publishedInTargetMinor = [])),
+      (s) => {
+        for (const r of s.nodeReports) r.publishedInTargetMinor = ['1.31.0'];
+        s.nodeReports[0]!.publishedInTargetMinor = [];
+      },
       'mandatory',
       /no 1\.31 patch is published for every node/,
     ],

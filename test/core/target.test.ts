@@ -82,7 +82,7 @@ describe('resolveTarget', () => {
 
   it('leaves a package manager out when its nodes disagree on the revision, so each node reads its own', () => {
     const state = cluster({ workers: 2 });
-    state.nodeReports.forEach((r) => (r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' }));
+    for (const r of state.nodeReports) r.publishedPackageVersions = { '1.31.4': '1.31.4-1.1' };
     state.nodeReports[2]!.publishedPackageVersions = { '1.31.4': '1.31.4-1.2' };
     expect(resolve('1.31', state)).toMatchObject({ version: '1.31.4', verified: true, packageVersions: {} });
     delete state.nodeReports[2]!.publishedPackageVersions;

@@ -49,8 +49,10 @@ export function logGroups(stdout: string): { title: string; lines: string[] }[] 
   const groups: { title: string; lines: string[] }[] = [];
   let current: { title: string; lines: string[] } | undefined;
   for (const line of stdout.split('\n')) {
-    if (line.startsWith('::group::')) groups.push((current = { title: line.slice('::group::'.length), lines: [] }));
-    else if (line.startsWith('::endgroup::')) current = undefined;
+    if (line.startsWith('::group::')) {
+      current = { title: line.slice('::group::'.length), lines: [] };
+      groups.push(current);
+    } else if (line.startsWith('::endgroup::')) current = undefined;
     else current?.lines.push(line);
   }
   return groups;

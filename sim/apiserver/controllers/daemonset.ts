@@ -43,7 +43,10 @@ export function daemonSetController(ctx: ControllerContext): Controller {
     for (const pod of controlledPods(ctx, ds)) {
       const node = pod.spec?.nodeName ?? '';
       let list = out.get(node);
-      if (!list) out.set(node, (list = []));
+      if (!list) {
+        list = [];
+        out.set(node, list);
+      }
       list.push(pod);
     }
     return out;

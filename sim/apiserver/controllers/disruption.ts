@@ -36,7 +36,10 @@ export class BudgetTracker {
   record(namespace: string, name: string): BudgetRecord {
     const key = `${namespace}/${name}`;
     let r = this.records.get(key);
-    if (!r) this.records.set(key, (r = { namespace, name, workloadDesired: 0, desiredHealthy: 0, currentHealthy: 0 }));
+    if (!r) {
+      r = { namespace, name, workloadDesired: 0, desiredHealthy: 0, currentHealthy: 0 };
+      this.records.set(key, r);
+    }
     return r;
   }
 

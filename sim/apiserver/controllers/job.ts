@@ -23,7 +23,10 @@ export function jobController(ctx: ControllerContext): Controller {
   function reconcile(key: string): void {
     const job = ctx.store.getByKey(R.jobs, key);
     if (!job || job.metadata.deletionTimestamp) return;
-    if (complete(job)) return expire(job, key);
+    if (complete(job)) {
+      expire(job, key);
+      return;
+    }
     const pods = controlledPods(ctx, job);
     const active = pods.filter(isActivePod);
     const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded').length;

@@ -169,12 +169,18 @@ export function kubeletController(ctx: ControllerContext): Controller {
 
   function reconcilePod(pod: Obj, key: string): void {
     const node = ctx.store.get(R.nodes, undefined, pod.spec.nodeName);
-    if (!node) return orphaned(pod, key);
+    if (!node) {
+      orphaned(pod, key);
+      return;
+    }
     if (nodeReadyStatus(node) !== 'True') {
       due.delete(pod.metadata.uid);
       return;
     }
-    if (pod.metadata.deletionTimestamp) return finishDeletion(pod, key);
+    if (pod.metadata.deletionTimestamp) {
+      finishDeletion(pod, key);
+      return;
+    }
     if (isMirrorPod(pod)) return;
     const phase = pod.status?.phase ?? 'Pending';
     if (phase === 'Pending') {

@@ -80,7 +80,11 @@ export function boolFlag(flags: Flags, name: string, fallback: boolean): boolean
 /** Go tabwriter with padding 3 and left alignment, as kubeadm prints its tables. */
 export function table(rows: string[][]): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
   return `${rows
     .map((row) =>
       row

@@ -169,7 +169,9 @@ export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
     }
     ctx.out('\n');
     if (upgrades.length === 0) ctx.out("Awesome, you're up-to-date! Enjoy!\n");
-    targets.forEach(([, target], i) => ctx.out(textUpgrade(upgrades[i] as AvailableUpgrade, target, kubeadm)));
+    targets.forEach(([, target], i) => {
+      ctx.out(textUpgrade(upgrades[i] as AvailableUpgrade, target, kubeadm));
+    });
     ctx.out(textConfigVersions());
     return 0;
   } finally {

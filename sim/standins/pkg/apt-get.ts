@@ -75,7 +75,7 @@ function update(ctx: ToolContext, args: AptArgs): number {
       continue;
     }
     const files = aptListsFiles(source.uri, minor, versions);
-    files.forEach((f) => keep.add(f.name));
+    for (const f of files) keep.add(f.name);
     if (sameFiles(dir, files)) {
       say(`Hit:${item} ${shown}  InRelease`);
       continue;
@@ -204,7 +204,9 @@ function unpack(ctx: ToolContext, say: (l: string) => void, moving: Change[]): v
   const size = (c: Change) => 9_000_000 + c.name.length * 1_000_000;
   const total = moving.reduce((sum, c) => sum + size(c), 0);
   say(`Need to get ${aptSize(total)} of archives.\nAfter this operation, 0 B of additional disk space will be used.`);
-  moving.forEach((c, i) => say(`Get:${i + 1} ${c.entry.uri}  ${c.name} ${c.entry.version} [${aptSize(size(c))}]`));
+  moving.forEach((c, i) => {
+    say(`Get:${i + 1} ${c.entry.uri}  ${c.name} ${c.entry.version} [${aptSize(size(c))}]`);
+  });
   say(`Fetched ${aptSize(total)} in 0s (${aptSize(total)}/s)`);
   say('(Reading database ... 12345 files and directories currently installed.)');
   for (const c of moving) {

@@ -25,7 +25,7 @@ export interface YumArgs {
   disabledPlugins: string[];
 }
 
-function valueOf(args: string[], i: number, name: string): [string, number] {
+function optionValue(args: string[], i: number, name: string): [string, number] {
   const arg = args[i] ?? '';
   if (arg.startsWith(`${name}=`)) return [arg.slice(name.length + 1), i];
   return [args[i + 1] ?? '', i + 1];
@@ -50,20 +50,20 @@ export function parseYumArgs(args: string[]): YumArgs {
     else if (arg === '-q' || arg === '--quiet') parsed.quiet = true;
     else if (arg === '--showduplicates') parsed.showDuplicates = true;
     else if (name === '--disableexcludes' || name === '--disableexcludepkgs') {
-      [value, i] = valueOf(args, i, name);
+      [value, i] = optionValue(args, i, name);
       parsed.disableExcludes.push(...value.split(','));
     } else if (name === '--repofrompath') {
-      [value, i] = valueOf(args, i, name);
+      [value, i] = optionValue(args, i, name);
       const [id = '', url = ''] = value.split(/,(.*)/s);
       parsed.repoFromPath.push({ id, url });
     } else if (name === '--repo' || name === '--repoid') {
-      [value, i] = valueOf(args, i, name);
+      [value, i] = optionValue(args, i, name);
       parsed.repoToggles.push({ enable: false, pattern: '*' }, ...value.split(',').map((p) => ({ enable: true, pattern: p })));
     } else if (name === '--enablerepo' || name === '--disablerepo') {
-      [value, i] = valueOf(args, i, name);
+      [value, i] = optionValue(args, i, name);
       parsed.repoToggles.push(...value.split(',').map((p) => ({ enable: name === '--enablerepo', pattern: p })));
     } else if (name === '--disableplugin') {
-      [value, i] = valueOf(args, i, name);
+      [value, i] = optionValue(args, i, name);
       parsed.disabledPlugins.push(...value.split(','));
     } else if (arg.startsWith('-'))
       continue; // --nogpgcheck, --setopt=..., -C and friends change nothing here

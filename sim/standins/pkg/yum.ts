@@ -142,7 +142,9 @@ async function install(ctx: ToolContext, args: YumArgs, say: (l: string) => void
   });
   const verb = (p: Pick) =>
     p.installed === undefined ? 'Install' : comparePackageVersions(p.offer.version, p.installed) < 0 ? 'Downgrad' : 'Upgrad';
-  moving.forEach((p, i) => say(`  ${`${verb(p)}ing`.padEnd(17)}: ${p.offer.name}-${p.offer.version}.x86_64 ${i + 1}/${moving.length}`));
+  moving.forEach((p, i) => {
+    say(`  ${`${verb(p)}ing`.padEnd(17)}: ${p.offer.name}-${p.offer.version}.x86_64 ${i + 1}/${moving.length}`);
+  });
   for (const title of ['Upgrad', 'Downgrad', 'Install']) {
     const members = moving.filter((p) => verb(p) === title);
     if (members.length > 0) say(`${title}ed:\n${members.map((p) => `  ${p.offer.name}-${p.offer.version}.x86_64`).join('\n')}\n`);
@@ -198,7 +200,8 @@ function versionlock(ctx: ToolContext, args: YumArgs): number {
   }
   const lines: string[] = [];
   updateState(ctx, (state) => {
-    const locks = (state.versionlocks ??= {});
+    state.versionlocks ??= {};
+    const locks = state.versionlocks;
     if (action === 'clear') {
       state.holds = [];
       state.versionlocks = {};

@@ -106,8 +106,7 @@ describe('watch', () => {
           let buffer = '';
           res.on('data', (chunk: Buffer) => {
             buffer += chunk.toString();
-            let i;
-            while ((i = buffer.indexOf('\n')) >= 0) {
+            for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
               lines.push(JSON.parse(buffer.slice(0, i)));
               buffer = buffer.slice(i + 1);
               if (lines.length === 3) {

@@ -74,20 +74,32 @@ function route(
   const found = name ? store.get(name) : undefined;
   if (method === 'POST' && !name) {
     const object = body as KubeObject;
-    if (store.has(object.metadata.name)) return send(res, 409, exists(`${kind} ${object.metadata.name}`));
+    if (store.has(object.metadata.name)) {
+      send(res, 409, exists(`${kind} ${object.metadata.name}`));
+      return;
+    }
     object.metadata.uid = randomUUID();
     store.set(object.metadata.name, object);
-    return send(res, 201, object);
+    send(res, 201, object);
+    return;
   }
-  if (!name || !found) return send(res, 404, notFound(`${kind} ${name}`));
-  if (method === 'GET') return send(res, 200, found);
+  if (!name || !found) {
+    send(res, 404, notFound(`${kind} ${name}`));
+    return;
+  }
+  if (method === 'GET') {
+    send(res, 200, found);
+    return;
+  }
   if (method === 'DELETE') {
     store.delete(name);
-    return send(res, 200, found);
+    send(res, 200, found);
+    return;
   }
   if (method === 'PATCH' && sub === 'status') {
     found.status = mergeStatus(found.status, body.status as Record<string, unknown>);
-    return send(res, 200, found);
+    send(res, 200, found);
+    return;
   }
   send(res, 405, { message: `${method} not supported here` });
 }

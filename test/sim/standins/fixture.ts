@@ -133,8 +133,12 @@ export async function makeCluster(options: {
       const ctx: ToolContext = contextFor(
         fx.nodeDir(node),
         {
-          out: (t) => void (out += t),
-          err: (t) => void (err += t),
+          out: (t) => {
+            out += t;
+          },
+          err: (t) => {
+            err += t;
+          },
           readLine: async () => lines.shift() ?? '',
         },
         { SIM_ROOT: fx.root(node), SIM_REAL_KUBECTL: '/bin/false', ...runOptions.env },

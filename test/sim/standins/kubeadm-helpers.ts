@@ -13,7 +13,9 @@ export function setPackages(fx: SimFixture, node: string, packages: Partial<Node
 
 /** Plays the kubelets of the given control planes while `work` runs: mirror pods follow the manifests. */
 export async function withKubelets<T>(fx: SimFixture, nodes: string[], work: () => Promise<T>, frozen = new Set<string>()): Promise<T> {
-  const timer = setInterval(() => nodes.forEach((n) => fx.sync(n, frozen)), 25);
+  const timer = setInterval(() => {
+    for (const n of nodes) fx.sync(n, frozen);
+  }, 25);
   try {
     return await work();
   } finally {
