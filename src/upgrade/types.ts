@@ -2,8 +2,7 @@
 // the steps are the only description of what the stage does, so the plan, dry-run and the run all come from them.
 // The runner emits events that become the RunRecord.
 import type { PackageManager } from '../core/cluster-state.ts';
-import type { RunEvent } from '../core/run-record.ts';
-import type { NodeShell, RunOptions } from '../adapters/transport/node-shell.ts';
+import type { RunOptions } from '../adapters/transport/node-shell.ts';
 import type { NodeProgress, StageRecord } from '../adapters/cluster/progress.ts';
 import type { DrainEvent, DrainOptions, DrainResult } from '../adapters/cluster/drain.ts';
 
@@ -164,5 +163,3 @@ export interface Stage {
   shouldRun?(input: StageInput): boolean;
   steps(input: StageInput): StageStep[];
 }
-
-export type { RunEvent, NodeShell };

@@ -31,8 +31,6 @@ import { rpmPackageManager } from './rpm.ts';
 
 export {
   ofMinor,
-  parseInstalledPackages,
-  parsePackageVersion,
   parseRepoMinor,
   repoMinorsIn,
   switchRepoMinor,
@@ -117,7 +115,6 @@ const MANAGERS = [aptPackageManager, rpmPackageManager('dnf'), rpmPackageManager
 
 /** A registered manager: its name and family are literal types ('apt' | 'dnf' | 'yum', 'apt' | 'rpm'). */
 export type KnownPackageManager = (typeof MANAGERS)[number];
-export type PackageManagerName = KnownPackageManager['name'];
 export type PackageFamily = KnownPackageManager['family'];
 
 export function packageManagerNamed(name: string): KnownPackageManager | undefined {
