@@ -3,10 +3,11 @@
 // upgrades the node the Action runs on (the bundle started inside that node's mount namespace, as a
 // self-hosted runner on the node would run it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Plan } from '../../src/core/plan-types.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, inputEnvironment, parseCommandFile, runAction } from '../support/action-runner.ts';
 import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
@@ -68,6 +69,38 @@ async function runOnNode(
     );
   });
 }
+
+describe('the drain inputs, through the plan a user reads', () => {
+  const kubectl = (...args: string[]) =>
+    execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, ...args], { encoding: 'utf8' });
+  const planWith = async (extra: Record<string, string>) => {
+    const result = await runAction(upgradeInputs(cluster, { command: 'plan', ...extra }), {
+      bundle,
+      env: { GITHUB_RUN_ID: '3993', GITHUB_JOB: 'plan' },
+    });
+    return JSON.parse(result.outputs.plan!) as Plan;
+  };
+
+  it('block exactly what the drain would refuse: a bare pod until force-drain-unmanaged or a selector leaves it out, emptyDir pods with delete-emptydir-data: false', async () => {
+    kubectl('run', 'bare', '--image=registry.k8s.io/pause:3.10', '--labels=run=bare');
+    try {
+      expect((await planWith({})).blockers.map((b) => b.id)).toContain('unmanaged-pods');
+      expect((await planWith({ 'force-drain-unmanaged': 'true' })).blockers).toEqual([]);
+      expect((await planWith({ 'drain-pod-selector': 'run!=bare' })).blockers).toEqual([]);
+    } finally {
+      kubectl('delete', 'pod', 'bare', '--grace-period=1', '--wait=true');
+    }
+    // the demo workload's cache pods use emptyDir: the upgrade is refused before any node is touched
+    const refused = await runAction(upgradeInputs(cluster, { 'delete-emptydir-data': 'false' }), {
+      bundle,
+      env: { GITHUB_RUN_ID: '3994', GITHUB_JOB: 'upgrade' },
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.outputs.outcome).toBe('refused');
+    expect(refused.summary).toMatch(/demo\/cache-.*set delete-emptydir-data: true/);
+    for (const node of cluster.spec.nodes) expect(changingCommands(commandLog(cluster, node.name)), node.name).toEqual([]);
+  }, 300_000);
+});
 
 describe('matrix commands', () => {
   it('workers refuses while the control planes are not at the target, changing nothing', async () => {
