@@ -75,7 +75,6 @@ async function runStep(step: StageStep, ctx: StageContext, values: Map<string, s
   const result = await ctx.shell.run(argv, {
     ...(step.rerunOnDrop ? { rerunOnDrop: true } : {}),
     ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
-    ...(step.stdin !== undefined ? { stdin: step.stdin } : {}),
     allowFailure: step.allowFailure === true || step.tolerate !== undefined,
   });
   if (result.code !== 0 && step.tolerate) {

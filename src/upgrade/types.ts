@@ -127,8 +127,6 @@ export interface RuntimeArg {
 export interface CommandStep {
   kind: 'command';
   argv: readonly (string | RuntimeArg)[];
-  /** written to the command's stdin */
-  stdin?: string;
   /** safe to run again when the connection drops mid-command */
   rerunOnDrop?: boolean;
   timeoutMs?: number;

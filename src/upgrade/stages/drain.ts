@@ -2,6 +2,7 @@
 // A node the operator had cordoned before the run is recorded as fenced, so no run of this Action uncordons it.
 import { DrainError, type DrainOptions } from '../../adapters/cluster/drain.ts';
 import type { Stage } from '../types.ts';
+import { STUCK_TERMINATING_SECONDS } from '../../core/pod-policy.ts';
 
 function seconds(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
@@ -15,7 +16,10 @@ export function describeDrain(options: DrainOptions): string {
     options.deleteEmptyDirData
       ? 'pods with emptyDir are evicted (their emptyDir data is lost)'
       : 'pods with emptyDir are refused (delete-emptydir-data: false)',
-    options.forceUnmanaged ? 'pods without a controller are deleted (force-drain-unmanaged)' : 'pods without a controller are refused',
+    options.forceUnmanaged
+      ? 'pods without a controller, or whose DaemonSet is gone, are evicted for good (force-drain-unmanaged)'
+      : 'pods without a controller, or whose DaemonSet is gone, are refused',
+    `pods terminating for over ${STUCK_TERMINATING_SECONDS}s are not waited for`,
     options.gracePeriodSeconds !== undefined ? `grace period ${options.gracePeriodSeconds}s` : undefined,
     `give up after ${seconds(options.timeoutMs)}${options.fallbackDelete ? ', then DELETE pods whose budget still refuses (drain-fallback-delete)' : ''}`,
   ];
