@@ -62,7 +62,7 @@ export function kubeadmFlagsEnv(): string {
 const pkgsBase = (minor: string) => `https://pkgs.k8s.io/core:/stable:/v${minor}`;
 
 /** Path under the node's / and content of its package repository file. */
-export function repoFile(node: SimNodeSpec): { path: string; text: string } {
+export function repoFile(node: Pick<SimNodeSpec, 'os' | 'version'>): { path: string; text: string } {
   const minor = minorOf(node.version);
   if (node.os === 'debian') {
     return {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterSpec } from '../node/spec.ts';
 import { repoRoot as ourRepoRoot } from './options.ts';
-import { apiServerProcess, commandLine, livePid, supervisorProcess, type ClusterProcess } from './processes.ts';
+import { apiServerProcess, commandLine, livePid, pkgsServerProcess, supervisorProcess, type ClusterProcess } from './processes.ts';
 
 export interface DownReport {
   dir: string;
@@ -28,7 +28,7 @@ function recordedProcesses(dir: string): ClusterProcess[] {
   }
   const nodesDir = join(dir, 'nodes');
   const nodes = existsSync(nodesDir) ? readdirSync(nodesDir) : [];
-  return [...nodes.map((n) => supervisorProcess(dir, root, n)), apiServerProcess(dir, root)];
+  return [...nodes.map((n) => supervisorProcess(dir, root, n)), apiServerProcess(dir, root), pkgsServerProcess(dir, root)];
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

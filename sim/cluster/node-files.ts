@@ -1,5 +1,5 @@
-// What `kubeadm init/join` and the package setup would have left on each SSH node, written into the
-// node's overlay upper dirs, plus its state.json, stand-in shims and SSH host key.
+// What `kubeadm init/join` would have left on each SSH node, written into the node's overlay upper dirs, plus its
+// state.json, stand-in shims and SSH host key; then the packages, as the real tools installed them (sim/pkgs).
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -8,33 +8,19 @@ import { promisify } from 'node:util';
 import { compileCacheDir, nodePaths, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
 import type { KeyPairPaths as KeyFiles } from '../lib/pki.ts';
 import { renderKubeconfig } from '../lib/kube-rest.ts';
-import { aptListsFiles } from '../standins/pkg/apt-config.ts';
-import { publishedIn, repoUrl } from '../standins/pkg/repo.ts';
-import { kubeadmFlagsEnv, kubeletConfigurationYaml, repoFile } from './configs.ts';
+import { copyTemplate, hostsFile } from '../pkgs/templates.ts';
+import { kubeadmFlagsEnv, kubeletConfigurationYaml } from './configs.ts';
 import { controlPlaneManifests } from './manifests.ts';
 import type { ClusterPki } from './pki.ts';
-import { minorOf } from './versions.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** The tools a node's /usr/local/sbin holds; each shim runs the stand-in of that name. */
-export const STANDIN_TOOLS = [
-  'kubeadm',
-  'kubelet',
-  'kubectl',
-  'apt-get',
-  'apt-mark',
-  'apt-cache',
-  'dpkg-query',
-  'dpkg',
-  'yum',
-  'dnf',
-  'rpm',
-  'systemctl',
-  'swapon',
-  'crictl',
-  'killall',
-];
+/**
+ * The stand-ins a node's /usr/local/sbin holds for what its OS provides (systemctl, swapon, killall), and
+ * `sim-standin`, which the executables of the installed packages (kubeadm, kubelet, kubectl, crictl) run.
+ */
+export const STANDIN_TOOLS = ['systemctl', 'swapon', 'killall'];
+const DISPATCHER = 'sim-standin';
 
 async function put(file: string, content: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
@@ -48,17 +34,17 @@ async function copyKeyPair(from: KeyFiles, toBase: string): Promise<void> {
 
 export function initialNodeState(node: SimNodeSpec): NodeState {
   return {
-    packages: { kubeadm: node.version, kubelet: node.version, kubectl: node.version },
-    holds: ['kubeadm', 'kubectl', 'kubelet'],
     kubelet: { active: true, version: node.version },
     swap: false,
   };
 }
 
-export function shimText(spec: ClusterSpec, node: SimNodeSpec, tool: string): string {
+/** A stand-in shim: runs sim/standins/main.ts for this node; `tool` undefined = the tool is the first argument. */
+export function shimText(spec: ClusterSpec, node: SimNodeSpec, tool?: string): string {
   const main = join(spec.repoRoot, 'sim/standins/main.ts');
   const nodeDir = nodePaths(spec.dir, node.name).nodeDir;
-  return `#!/bin/sh\nNODE_COMPILE_CACHE=${compileCacheDir(spec)} exec ${spec.node24} ${main} --node-dir ${nodeDir} ${tool} "$@"\n`;
+  const command = tool ? `${tool} "$@"` : '"$@"';
+  return `#!/bin/sh\nNODE_COMPILE_CACHE=${compileCacheDir(spec)} exec ${spec.node24} ${main} --node-dir ${nodeDir} ${command}\n`;
 }
 
 /** Shared kubeconfig texts: rendered once, written on every control plane. */
@@ -124,24 +110,12 @@ async function writeKubeletFiles(spec: ClusterSpec, pki: ClusterPki, node: SimNo
   ]);
 }
 
-async function writePackageSetup(spec: ClusterSpec, node: SimNodeSpec, upperRoot: string): Promise<void> {
-  const repo = repoFile(node);
-  await put(join(upperRoot, repo.path), repo.text);
-  if (node.os !== 'debian') return;
-  const minor = minorOf(node.version);
-  await Promise.all([
-    // stands for the dearmored release key the install guide fetches; nothing verifies it here
-    put(join(upperRoot, 'etc/apt/keyrings/kubernetes-apt-keyring.gpg'), 'simulated pkgs.k8s.io release key\n'),
-    // what `apt-get update` fetched for this minor, in the stand-in's own format
-    ...aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(spec, minor)).map((file) =>
-      put(join(upperRoot, 'var/lib/apt/lists', file.name), file.content),
-    ),
-  ]);
-}
-
 async function writeShims(spec: ClusterSpec, node: SimNodeSpec, bin: string): Promise<void> {
   await mkdir(bin, { recursive: true });
-  await Promise.all(STANDIN_TOOLS.map((tool) => put(join(bin, tool), shimText(spec, node, tool), 0o755)));
+  await Promise.all([
+    ...STANDIN_TOOLS.map((tool) => put(join(bin, tool), shimText(spec, node, tool), 0o755)),
+    put(join(bin, DISPATCHER), shimText(spec, node), 0o755),
+  ]);
 }
 
 async function writeHostKey(hostKey: string, node: SimNodeSpec): Promise<void> {
@@ -151,12 +125,10 @@ async function writeHostKey(hostKey: string, node: SimNodeSpec): Promise<void> {
 /** Everything one node needs before its supervisor starts. */
 export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: ControlPlaneKubeconfigs, node: SimNodeSpec) {
   const paths = nodePaths(spec.dir, node.name);
-  const upperRoot = join(paths.nodeDir, 'upper');
   const etcK8s = join(paths.upperEtc, 'kubernetes');
   await Promise.all([paths.upperEtc, paths.upperVar, paths.workEtc, paths.workVar].map((d) => mkdir(d, { recursive: true })));
   const work: Promise<unknown>[] = [
     writeKubeletFiles(spec, pki, node, paths.upperEtc, paths.upperVar),
-    writePackageSetup(spec, node, upperRoot),
     writeShims(spec, node, paths.bin),
     writeHostKey(paths.hostKey, node),
     put(paths.stateFile, `${JSON.stringify(initialNodeState(node), null, 2)}\n`),
@@ -170,4 +142,11 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
     for (const [file, text] of Object.entries(confs)) work.push(put(join(etcK8s, file), text, 0o600));
   }
   await Promise.all(work);
+}
+
+/** The node's packages as its template has them (sim/pkgs/templates.ts), and its /etc/hosts naming pkgs.k8s.io. */
+export async function installNodePackages(spec: ClusterSpec, node: SimNodeSpec, template: string): Promise<void> {
+  const upper = join(nodePaths(spec.dir, node.name).nodeDir, 'upper');
+  await copyTemplate(template, upper);
+  await put(join(upper, 'etc/hosts'), hostsFile(spec.pkgs.address));
 }

@@ -24,6 +24,10 @@ export interface UpOptions {
   /** live faults from the start (DIR/faults.json) */
   faults?: FaultSpec[];
   delays?: Partial<ClusterSpec['delays']>;
+  /** rhel nodes without dnf's versionlock plugin (the Action must fall back to the repository's exclude=) */
+  withoutVersionlock?: string[];
+  /** nodes whose pkgs.k8s.io is a mirror publishing other versions (a stale mirror lacks the newest) */
+  mirrors?: { nodes: string[]; published: string[] }[];
 }
 
 export type ResolvedOptions = Required<Omit<UpOptions, 'faults' | 'delays'>> & {
@@ -35,6 +39,8 @@ export const DEFAULT_DELAYS: ClusterSpec['delays'] = { kubeletRestartMs: 1500, p
 
 /** The first node address in the /24 is .10, the last usable .254. */
 const FIRST_HOST = 10;
+/** pkgs.k8s.io at .2; its mirrors from .4 on */
+const PKGS_HOST = 2;
 const MAX_SSH_NODES = 254 - FIRST_HOST + 1;
 const MAX_API_ONLY_WORKERS = 65_000;
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
@@ -99,6 +105,11 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
     workload,
     delays,
     published: [...new Set(published)].sort(compareVersions),
+    withoutVersionlock: options.withoutVersionlock ?? [],
+    mirrors: (options.mirrors ?? []).map((m) => {
+      for (const v of m.published) requireVersion('mirrors.published', v);
+      return { nodes: [...m.nodes], published: [...new Set(m.published)].sort(compareVersions) };
+    }),
     ...(options.faults ? { faults: options.faults } : {}),
   };
 }
@@ -119,6 +130,7 @@ export function buildNodes(options: ResolvedOptions, subnet: string): SimNodeSpe
     sshPort: 22,
     os: nodeOs(options.os, index),
     zone: ZONES[index % ZONES.length] ?? 'zone-a',
+    ...(options.withoutVersionlock.includes(node.name) ? { versionlock: false } : {}),
   }));
 }
 
@@ -129,6 +141,14 @@ export function buildClusterSpec(options: ResolvedOptions, subnet: string): Clus
     dir: options.dir,
     subnet,
     apiServer: { address, port: 6443, url: `https://${address}:6443` },
+    pkgs: {
+      address: `${subnet}.${PKGS_HOST}`,
+      ...(options.mirrors.length > 0
+        ? {
+            mirrors: options.mirrors.map((m, i) => ({ address: `${subnet}.${PKGS_HOST + 2 + i}`, nodes: m.nodes, published: m.published })),
+          }
+        : {}),
+    },
     version: options.version,
     published: options.published,
     nodes: buildNodes(options, subnet),

@@ -23,6 +23,15 @@ export function apiServerProcess(dir: string, repoRoot: string): ClusterProcess 
   };
 }
 
+export function pkgsServerProcess(dir: string, repoRoot: string): ClusterProcess {
+  return {
+    name: 'pkgs.k8s.io',
+    pidFile: join(dir, 'pkgs', 'pid'),
+    logFile: join(dir, 'pkgs', 'log'),
+    marker: join(repoRoot, 'sim/pkgs/server.ts'),
+  };
+}
+
 export function supervisorProcess(dir: string, repoRoot: string, node: string): ClusterProcess {
   const paths = nodePaths(dir, node);
   return {
@@ -34,7 +43,11 @@ export function supervisorProcess(dir: string, repoRoot: string, node: string): 
 }
 
 export function clusterProcesses(spec: ClusterSpec): ClusterProcess[] {
-  return [apiServerProcess(spec.dir, spec.repoRoot), ...spec.nodes.map((n) => supervisorProcess(spec.dir, spec.repoRoot, n.name))];
+  return [
+    apiServerProcess(spec.dir, spec.repoRoot),
+    pkgsServerProcess(spec.dir, spec.repoRoot),
+    ...spec.nodes.map((n) => supervisorProcess(spec.dir, spec.repoRoot, n.name)),
+  ];
 }
 
 export interface Started {
@@ -59,6 +72,11 @@ function startDetached(proc: ClusterProcess, file: string, args: string[]): Star
 
 export function startApiServer(spec: ClusterSpec): Started {
   const proc = apiServerProcess(spec.dir, spec.repoRoot);
+  return startDetached(proc, spec.node24, [proc.marker, '--dir', spec.dir]);
+}
+
+export function startPkgsServer(spec: ClusterSpec): Started {
+  const proc = pkgsServerProcess(spec.dir, spec.repoRoot);
   return startDetached(proc, spec.node24, [proc.marker, '--dir', spec.dir]);
 }
 

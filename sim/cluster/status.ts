@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKubeClient, loadKubeconfig } from '../lib/kube-rest.ts';
+import { heldKubePackages, installedKubePackages, type InstalledKube } from '../node/package-db.ts';
 import { nodePaths, readClusterSpec, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
 import { accessPaths } from './access-files.ts';
 import { repoFile } from './configs.ts';
@@ -16,9 +17,11 @@ export interface NodeStatus {
   ready: boolean | null;
   kubeletVersion: string | null;
   cordoned: boolean | null;
-  /** from the node's state.json */
-  packages: NodeState['packages'] | null;
+  /** kubeadm/kubelet/kubectl as the node's package database has them installed (upstream versions) */
+  packages: InstalledKube | null;
+  /** held (apt-mark) or versionlocked (dnf) kube packages, sorted */
   holds: string[];
+  /** the kubelet service as systemctl's stand-in left it (state.json) */
   kubelet: NodeState['kubelet'] | null;
   /** the minor its package repository file points at, e.g. "1.30"; null when the file is gone */
   repoMinor: string | null;
@@ -55,6 +58,14 @@ function repoMinorOf(spec: ClusterSpec, node: SimNodeSpec): string | null {
   return text?.match(/core:\/stable:\/v(\d+\.\d+)\//)?.[1] ?? null;
 }
 
+function orNull<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
 function commandsOf(file: string): unknown[] {
   return (readText(file) ?? '')
     .split('\n')
@@ -85,8 +96,8 @@ function nodeStatus(spec: ClusterSpec, node: SimNodeSpec, apiNode: ApiNode | und
     ready: apiAnswered && apiNode ? ready : null,
     kubeletVersion: apiNode?.status?.nodeInfo?.kubeletVersion ?? null,
     cordoned: apiNode ? apiNode.spec?.unschedulable === true : null,
-    packages: state?.packages ?? null,
-    holds: state?.holds ?? [],
+    packages: orNull(() => installedKubePackages(paths, node.os)),
+    holds: orNull(() => heldKubePackages(paths, node.os)) ?? [],
     kubelet: state?.kubelet ?? null,
     repoMinor: repoMinorOf(spec, node),
     commands: commandsOf(paths.commandsLog),

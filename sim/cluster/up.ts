@@ -1,6 +1,8 @@
 // `sim up`: writes the cluster's files, starts the API server and every node, creates what kubeadm init
 // leaves in the API, and waits until all of it answers. On failure it takes everything down again.
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { nodeTemplates, preparePackages, writePkgsRoot, type PreparedPackages } from '../pkgs/setup.ts';
 import { createKubeClient, loadKubeconfig } from '../lib/kube-rest.ts';
 import type { ClusterSpec } from '../node/spec.ts';
 import { accessPaths } from './access-files.ts';
@@ -9,7 +11,8 @@ import { downCluster } from './down.ts';
 import { validateFaults } from './faults.ts';
 import { assertEmptyDir, writeClusterLayout } from './layout.ts';
 import { buildClusterSpec, resolveOptions, type UpOptions } from './options.ts';
-import { startApiServer, startSupervisor, supervisorProcess } from './processes.ts';
+import { installNodePackages } from './node-files.ts';
+import { startApiServer, startPkgsServer, startSupervisor, supervisorProcess, type Started } from './processes.ts';
 import { chooseSubnet } from './subnet.ts';
 import { apiServerPending, assertRunning, ComponentFailure, nodesPending, sshAndEtcdPending, waitUntil, workloadsPending } from './wait.ts';
 
@@ -26,6 +29,7 @@ export interface UpResult {
 
 // within vitest's 120 s hook timeout, so a failed up still takes itself down and says why
 const API_READY_TIMEOUT_MS = 20_000;
+const PKGS_READY_TIMEOUT_MS = 10_000;
 const NODES_READY_TIMEOUT_MS = 75_000;
 
 export function upResult(spec: ClusterSpec): UpResult {
@@ -54,7 +58,35 @@ function blameNode(spec: ClusterSpec, notReady: string[]): ComponentFailure | un
   return new ComponentFailure(`node ${node.name}`, `not ready in time (${notReady.join('; ')})`, log);
 }
 
-async function startAndWait(spec: ClusterSpec, progress: (line: string) => void, started: number): Promise<void> {
+/** Resolves once something accepts TCP connections at address:port. */
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** The pkgs.k8s.io server, then every node's packages installed from it by the real apt/dpkg and dnf/rpm. */
+async function installPackages(spec: ClusterSpec, prepared: PreparedPackages, progress: (line: string) => void): Promise<Started> {
+  const server = startPkgsServer(spec);
+  await waitUntil(
+    'pkgs.k8s.io answering',
+    Date.now() + PKGS_READY_TIMEOUT_MS,
+    async () => ((await accepts(spec.pkgs.address, 443)) ? [] : [`pkgs.k8s.io at ${spec.pkgs.address}:443 not accepting`]),
+    () => assertRunning([server]),
+    (notReady) => new ComponentFailure('pkgs.k8s.io', notReady.join('; '), server.proc.logFile),
+  );
+  const templates = await nodeTemplates(spec, prepared);
+  progress(`packages installed with the real package managers (${new Set(templates.values()).size} node template(s))`);
+  await Promise.all(spec.nodes.map((node) => installNodePackages(spec, node, templates.get(node.name) ?? '')));
+  return server;
+}
+
+async function startAndWait(spec: ClusterSpec, progress: (line: string) => void, started: number, pkgs: Started): Promise<void> {
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   const apiServer = startApiServer(spec);
   const apiProc = apiServer.proc;
@@ -68,7 +100,7 @@ async function startAndWait(spec: ClusterSpec, progress: (line: string) => void,
       (notReady) => new ComponentFailure('apiserver', `/readyz not OK in time (${notReady.join('; ')})`, apiProc.logFile),
     );
     progress(`${elapsed()} API server ready at ${spec.apiServer.url}`);
-    const everything = [apiServer, ...spec.nodes.map((node) => startSupervisor(spec, node))];
+    const everything = [apiServer, pkgs, ...spec.nodes.map((node) => startSupervisor(spec, node))];
     const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
     const alive = () => assertRunning(everything);
     await Promise.all([
@@ -116,10 +148,13 @@ export async function upCluster(options: UpOptions, progress: (line: string) => 
       spec.nodes.map((n) => n.name),
       'faults',
     );
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
   try {
-    await writeClusterLayout(spec, resolved.faults);
-    progress(`${((Date.now() - started) / 1000).toFixed(1)}s files written (subnet ${spec.subnet}.0/24)`);
-    await startAndWait(spec, progress, started);
+    const [prepared] = await Promise.all([preparePackages(spec), writeClusterLayout(spec, resolved.faults)]);
+    await writePkgsRoot(spec, prepared);
+    progress(`${elapsed()} files written, pkgs.k8s.io built (subnet ${spec.subnet}.0/24)`);
+    const pkgs = await installPackages(spec, prepared, (line) => progress(`${elapsed()} ${line}`));
+    await startAndWait(spec, progress, started, pkgs);
   } catch (err) {
     await downCluster(spec.dir).catch(() => undefined);
     throw err;

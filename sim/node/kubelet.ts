@@ -4,6 +4,7 @@
 import { hostname, release } from 'node:os';
 import { renameSync, writeFileSync } from 'node:fs';
 import { hasNeverReadyFault } from './faults.ts';
+import { installedExecutableVersion } from './package-db.ts';
 import { withFileLock } from './file-lock.ts';
 import { expectStatus, type KubeRequest } from './kube-client.ts';
 import { readNodeState, type ClusterSpec, type NodePaths, type NodeState, type SimNodeSpec } from './spec.ts';
@@ -20,6 +21,8 @@ export interface KubeletDeps {
   paths: NodePaths;
   request: KubeRequest;
   log: (line: string) => void;
+  /** the kubelet package's executable; default /usr/bin/kubelet (the supervisor sees the node's /usr) */
+  kubeletBinary?: string;
 }
 
 export interface Kubelet {
@@ -91,10 +94,11 @@ function statusPatch(node: SimNodeSpec, state: NodeState, readiness: Readiness, 
 }
 
 /** The kubelet that runs now is the installed package: record it in state.json (under its lock). */
-function recordStartedKubelet(paths: NodePaths): NodeState {
+function recordStartedKubelet(paths: NodePaths, installed: string | undefined): NodeState {
   return withFileLock(paths.stateLock, () => {
     const state = readNodeState(paths);
-    state.kubelet.version = state.packages.kubelet;
+    if (!installed) throw new Error('no kubelet package is installed (/usr/bin/kubelet)');
+    state.kubelet.version = installed;
     const temporary = `${paths.stateFile}.${process.pid}.tmp`;
     writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
     renameSync(temporary, paths.stateFile);
@@ -104,6 +108,8 @@ function recordStartedKubelet(paths: NodePaths): NodeState {
 
 export function createKubelet(deps: KubeletDeps): Kubelet {
   const { cluster, node, paths, request, log } = deps;
+  // the package's executable, as this process sees the node's /usr (the supervisor runs inside the node)
+  const installedKubelet = () => installedExecutableVersion(deps.kubeletBinary ?? '/usr/bin/kubelet');
   const nodePath = `/api/v1/nodes/${encodeURIComponent(node.name)}`;
   let uid: string | undefined;
   let restartEndsAt = 0;
@@ -170,13 +176,13 @@ export function createKubelet(deps: KubeletDeps): Kubelet {
     nodeUid: () => uid,
     restart: () => {
       const state = readNodeState(paths);
-      log(`kubelet restart requested (installed kubelet ${state.packages.kubelet}, running ${state.kubelet.version})`);
+      log(`kubelet restart requested (installed kubelet ${installedKubelet() ?? 'none'}, running ${state.kubelet.version})`);
       restartEndsAt = Date.now() + cluster.delays.kubeletRestartMs;
       restartPending = true;
       report();
       setTimeout(() => {
         try {
-          const started = recordStartedKubelet(paths);
+          const started = recordStartedKubelet(paths, installedKubelet());
           log(`kubelet v${started.kubelet.version} started`);
         } catch (err) {
           log(`cannot record the started kubelet: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 // The node's own view of the machine, inside the mount namespace `unshare` gave the supervisor:
-// overlays on /etc and /var (upper = the node's dirs) and the stand-in shims over /usr/local/sbin.
+// overlays on /etc, /var, /usr and /opt (upper = the node's dirs) and the stand-in shims over /usr/local/sbin.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import type { NodePaths } from './spec.ts';
@@ -38,7 +38,7 @@ export function assertPrivateNamespace(): void {
 
 /** DIR under /etc or /var would vanish behind the node's own overlay: commands.log, state.json… would split. */
 export function assertDirOutsideOverlays(dir: string): void {
-  const shadowed = ['/etc', '/var', '/usr/local/sbin'].find((top) => dir === top || dir.startsWith(`${top}/`));
+  const shadowed = ['/etc', '/var', '/usr', '/opt'].find((top) => dir === top || dir.startsWith(`${top}/`));
   if (shadowed)
     throw new Error(`DIR ${dir} is under ${shadowed}, which each node overlays with its own view; use a DIR elsewhere (e.g. under /tmp)`);
 }
@@ -48,11 +48,16 @@ export function mountNodeView(dir: string, paths: NodePaths): void {
   assertDirOutsideOverlays(dir);
   // unshare --propagation private did this already; repeated so nothing can leak to the host
   mount(['--make-rprivate', '/']);
-  for (const dir of [paths.upperEtc, paths.upperVar, paths.workEtc, paths.workVar, paths.bin]) {
-    mkdirSync(dir, { recursive: true });
-  }
-  mount(['-t', 'overlay', 'overlay', '-o', `lowerdir=/etc,upperdir=${paths.upperEtc},workdir=${paths.workEtc}`, '/etc']);
-  mount(['-t', 'overlay', 'overlay', '-o', `lowerdir=/var,upperdir=${paths.upperVar},workdir=${paths.workVar}`, '/var']);
+  const overlays: [string, string, string][] = [
+    ['/etc', paths.upperEtc, paths.workEtc],
+    ['/var', paths.upperVar, paths.workVar],
+    ['/usr', paths.upperUsr, paths.workUsr],
+    ['/opt', paths.upperOpt, paths.workOpt],
+  ];
+  for (const dir of [...overlays.flatMap(([, upper, work]) => [upper, work]), paths.bin]) mkdirSync(dir, { recursive: true });
+  // the packages install into /usr and /opt: each node has its own, as it has its own /etc and /var
+  for (const [top, upper, work] of overlays)
+    mount(['-t', 'overlay', 'overlay', '-o', `lowerdir=${top},upperdir=${upper},workdir=${work}`, top]);
   mount(['--bind', paths.bin, '/usr/local/sbin']);
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 }

@@ -11,6 +11,15 @@ export interface SimNodeSpec {
   os: 'debian' | 'rhel';
   version: string;
   zone: string;
+  /** rhel: dnf's versionlock plugin is installed (default true) */
+  versionlock?: boolean;
+}
+
+/** Another server answering as pkgs.k8s.io for some nodes (their /etc/hosts), publishing other versions. */
+export interface PkgsMirror {
+  address: string;
+  nodes: string[];
+  published: string[];
 }
 
 export interface ClusterSpec {
@@ -18,6 +27,8 @@ export interface ClusterSpec {
   dir: string;
   subnet: string;
   apiServer: { address: string; port: number; url: string };
+  /** the simulated pkgs.k8s.io (sim/pkgs/server.ts): HTTPS on address:443 */
+  pkgs: { address: string; mirrors?: PkgsMirror[] };
   version: string;
   published: string[];
   nodes: SimNodeSpec[];
@@ -34,15 +45,8 @@ export interface ClusterSpec {
   repoRoot: string;
 }
 
+/** What no package database holds: the kubelet service's state (systemctl's stand-in) and swap. */
 export interface NodeState {
-  packages: { kubeadm: string; kubelet: string; kubectl: string };
-  holds: string[];
-  /**
-   * yum/dnf versionlock: the version ("1.30.5") each lock pins, written by `versionlock add` as dnf writes the
-   * installed version into its lock list. A held name without an entry is locked at its installed version (how
-   * the simulator's nodes start).
-   */
-  versionlocks?: Record<string, string>;
   kubelet: { active: boolean; version: string };
   swap: boolean;
 }
@@ -52,8 +56,12 @@ export interface NodePaths {
   nodeDir: string;
   upperEtc: string;
   upperVar: string;
+  upperUsr: string;
+  upperOpt: string;
   workEtc: string;
   workVar: string;
+  workUsr: string;
+  workOpt: string;
   bin: string;
   stateFile: string;
   stateLock: string;
@@ -71,8 +79,12 @@ export function nodePaths(dir: string, node: string): NodePaths {
     nodeDir,
     upperEtc: join(nodeDir, 'upper', 'etc'),
     upperVar: join(nodeDir, 'upper', 'var'),
+    upperUsr: join(nodeDir, 'upper', 'usr'),
+    upperOpt: join(nodeDir, 'upper', 'opt'),
     workEtc: join(nodeDir, 'work', 'etc'),
     workVar: join(nodeDir, 'work', 'var'),
+    workUsr: join(nodeDir, 'work', 'usr'),
+    workOpt: join(nodeDir, 'work', 'opt'),
     bin: join(nodeDir, 'bin'),
     stateFile: join(nodeDir, 'state.json'),
     stateLock: join(nodeDir, 'state.lock'),

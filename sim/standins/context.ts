@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { withFileLock } from '../node/file-lock.ts';
+import { installedExecutableVersion } from '../node/package-db.ts';
 import type { ClusterSpec, NodeState } from '../node/spec.ts';
 
 export type { ClusterSpec, NodeState };
@@ -66,6 +67,16 @@ export function contextFor(
     env,
     ...io,
   };
+}
+
+/**
+ * The version of `tool` the node has installed: the package's executable (/usr/bin/TOOL) says which package and
+ * version it belongs to. Throws as a missing command would.
+ */
+export function installedVersion(ctx: ToolContext, tool: 'kubeadm' | 'kubelet' | 'kubectl'): string {
+  const version = installedExecutableVersion(hostPath(ctx, `/usr/bin/${tool}`));
+  if (!version) throw new Error(`${tool} is not installed (no package's /usr/bin/${tool})`);
+  return version;
 }
 
 export function fileExists(ctx: ToolContext, path: string): boolean {

@@ -1,12 +1,11 @@
-// kubelet --version, kubectl version (others go to the real kubectl), swapon/swapoff/free, killall.
-import { spawn } from 'node:child_process';
-import { readState, updateState, type ToolContext } from './context.ts';
+// kubelet --version, kubectl version --client (the installed packages' versions), swapon/swapoff/free, killall.
+import { installedVersion, readState, updateState, type ToolContext } from './context.ts';
 
 const KUSTOMIZE = 'v5.4.2';
 
 export async function kubelet(ctx: ToolContext, argv: string[]): Promise<number> {
   if (argv.includes('--version') || argv.includes('--version=true')) {
-    ctx.out(`Kubernetes v${readState(ctx).packages.kubelet}\n`);
+    ctx.out(`Kubernetes v${installedVersion(ctx, 'kubelet')}\n`);
     return 0;
   }
   ctx.err('E: the simulated kubelet is run by the node supervisor; only --version is supported here\n');
@@ -47,8 +46,11 @@ function outputFlag(argv: string[]): string | undefined {
 
 export async function kubectl(ctx: ToolContext, argv: string[]): Promise<number> {
   const clientOnly = argv.some((a) => a === '--client' || a === '--client=true');
-  if (argv[0] !== 'version' || !clientOnly) return realKubectl(ctx, argv);
-  const info = clientInfo(readState(ctx).packages.kubectl);
+  if (argv[0] !== 'version' || !clientOnly) {
+    ctx.err('error: the simulated kubectl on a node answers only `kubectl version --client`; reach the API from the runner\n');
+    return 1;
+  }
+  const info = clientInfo(installedVersion(ctx, 'kubectl'));
   const output = outputFlag(argv);
   if (output === 'json') ctx.out(`${JSON.stringify({ clientVersion: info, kustomizeVersion: KUSTOMIZE }, null, 2)}\n`);
   else if (output === 'yaml') ctx.out(`clientVersion:\n${yamlOf(info)}\nkustomizeVersion: ${KUSTOMIZE}\n`);
@@ -58,21 +60,6 @@ export async function kubectl(ctx: ToolContext, argv: string[]): Promise<number>
     return 1;
   }
   return 0;
-}
-
-/** Everything but `kubectl version --client` is the real kubectl (SIM_REAL_KUBECTL, default /usr/bin/kubectl). */
-function realKubectl(ctx: ToolContext, argv: string[]): Promise<number> {
-  const binary = ctx.env.SIM_REAL_KUBECTL ?? '/usr/bin/kubectl';
-  return new Promise((resolve) => {
-    const child = spawn(binary, argv, { stdio: ['inherit', 'pipe', 'pipe'], env: ctx.env as NodeJS.ProcessEnv });
-    child.stdout.on('data', (d: Buffer) => ctx.out(d.toString()));
-    child.stderr.on('data', (d: Buffer) => ctx.err(d.toString()));
-    child.on('error', (err) => {
-      ctx.err(`kubectl: cannot run ${binary}: ${err.message}\n`);
-      resolve(127);
-    });
-    child.on('close', (code) => resolve(code ?? 1));
-  });
 }
 
 export async function swapon(ctx: ToolContext, argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 // systemctl: kubelet start/stop/restart (NodeState + SIGHUP to the node supervisor), is-active, status.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readState, updateState, type ToolContext } from './context.ts';
+import { installedVersion, readState, updateState, type ToolContext } from './context.ts';
 
 function unitName(arg: string | undefined): string {
   return (arg ?? '').replace(/\.service$/, '');
@@ -50,7 +50,7 @@ export async function systemctl(ctx: ToolContext, argv: string[]): Promise<numbe
     case 'reload-or-restart':
       updateState(ctx, (s) => {
         s.kubelet.active = true;
-        s.kubelet.version = s.packages.kubelet;
+        s.kubelet.version = installedVersion(ctx, 'kubelet');
       });
       notifySupervisor(ctx);
       return 0;

@@ -26,19 +26,25 @@ export async function restoreRepoFile(shell: NodeShell, recorded: PackageVersion
 /** Runs one package step as root; a failure its `tolerate` expects is not an error. */
 async function runPackageStep(shell: NodeShell, step: PackageCommand): Promise<void> {
   const result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
-  if (result.code === 0 || step.tolerate?.test(`${result.stdout}\n${result.stderr}`)) return;
-  throw new NodeStepError(
-    shell.node,
-    step.install ? `installing the recorded package versions (\`${quoteCommand(step.argv)}\`)` : `\`${quoteCommand(step.argv)}\``,
-    result,
-  );
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (result.code === 0 || step.tolerate?.test(output)) return;
+  const what = step.install
+    ? `installing the recorded package versions (\`${quoteCommand(step.argv)}\`)`
+    : `\`${quoteCommand(step.argv)}\``;
+  const why = step.explain?.(output);
+  throw new NodeStepError(shell.node, why ? `${what}: ${why}` : what, result);
 }
 
 /**
  * Installs the recorded versions when they differ from what is installed; returns what changed. `pm` is the
  * node's package manager when the caller already chose it (detected here otherwise).
  */
-export async function downgradePackages(shell: NodeShell, recorded: PackageVersions, pm?: KnownPackageManager): Promise<string[]> {
+export async function downgradePackages(
+  shell: NodeShell,
+  recorded: PackageVersions,
+  lockTimeoutSeconds: number,
+  pm?: KnownPackageManager,
+): Promise<string[]> {
   const manager = pm ?? (await detectPackageManager(shell));
   const current = await readVersionsWith(shell, manager);
   const changes = versionsDiffer(recorded, current);
@@ -53,6 +59,7 @@ export async function downgradePackages(shell: NodeShell, recorded: PackageVersi
       `${shell.node}: the backup recorded ${recorded.manager} packages, but the node's package manager is ${manager?.name ?? 'none that this action knows'}, so the packages cannot be put back (${changes.join(', ')})`,
     );
   }
-  for (const step of manager.downgradeSteps(recorded.packages, current.packages)) await runPackageStep(shell, step);
+  const context = { repoFiles: [recorded.repoFile?.path ?? current.repoFile?.path].filter((p) => p !== undefined), lockTimeoutSeconds };
+  for (const step of manager.downgradeSteps(recorded.packages, current.packages, context)) await runPackageStep(shell, step);
   return changes;
 }

@@ -24,6 +24,8 @@ export interface RollbackOptions {
   source: RollbackSource;
   /** scratch folder on the runner */
   runnerDir: string;
+  /** how long a package command waits for a package-database lock another process holds */
+  packageLockTimeoutSeconds: number;
 }
 
 export interface RollbackDeps {
@@ -271,7 +273,7 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
       deps.log(
         `${node.name}: etcd restored from the snapshot (revision ${snapshot.status.revision}); the failed data dir is kept at ${aside}`,
       );
-      report.packageChanges[node.name] = await downgradePackages(shell, record.versions);
+      report.packageChanges[node.name] = await downgradePackages(shell, record.versions, options.packageLockTimeoutSeconds);
       await restoreNodeFiles(shell, record, stage);
       await restartKubelet(shell);
       deps.log(
@@ -288,7 +290,7 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
       const changes = versionsDiffer(record.versions, await readVersionsWith(shell, pm));
       if (changes.length === 0) return;
       const stage = await stageFiles(shell, record, undefined, runnerDir, stamp, snapshot);
-      report.packageChanges[node.name] = await downgradePackages(shell, record.versions, pm);
+      report.packageChanges[node.name] = await downgradePackages(shell, record.versions, options.packageLockTimeoutSeconds, pm);
       await restoreNodeFiles(shell, record, stage);
       await restartKubelet(shell);
       report.workers.push(node.name);

@@ -178,6 +178,7 @@ const rollbackPhase: Phase<RecoveryRun> = {
       openShell: shellOpener(settings),
       log: io.info,
       waitTimeoutMs: settings.upgrade.nodeReadyTimeoutMs * 2,
+      packageLockTimeoutMs: settings.upgrade.packageLockTimeoutMs,
     });
     await clearRestoredLock(kubeconfig, lockName(inventory.cluster), report.backupId, io);
     io.setOutputs({ 'backup-id': report.backupId });

@@ -5,6 +5,7 @@ import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { apiWaiters } from '../backup/api-wait.ts';
 import type { BackupSettings } from '../core/settings.ts';
+import { DEFAULT_PACKAGE_LOCK_TIMEOUT_MS } from '../core/upgrade-options.ts';
 import { runRollback, type RollbackReport } from '../backup/rollback.ts';
 import type { RollbackSource } from '../backup/rollback-source.ts';
 
@@ -18,6 +19,8 @@ export interface RollbackCommandContext {
   openShell: (node: InventoryNode) => Promise<NodeShell>;
   log: (message: string) => void;
   waitTimeoutMs?: number;
+  /** package-lock-timeout (its default when absent) */
+  packageLockTimeoutMs?: number;
 }
 
 export function rollbackSummaryMarkdown(report: RollbackReport): string {
@@ -50,6 +53,7 @@ export async function rollbackCommand(
       nodes: ctx.nodes,
       source: ctx.source,
       runnerDir: `${ctx.runnerTemp}/kubeadm-upgrade-rollback`,
+      packageLockTimeoutSeconds: Math.ceil((ctx.packageLockTimeoutMs ?? DEFAULT_PACKAGE_LOCK_TIMEOUT_MS) / 1000),
     },
     { openShell: ctx.openShell, waitForApi: waiters.waitForApi, waitNodesReady: waiters.waitNodesReady, log: ctx.log },
   );

@@ -31,10 +31,15 @@ export interface UpgradeOptions {
   /** image of the smoke pod `verify` starts; undefined = no smoke workload */
   verifyWorkload?: string;
   nodeReadyTimeoutMs: number;
+  /** how long apt waits for the dpkg lock another process (unattended-upgrades) holds before it fails */
+  packageLockTimeoutMs: number;
   /** the `node` command's node; undefined: this machine's host name (dispatch fills it in) */
   nodeName?: string;
   dryRun: boolean;
 }
+
+/** package-lock-timeout's default: 2 minutes. */
+export const DEFAULT_PACKAGE_LOCK_TIMEOUT_MS = 120_000;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -131,6 +136,7 @@ const schema = z.object({
           },
   ),
   'node-ready-timeout': field(duration('5m', 1000, '5m')),
+  'package-lock-timeout': field(duration(`${DEFAULT_PACKAGE_LOCK_TIMEOUT_MS / 1000}s`, 1000, '2m')),
   'node-name': field((v): string | undefined | Fail =>
     v === ''
       ? undefined
@@ -187,6 +193,7 @@ export function parseUpgradeOptions(read: InputReader, command: string): Upgrade
     etcdUpgrade: v['etcd-upgrade'],
     ...(v['verify-workload'] ? { verifyWorkload: v['verify-workload'] } : {}),
     nodeReadyTimeoutMs: v['node-ready-timeout'],
+    packageLockTimeoutMs: v['package-lock-timeout'],
     ...(v['node-name'] ? { nodeName: v['node-name'] } : {}),
     dryRun: v['dry-run'],
   };

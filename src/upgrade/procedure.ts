@@ -61,6 +61,7 @@ export function stageInput(
     node: facts,
     drain: settings.upgrade.drain,
     readyTimeoutMs: settings.upgrade.nodeReadyTimeoutMs,
+    packageLockTimeoutMs: settings.upgrade.packageLockTimeoutMs,
     kubeadmBackups: kubeadmBackupsMode(settings),
   };
 }

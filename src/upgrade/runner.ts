@@ -32,6 +32,7 @@ export interface RunnerDeps {
   target: UpgradeTarget;
   drain: DrainOptions;
   readyTimeoutMs: number;
+  packageLockTimeoutMs: number;
   kubeadmBackups: StageInput['kubeadmBackups'];
   /** what the run's plan read of each node (the same facts its procedure was described from) */
   nodeFacts: (node: string) => NodeFacts;
@@ -75,11 +76,14 @@ async function runStep(step: StageStep, ctx: StageContext, values: Map<string, s
   const result = await ctx.shell.run(argv, {
     ...(step.rerunOnDrop ? { rerunOnDrop: true } : {}),
     ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
-    allowFailure: step.allowFailure === true || step.tolerate !== undefined,
+    allowFailure: step.allowFailure === true || step.tolerate !== undefined || step.explain !== undefined,
   });
-  if (result.code !== 0 && step.tolerate) {
-    if (!step.tolerate.pattern.test(`${result.stdout}\n${result.stderr}`))
-      throw new CommandFailedError(ctx.job.name, commandLine(argv), result.code, outputTail(result));
+  if (result.code !== 0 && step.allowFailure !== true) {
+    const output = `${result.stdout}\n${result.stderr}`;
+    if (!step.tolerate?.pattern.test(output)) {
+      const why = step.explain?.(output);
+      throw new CommandFailedError(ctx.job.name, commandLine(argv), result.code, outputTail(result), why && `${ctx.job.name}: ${why}`);
+    }
     ctx.say(`(exit ${result.code} is fine here: ${step.tolerate.reason})`);
   }
   if (step.capture) {
@@ -113,6 +117,7 @@ export async function runNode(node: ScheduledNode, deps: RunnerDeps, facts: RunF
     node: deps.nodeFacts(name),
     drain: deps.drain,
     readyTimeoutMs: deps.readyTimeoutMs,
+    packageLockTimeoutMs: deps.packageLockTimeoutMs,
     kubeadmBackups: deps.kubeadmBackups,
   };
   try {

@@ -110,6 +110,8 @@ export interface StageInput {
   drain: DrainOptions;
   /** how long to wait for the node to be Ready with the new kubelet */
   readyTimeoutMs: number;
+  /** how long a package command waits for a package-database lock another process holds (package-lock-timeout) */
+  packageLockTimeoutMs: number;
   /** after kubeadm upgrade: report kubeadm's backup folders, or also pack them into this run's backup (collect-kubeadm-backups) */
   kubeadmBackups: 'list' | 'collect';
 }
@@ -132,6 +134,8 @@ export interface CommandStep {
   timeoutMs?: number;
   /** a failure whose output matches is expected and harmless, with the reason for the log */
   tolerate?: { pattern: RegExp; reason: string };
+  /** names the cause and the fix of a failure it recognises in the output (a dpkg lock held by another process) */
+  explain?(output: string): string | undefined;
   /** any exit code is accepted (read-only commands whose failure the next step handles) */
   allowFailure?: boolean;
   /** keeps a value from stdout for later steps' RuntimeArgs; throws (with the message) when it finds none */

@@ -53,7 +53,7 @@ function upgradedRhelNode(extra: (line: string) => Answer = () => undefined) {
 describe('downgradePackages on a dnf node', () => {
   it("restores the repository file, deletes the upgrade's versionlock, downgrades with dnf, locks again", async () => {
     const shell = new CannedShell(upgradedRhelNode());
-    const changes = await downgradePackages(shell, RECORDED);
+    const changes = await downgradePackages(shell, RECORDED, 120);
     expect(changes).toEqual([
       'kubeadm 1.31.4-150500.1.1 → 1.30.5-150500.1.1',
       'kubelet 1.31.4-150500.1.1 → 1.30.5-150500.1.1',
@@ -64,7 +64,7 @@ describe('downgradePackages on a dnf node', () => {
       'sh -c cat > "$1" sh /etc/yum.repos.d/kubernetes.repo',
       'dnf versionlock delete kubeadm kubelet kubectl',
       'dnf clean metadata',
-      'dnf downgrade -y kubeadm-1.30.5-150500.1.1 kubelet-1.30.5-150500.1.1 kubectl-1.30.5-150500.1.1 --disableexcludes=kubernetes',
+      'dnf downgrade -y --setopt=skip_if_unavailable=True kubeadm-1.30.5-150500.1.1 kubelet-1.30.5-150500.1.1 kubectl-1.30.5-150500.1.1 --disableexcludes=kubernetes',
       'dnf versionlock add kubeadm kubelet kubectl',
     ]);
     expect(changing[0]?.stdin).toBe(REPO_30);
@@ -79,7 +79,7 @@ describe('downgradePackages on a dnf node', () => {
         line.startsWith('dnf versionlock delete') ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined,
       ),
     );
-    await expect(downgradePackages(unlocked, RECORDED)).resolves.toHaveLength(3);
+    await expect(downgradePackages(unlocked, RECORDED, 120)).resolves.toHaveLength(3);
     const failing = new CannedShell(
       upgradedRhelNode((line) =>
         line.startsWith('dnf downgrade')
@@ -91,15 +91,15 @@ describe('downgradePackages on a dnf node', () => {
           : undefined,
       ),
     );
-    await expect(downgradePackages(failing, RECORDED)).rejects.toThrow(
-      /installing the recorded package versions \(`dnf downgrade -y kubeadm-1\.30\.5-150500\.1\.1 .*`\) on worker-1 failed \(exit 1\): All matches were filtered out/,
+    await expect(downgradePackages(failing, RECORDED, 120)).rejects.toThrow(
+      /installing the recorded package versions \(`dnf downgrade -y --setopt=skip_if_unavailable=True kubeadm-1\.30\.5-150500\.1\.1 .*`\) on worker-1 failed \(exit 1\): All matches were filtered out/,
     );
     expect(failing.ran.some((r) => r.line.startsWith('dnf versionlock add'))).toBe(false);
   });
 
   it("refuses when the node's package family is not the one the backup recorded", async () => {
     const shell = new CannedShell(upgradedRhelNode());
-    await expect(downgradePackages(shell, { ...RECORDED, manager: 'apt' })).rejects.toThrow(
+    await expect(downgradePackages(shell, { ...RECORDED, manager: 'apt' }, 120)).rejects.toThrow(
       /recorded apt packages, but the node's package manager is dnf/,
     );
     expect(shell.ran.some((r) => r.line.startsWith('dnf downgrade') || r.line.startsWith('apt-get'))).toBe(false);

@@ -115,10 +115,10 @@ describe('per-node steps', () => {
       "sed -i -E 's#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g' -- /etc/apt/sources.list.d/kubernetes.list",
     );
     expect(lines(cp1, 'kubeadm-install')).toEqual([
-      'apt-mark unhold kubeadm',
-      'apt-get update',
-      'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1',
-      'apt-mark hold kubeadm',
+      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
+      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
       'kubeadm version -o short',
     ]);
     expect(lines(cp1, 'kubeadm-upgrade').slice(0, 2)).toEqual([
@@ -136,8 +136,8 @@ describe('per-node steps', () => {
     const install = stepsOf(p, 'worker-1').find((s) => s.id === 'kubelet-install')!.actions;
     expect(install.map((a) => a.text)).toEqual([
       'dnf versionlock delete kubelet kubectl',
-      'dnf list --showduplicates --disableexcludes=kubernetes kubelet',
-      'dnf install -y kubelet-<the 1.31.4 revision the node lists> kubectl-<the 1.31.4 revision the node lists> --disableexcludes=kubernetes',
+      'dnf list --showduplicates --setopt=skip_if_unavailable=True --disableexcludes=kubernetes kubelet',
+      'dnf install -y --setopt=skip_if_unavailable=True kubelet-<the 1.31.4 revision the node lists> kubectl-<the 1.31.4 revision the node lists> --disableexcludes=kubernetes',
       'dnf versionlock add kubelet kubectl',
     ]);
     expect(install[2]).toMatchObject({ on: 'node', resolvedAtRunTime: true });

@@ -147,6 +147,7 @@ export function runnerDeps(
     target: TARGET,
     drain: { timeoutMs: 300_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false },
     readyTimeoutMs: 60_000,
+    packageLockTimeoutMs: 120_000,
     kubeadmBackups: 'list',
     nodeFacts: () => ({ repoFiles: [{ path: '/etc/apt/sources.list.d/kubernetes.list', minors: ['1.30'] }], cordonedBefore: false }),
     runIdentity: 'octo/repo run 1 attempt 1',

@@ -29,16 +29,16 @@ describe('a Debian worker changing minor', () => {
     expect(ok).toBe(true);
     expect(recorder.commandsOf('worker-1')).toEqual([
       sed(APT_LIST),
-      'apt-mark unhold kubeadm',
-      'apt-get update',
-      'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1',
-      'apt-mark hold kubeadm',
+      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
+      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
       'kubeadm version -o short',
       'kubeadm upgrade node',
-      'apt-mark unhold kubelet kubectl',
-      'apt-get update',
-      'apt-get install -y --allow-change-held-packages kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
-      'apt-mark hold kubelet kubectl',
+      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubelet kubectl',
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
+      'apt-mark -o DPkg::Lock::Timeout=120 hold kubelet kubectl',
       'systemctl daemon-reload',
       'systemctl restart kubelet',
     ]);
@@ -89,14 +89,14 @@ describe('the first control plane on a RHEL-family node', () => {
       sed(YUM_REPO),
       'yum clean metadata',
       'yum versionlock delete kubeadm',
-      'yum install -y kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes',
+      'yum install -y --setopt=skip_if_unavailable=True kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes',
       'yum versionlock add kubeadm',
       'kubeadm version -o short',
       'kubeadm upgrade plan',
       'killall -s SIGTERM kube-apiserver',
       'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true',
       'yum versionlock delete kubelet kubectl',
-      'yum install -y kubelet-1.31.4-150500.1.1 kubectl-1.31.4-150500.1.1 --disableexcludes=kubernetes',
+      'yum install -y --setopt=skip_if_unavailable=True kubelet-1.31.4-150500.1.1 kubectl-1.31.4-150500.1.1 --disableexcludes=kubernetes',
       'yum versionlock add kubelet kubectl',
       'systemctl daemon-reload',
       'systemctl restart kubelet',
@@ -166,7 +166,7 @@ describe('a plan that could not list package revisions', () => {
         : undefined,
     );
     recorder.responders.push((_n, argv) =>
-      argv.join(' ') === 'dnf list --showduplicates --disableexcludes=kubernetes kubeadm'
+      argv.join(' ') === 'dnf list --showduplicates --setopt=skip_if_unavailable=True --disableexcludes=kubernetes kubeadm'
         ? {
             stdout:
               'Available Packages\nkubeadm.x86_64    1.31.4-150500.1.1    kubernetes\nkubeadm.x86_64    1.31.5-150500.1.1    kubernetes\n',
@@ -181,24 +181,26 @@ describe('a plan that could not list package revisions', () => {
       {},
     );
     expect(recorder.commandsOf('worker-1')).toEqual([
-      'apt-mark unhold kubeadm',
-      'apt-get update',
+      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'apt-cache madison kubeadm',
-      'apt-get install -y --allow-change-held-packages kubeadm=1.31.4-1.1',
-      'apt-mark hold kubeadm',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
+      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
       'kubeadm version -o short',
-      'apt-mark unhold kubelet kubectl',
-      'apt-get update',
+      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubelet kubectl',
+      'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'apt-cache madison kubelet',
-      'apt-get install -y --allow-change-held-packages kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
-      'apt-mark hold kubelet kubectl',
+      'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
+      'apt-mark -o DPkg::Lock::Timeout=120 hold kubelet kubectl',
     ]);
     await runNode(
       scheduled({ name: 'worker-2', role: 'worker', packageManager: 'dnf', kubeadmAction: 'node' }, ['kubeadm-install']),
       deps,
       {},
     );
-    expect(recorder.commandsOf('worker-2')).toContain('dnf install -y kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes');
+    expect(recorder.commandsOf('worker-2')).toContain(
+      'dnf install -y --setopt=skip_if_unavailable=True kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes',
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 // kubeadm: version, upgrade plan / apply / node.
-import { readState, type ToolContext } from '../context.ts';
+import { installedVersion, type ToolContext } from '../context.ts';
 import { KubeadmError, STACK_HINT, parseFlags } from './output.ts';
 import { plan } from './plan.ts';
 import { apply, node } from './upgrade.ts';
@@ -20,7 +20,7 @@ function versionInfo(version: string): Record<string, string> {
 }
 
 function version(ctx: ToolContext, output: string | undefined): number {
-  const info = versionInfo(readState(ctx).packages.kubeadm);
+  const info = versionInfo(installedVersion(ctx, 'kubeadm'));
   if (output === 'short') ctx.out(`${info.gitVersion}\n`);
   else if (output === 'json') ctx.out(`${JSON.stringify({ clientVersion: info }, null, 2)}\n`);
   else if (output === 'yaml') {

@@ -3,7 +3,7 @@
 import YAML from 'yaml';
 import type { KubeClient } from '../../lib/kube-rest.ts';
 import { corednsImage, etcdImage } from '../../cluster/versions.ts';
-import { clusterSpec, readState, type ToolContext } from '../context.ts';
+import { clusterSpec, installedVersion, type ToolContext } from '../context.ts';
 import { ADMIN_CONF, listNodes, mirrorPod, openClient, readKubeadmConfig, serverVersion, type NodeInfo } from './cluster.ts';
 import { KubeadmError, STACK_HINT, compareSemver, parseSemver, table, vstr, type Flags, type Semver } from './output.ts';
 import { clusterHealth } from './preflight.ts';
@@ -131,7 +131,7 @@ export async function plan(ctx: ToolContext, flags: Flags): Promise<number> {
       return 1;
     }
     const cluster = await serverVersion(client);
-    const kubeadm = parseSemver(readState(ctx).packages.kubeadm) as Semver;
+    const kubeadm = parseSemver(installedVersion(ctx, 'kubeadm')) as Semver;
     say('[upgrade] Fetching available versions to upgrade to');
     say(`[upgrade/versions] Cluster version: ${vstr(cluster).slice(1)}`);
     say(`[upgrade/versions] kubeadm version: ${vstr(kubeadm)}`);

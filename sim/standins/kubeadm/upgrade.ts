@@ -1,7 +1,7 @@
 // `kubeadm upgrade apply VERSION` and `kubeadm upgrade node`: preflight, skew policy, confirmation,
 // control plane, upload-config, kubelet-config, addons, with kubeadm's wording for its version.
 import type { KubeClient } from '../../lib/kube-rest.ts';
-import { readState, type ToolContext } from '../context.ts';
+import { installedVersion, type ToolContext } from '../context.ts';
 import {
   ADMIN_CONF,
   KUBELET_CONF,
@@ -39,7 +39,7 @@ interface Common {
 function common(ctx: ToolContext, flags: Flags): Common {
   if (flags.values.has('--config'))
     throw new KubeadmError('the simulated kubeadm does not read --config; pass the version and flags instead');
-  const kubeadm = parseSemver(readState(ctx).packages.kubeadm) as Semver;
+  const kubeadm = parseSemver(installedVersion(ctx, 'kubeadm')) as Semver;
   const timeoutMs = Number(ctx.env.SIM_KUBEADM_TIMEOUT_MS ?? 300_000);
   return { say: (l) => ctx.out(`${l}\n`), kubeadm, modern: kubeadm.minor >= 32, dryRun: boolFlag(flags, '--dry-run', false), timeoutMs };
 }

@@ -19,6 +19,7 @@ function runnerDeps(run: RunState): RunnerDeps {
     target: run.target!,
     drain: deps.options.drain,
     readyTimeoutMs: deps.options.nodeReadyTimeoutMs,
+    packageLockTimeoutMs: deps.options.packageLockTimeoutMs,
     nodeFacts: run.factsOf!,
     kubeadmBackups: kubeadmBackupsMode(deps.settings),
     runIdentity: run.holder ? holderIdentity(run.holder) : 'dry run',

@@ -1,6 +1,6 @@
 // Helpers the stage files share: the package install sequence (through the node's package manager) and the
 // exact-version choice, so kubeadm-install and kubelet-install describe their commands the same way.
-import { packageManagerNamed, planRevision, type PackageManager } from '../../adapters/node/packages/manager.ts';
+import { packageManagerNamed, planRevision, type PackageContext, type PackageManager } from '../../adapters/node/packages/manager.ts';
 import type { CommandStep, RuntimeArg, StageInput } from '../types.ts';
 
 /** How long a package command may take (downloads on slow mirrors). */
@@ -13,6 +13,11 @@ export function managerOf(input: StageInput): PackageManager {
   const pm = packageManagerNamed(input.job.packageManager);
   if (!pm) throw new Error(`${input.job.name}: unknown package manager ${input.job.packageManager}`);
   return pm;
+}
+
+/** What the node's package commands need: its repository files (probed) and the package-lock-timeout. */
+export function packageContext(input: StageInput): PackageContext {
+  return { repoFiles: input.node.repoFiles.map((f) => f.path), lockTimeoutSeconds: Math.ceil(input.packageLockTimeoutMs / 1000) };
 }
 
 /** Stands for a revision read on the node at run time while the manager builds its argv. */
@@ -32,12 +37,14 @@ export function packageSteps(input: StageInput, names: string[]): CommandStep[] 
     if (!arg.endsWith(LATE)) throw new Error(`cannot place a run-time revision inside ${JSON.stringify(arg)}`);
     return { runtime: 'revision', prefix: arg.slice(0, -LATE.length), shown: arg.replace(LATE, shown) };
   };
-  const commands = pm.installSteps(names, planned ?? LATE);
+  const commands = pm.installSteps(names, planned ?? LATE, packageContext(input));
   const steps: CommandStep[] = commands.map((c) => ({
     kind: 'command' as const,
     argv: c.argv.map(late),
     rerunOnDrop: true,
-    timeoutMs: PACKAGE_TIMEOUT_MS,
+    // the lock wait comes on top of the command's own time
+    timeoutMs: PACKAGE_TIMEOUT_MS + input.packageLockTimeoutMs,
+    ...(c.explain ? { explain: c.explain } : {}),
     ...(c.tolerate ? { tolerate: { pattern: c.tolerate, reason: c.tolerateReason ?? 'expected' } } : {}),
   }));
   if (planned) return steps;

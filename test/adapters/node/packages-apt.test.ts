@@ -69,34 +69,85 @@ describe('apt: the exact revision', () => {
 });
 
 describe('apt: changing packages', () => {
-  it('upgrade: unhold, update, install the exact version, hold', () => {
-    expect(apt.installSteps(['kubelet', 'kubectl'], '1.31.4-1.1')).toEqual([
-      { argv: ['apt-mark', 'unhold', 'kubelet', 'kubectl'] },
-      { argv: ['apt-get', 'update'] },
-      { argv: ['apt-get', 'install', '-y', '--allow-change-held-packages', 'kubelet=1.31.4-1.1', 'kubectl=1.31.4-1.1'], install: true },
-      { argv: ['apt-mark', 'hold', 'kubelet', 'kubectl'] },
+  const context = { repoFiles: ['/etc/apt/sources.list.d/kubernetes.list'], lockTimeoutSeconds: 120 };
+  const lock = ['-o', 'DPkg::Lock::Timeout=120'];
+  const keep = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+  const update = [
+    'env',
+    'DEBIAN_FRONTEND=noninteractive',
+    'apt-get',
+    'update',
+    ...lock,
+    '-o',
+    'Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list',
+    '-o',
+    'Dir::Etc::sourceparts=-',
+    '-o',
+    'APT::Get::List-Cleanup=0',
+  ];
+  const argvs = (steps: { argv: string[] }[]) => steps.map((s) => s.argv);
+
+  it('upgrade: unhold, update the Kubernetes repository only, install the exact version keeping changed conffiles, hold', () => {
+    const steps = apt.installSteps(['kubelet', 'kubectl'], '1.31.4-1.1', context);
+    expect(argvs(steps)).toEqual([
+      ['apt-mark', ...lock, 'unhold', 'kubelet', 'kubectl'],
+      update,
+      [
+        'env',
+        'DEBIAN_FRONTEND=noninteractive',
+        'apt-get',
+        'install',
+        '-y',
+        '--allow-change-held-packages',
+        ...lock,
+        ...keep,
+        'kubelet=1.31.4-1.1',
+        'kubectl=1.31.4-1.1',
+      ],
+      ['apt-mark', ...lock, 'hold', 'kubelet', 'kubectl'],
     ]);
+    expect(steps.map((s) => s.install === true)).toEqual([false, false, true, false]);
     expect(apt.refreshMetadataCommand()).toBeUndefined();
   });
 
+  it('with several repository files (or none found), apt-get update refreshes every source', () => {
+    const steps = apt.installSteps(['kubeadm'], '1.31.4-1.1', { repoFiles: ['/a.list', '/b.list'], lockTimeoutSeconds: 5 });
+    expect(steps[1]?.argv).toEqual(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update', '-o', 'DPkg::Lock::Timeout=5']);
+  });
+
+  it('names the process holding the dpkg lock and the fix', () => {
+    const [, , install] = apt.installSteps(['kubeadm'], '1.31.4-1.1', context);
+    const output =
+      'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4711 (unattended-upgr)\nE: Unable to acquire the dpkg frontend lock';
+    expect(install?.explain?.(output)).toMatch(
+      /^\/var\/lib\/dpkg\/lock-frontend is held by process 4711 \(unattended-upgr\) and was not released within 120s \(package-lock-timeout\): let it finish/,
+    );
+    expect(install?.explain?.('E: Unable to locate package kubeadm')).toBeUndefined();
+  });
+
   it('rollback: unhold, update, install each recorded version allowing the downgrade, hold again', () => {
-    const steps = apt.downgradeSteps({ kubeadm: '1.30.5-1.1', kubelet: '1.30.5-1.1' }, { kubeadm: '1.31.4-1.1', kubelet: '1.30.5-1.1' });
-    expect(steps).toEqual([
-      { argv: ['apt-mark', 'unhold', 'kubeadm', 'kubelet'] },
-      { argv: ['apt-get', 'update'] },
-      {
-        argv: [
-          'apt-get',
-          'install',
-          '-y',
-          '--allow-downgrades',
-          '--allow-change-held-packages',
-          'kubeadm=1.30.5-1.1',
-          'kubelet=1.30.5-1.1',
-        ],
-        install: true,
-      },
-      { argv: ['apt-mark', 'hold', 'kubeadm', 'kubelet'] },
+    const steps = apt.downgradeSteps(
+      { kubeadm: '1.30.5-1.1', kubelet: '1.30.5-1.1' },
+      { kubeadm: '1.31.4-1.1', kubelet: '1.30.5-1.1' },
+      context,
+    );
+    expect(argvs(steps)).toEqual([
+      ['apt-mark', ...lock, 'unhold', 'kubeadm', 'kubelet'],
+      update,
+      [
+        'env',
+        'DEBIAN_FRONTEND=noninteractive',
+        'apt-get',
+        'install',
+        '-y',
+        '--allow-downgrades',
+        '--allow-change-held-packages',
+        ...lock,
+        ...keep,
+        'kubeadm=1.30.5-1.1',
+        'kubelet=1.30.5-1.1',
+      ],
+      ['apt-mark', ...lock, 'hold', 'kubeadm', 'kubelet'],
     ]);
     expect(steps.some((s) => s.tolerate)).toBe(false);
   });

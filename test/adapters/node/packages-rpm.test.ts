@@ -41,6 +41,7 @@ describe('rpm: reading', () => {
       'dnf',
       'list',
       '--showduplicates',
+      '--setopt=skip_if_unavailable=True',
       '--disableexcludes=all',
       '--disableplugin=versionlock',
       'kubeadm',
@@ -83,7 +84,14 @@ describe('rpm: versions', () => {
   });
 
   it('picks the newest revision of the target from the install-time listing', () => {
-    expect(dnf.listRevisionsCommand('kubelet')).toEqual(['dnf', 'list', '--showduplicates', '--disableexcludes=kubernetes', 'kubelet']);
+    expect(dnf.listRevisionsCommand('kubelet')).toEqual([
+      'dnf',
+      'list',
+      '--showduplicates',
+      '--setopt=skip_if_unavailable=True',
+      '--disableexcludes=kubernetes',
+      'kubelet',
+    ]);
     const listing =
       'Available Packages\nkubelet.x86_64  1.31.4-150500.1.1  kubernetes\nkubelet.x86_64  1.31.4-150500.1.2  kubernetes\nkubelet.x86_64  1.31.40-150500.1.1  kubernetes\n';
     expect(dnf.pickRevision(listing, '1.31.4')).toBe('1.31.4-150500.1.2');
@@ -93,13 +101,18 @@ describe('rpm: versions', () => {
 });
 
 describe('rpm: changing packages', () => {
+  const context = { repoFiles: ['/etc/yum.repos.d/kubernetes.repo'], lockTimeoutSeconds: 120 };
   it("upgrade: versionlock delete (nothing locked is fine), install past the repo's exclude=, versionlock add", () => {
-    const [unlock, install, lock, ...rest] = yum.installSteps(['kubeadm'], '1.31.4-150500.1.1');
+    const [unlock, install, lock, ...rest] = yum.installSteps(['kubeadm'], '1.31.4-150500.1.1', context);
     expect(rest).toEqual([]);
     expect(unlock?.argv).toEqual(['yum', 'versionlock', 'delete', 'kubeadm']);
     expect(unlock?.tolerate?.test('Error: No package found for: kubeadm')).toBe(true);
     expect(unlock?.tolerate?.test('No such command: versionlock. Please use /usr/bin/yum --help')).toBe(true);
-    expect(install).toEqual({ argv: ['yum', 'install', '-y', 'kubeadm-1.31.4-150500.1.1', '--disableexcludes=kubernetes'], install: true });
+    // another repository that fails to load does not stop the Kubernetes install (EL9 fails by default)
+    expect(install).toEqual({
+      argv: ['yum', 'install', '-y', '--setopt=skip_if_unavailable=True', 'kubeadm-1.31.4-150500.1.1', '--disableexcludes=kubernetes'],
+      install: true,
+    });
     expect(lock?.argv).toEqual(['yum', 'versionlock', 'add', 'kubeadm']);
     expect(lock?.tolerate?.test('Error: No package found for: kubeadm')).toBe(false);
     expect(dnf.refreshMetadataCommand()).toEqual(['dnf', 'clean', 'metadata']);
@@ -107,11 +120,15 @@ describe('rpm: changing packages', () => {
 
   it("rollback: deletes the upgrade's versionlock, downgrades with the node's own tool, locks again at the recorded versions", () => {
     const recorded = { kubeadm: '1.30.5-150500.1.1', kubelet: '1.30.5-150500.1.1', kubectl: '1.30.5-150500.1.1' };
-    const steps = dnf.downgradeSteps(recorded, {
-      kubeadm: '1.31.4-150500.1.1',
-      kubelet: '1.31.4-150500.1.1',
-      kubectl: '1.31.4-150500.1.1',
-    });
+    const steps = dnf.downgradeSteps(
+      recorded,
+      {
+        kubeadm: '1.31.4-150500.1.1',
+        kubelet: '1.31.4-150500.1.1',
+        kubectl: '1.31.4-150500.1.1',
+      },
+      context,
+    );
     expect(steps.map((s) => s.argv)).toEqual([
       ['dnf', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
       ['dnf', 'clean', 'metadata'],
@@ -119,6 +136,7 @@ describe('rpm: changing packages', () => {
         'dnf',
         'downgrade',
         '-y',
+        '--setopt=skip_if_unavailable=True',
         'kubeadm-1.30.5-150500.1.1',
         'kubelet-1.30.5-150500.1.1',
         'kubectl-1.30.5-150500.1.1',
@@ -135,12 +153,13 @@ describe('rpm: changing packages', () => {
     const steps = yum.downgradeSteps(
       { kubeadm: '1.30.5-150500.1.1', kubelet: '1.30.5-150500.1.1', kubectl: '1.30.5-150500.1.1' },
       { kubeadm: '1.31.4-150500.1.1', kubelet: '1.30.5-150500.1.1' },
+      context,
     );
     expect(steps.map((s) => s.argv)).toEqual([
       ['yum', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
       ['yum', 'clean', 'metadata'],
-      ['yum', 'downgrade', '-y', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
-      ['yum', 'install', '-y', 'kubectl-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
+      ['yum', 'downgrade', '-y', '--setopt=skip_if_unavailable=True', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
+      ['yum', 'install', '-y', '--setopt=skip_if_unavailable=True', 'kubectl-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
       ['yum', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
     ]);
   });

@@ -56,7 +56,12 @@ describe('the sim CLI', () => {
       ['cp-1', true, 'v1.30.5'],
       ['worker-1', true, 'v1.29.9'],
     ]);
-    expect(parsed.processes.map((p: { alive: boolean }) => p.alive)).toEqual([true, true, true]);
+    expect(parsed.processes.map((p: { name: string; alive: boolean }) => [p.name, p.alive])).toEqual([
+      ['apiserver', true],
+      ['pkgs.k8s.io', true],
+      ['cp-1', true],
+      ['worker-1', true],
+    ]);
   });
 
   it('replaces the live faults from a file, and rejects an invalid one naming the problem', async () => {
@@ -102,7 +107,7 @@ describe('the sim CLI', () => {
     const down = await sim('down', '--dir', dir);
     expect(down.code, down.stderr).toBe(0);
     const report = JSON.parse(down.stdout);
-    expect(report.stopped.map((s: { name: string }) => s.name).sort()).toEqual(['apiserver', 'cp-1', 'worker-1']);
+    expect(report.stopped.map((s: { name: string }) => s.name).sort()).toEqual(['apiserver', 'cp-1', 'pkgs.k8s.io', 'worker-1']);
     expect(traces(dir)).toEqual({ processes: [], mounts: [] });
     const again = JSON.parse((await sim('down', '--dir', dir)).stdout);
     expect(again.stopped).toEqual([]);

@@ -1,6 +1,6 @@
 // What `sim up` writes before anything starts: spec, PKI, node files, access files (no processes here).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,35 +64,26 @@ describe('cluster layout', () => {
     expect(apiserver.spec.containers[0].command).toContain('--advertise-address=127.199.250.10');
   });
 
-  it('gives control planes their kubeconfigs and every node kubelet files and its package repository', () => {
+  it('gives control planes their kubeconfigs and every node its kubelet files (the packages come from pkgs.k8s.io at up)', () => {
     for (const conf of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
       expect(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes', conf), 'utf8')).toContain('server: https://127.199.250.1:6443');
     }
     const kubelet = parseYaml(readFileSync(join(node('worker-2'), 'upper/etc/kubernetes/kubelet.conf'), 'utf8'));
     expect(kubelet.users[0].name).toBe('system:node:worker-2');
     expect(parseYaml(readFileSync(join(node('worker-2'), 'upper/var/lib/kubelet/config.yaml'), 'utf8')).kind).toBe('KubeletConfiguration');
-    expect(readFileSync(join(node('worker-2'), 'upper/etc/apt/sources.list.d/kubernetes.list'), 'utf8')).toBe(
-      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /\n',
-    );
-    const lists = readFileSync(join(node('worker-2'), 'upper/var/lib/apt/lists/pkgs.k8s.io_core:_stable:_v1.29_deb_Packages'), 'utf8');
-    expect(lists).toContain('Package: kubeadm\nVersion: 1.29.9-1.1');
-    const repo = readFileSync(join(node('worker-1'), 'upper/etc/yum.repos.d/kubernetes.repo'), 'utf8');
-    expect(repo).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.29/rpm/');
-    expect(repo).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni');
     expect(JSON.parse(readFileSync(join(node('worker-1'), 'state.json'), 'utf8'))).toEqual({
-      packages: { kubeadm: '1.29.9', kubelet: '1.29.9', kubectl: '1.29.9' },
-      holds: ['kubeadm', 'kubectl', 'kubelet'],
       kubelet: { active: true, version: '1.29.9' },
       swap: false,
     });
   });
 
-  it('writes one stand-in shim per tool, exactly as the README shows', () => {
-    const shim = readFileSync(join(node('cp-1'), 'bin/apt-mark'), 'utf8');
-    expect(shim).toBe(
-      `#!/bin/sh\nNODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/sim/standins/main.ts --node-dir ${node('cp-1')} apt-mark "$@"\n`,
-    );
-    expect(statSync(join(node('cp-1'), 'bin/kubeadm')).mode & 0o111).toBe(0o111);
+  it('writes one stand-in shim per tool the OS provides, and the dispatcher the packages run, exactly as the README shows', () => {
+    const run = `NODE_COMPILE_CACHE=${spec.repoRoot}/node_modules/.cache/sim-compile-cache exec ${process.execPath} ${spec.repoRoot}/sim/standins/main.ts --node-dir ${node('cp-1')}`;
+    expect(readFileSync(join(node('cp-1'), 'bin/systemctl'), 'utf8')).toBe(`#!/bin/sh\n${run} systemctl "$@"\n`);
+    expect(readFileSync(join(node('cp-1'), 'bin/sim-standin'), 'utf8')).toBe(`#!/bin/sh\n${run} "$@"\n`);
+    expect(statSync(join(node('cp-1'), 'bin/sim-standin')).mode & 0o111).toBe(0o111);
+    // kubeadm, kubelet and kubectl are not shims: the packages install them
+    expect(existsSync(join(node('cp-1'), 'bin/kubeadm'))).toBe(false);
   });
 
   it('writes known_hosts with each node real host key, and the inventory', () => {

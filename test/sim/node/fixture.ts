@@ -1,5 +1,6 @@
 // Builds by hand the DIR a single control-plane node needs (what `sim up` prepares), and helpers
 // to start its supervisor and talk to it the way a user would: ssh, sftp, etcdctl.
+import { executableText } from '../../../sim/pkgs/catalog.ts';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +108,12 @@ function writeSshKeys(dir: string, nodeDir: string, address: string): { key: str
   return { key, knownHosts };
 }
 
+/** As installing the kubelet package leaves the node's /usr: its executable names its version. */
+export function installKubelet(nodeDir: string, version: string): void {
+  mkdirSync(join(nodeDir, 'upper/usr/bin'), { recursive: true });
+  writeFileSync(join(nodeDir, 'upper/usr/bin/kubelet'), executableText('kubelet', version, 'kubelet'), { mode: 0o755 });
+}
+
 export async function buildNodeFixture(subnet: string, delays: ClusterSpec['delays']): Promise<NodeFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'sim-node-'));
   const node: SimNodeSpec = {
@@ -124,6 +131,7 @@ export async function buildNodeFixture(subnet: string, delays: ClusterSpec['dela
     dir,
     subnet,
     apiServer: { address: apiAddress, port: 6443, url: `https://${apiAddress}:6443` },
+    pkgs: { address: `${subnet}.2` },
     version: '1.30.5',
     published: ['1.30.5', '1.31.1'],
     nodes: [node],
@@ -172,9 +180,8 @@ export async function buildNodeFixture(subnet: string, delays: ClusterSpec['dela
   writeFileSync(join(k8s, 'manifests/etcd.yaml'), etcdManifestYaml(node.address));
   writeFileSync(join(k8s, 'manifests/kube-apiserver.yaml'), apiserverManifestYaml('1.30.5'));
 
+  installKubelet(nodeDir, '1.30.5');
   const state: NodeState = {
-    packages: { kubeadm: '1.30.5', kubelet: '1.30.5', kubectl: '1.30.5' },
-    holds: ['kubeadm', 'kubelet', 'kubectl'],
     kubelet: { active: true, version: '1.30.5' },
     swap: false,
   };

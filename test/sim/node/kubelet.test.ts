@@ -6,7 +6,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from './fake-api.ts';
-import { buildNodeFixture, etcdctl, randomSubnet, ssh, startSupervisor, waitFor, type NodeFixture } from './fixture.ts';
+import { buildNodeFixture, etcdctl, installKubelet, randomSubnet, ssh, startSupervisor, waitFor, type NodeFixture } from './fixture.ts';
 import { stopIfRunning } from './node-teardown.ts';
 
 interface ObjectView {
@@ -40,7 +40,7 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 const manifestFile = (name: string) => join(f.nodeDir, 'upper/etc/kubernetes/manifests', name);
 const stateFile = () => join(f.nodeDir, 'state.json');
 
-function editState(edit: (state: { packages: { kubelet: string }; kubelet: { active: boolean; version: string } }) => void): void {
+function editState(edit: (state: { kubelet: { active: boolean; version: string } }) => void): void {
   const state = JSON.parse(readFileSync(stateFile(), 'utf8'));
   edit(state);
   writeFileSync(stateFile(), JSON.stringify(state, null, 2));
@@ -105,7 +105,7 @@ describe('Node registration and status', () => {
   });
 
   it('SIGHUP: NotReady while the kubelet restarts, then Ready with the installed kubelet version', async () => {
-    editState((s) => (s.packages.kubelet = '1.31.1')); // as `apt-get install kubelet=1.31.1-1.1` leaves it
+    installKubelet(f.nodeDir, '1.31.1'); // as `apt-get install kubelet=1.31.1-1.1` leaves it
     supervisor.kill('SIGHUP');
     expect(readyOf(await waitReady('False'))?.reason).toBe('KubeletNotReady');
     await waitReady('True', 'v1.31.1');

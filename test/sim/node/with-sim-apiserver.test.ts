@@ -6,7 +6,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApiServer, type RunningApiServer } from '../../../sim/apiserver/server.ts';
-import { buildNodeFixture, randomSubnet, run, ssh, startSupervisor, waitFor, type NodeFixture } from './fixture.ts';
+import { buildNodeFixture, installKubelet, randomSubnet, run, ssh, startSupervisor, waitFor, type NodeFixture } from './fixture.ts';
 import { stopIfRunning } from './node-teardown.ts';
 
 interface NodeJson {
@@ -64,9 +64,7 @@ it('shows up in kubectl as a Ready node with Running mirror pods', async () => {
 });
 
 it('comes back Ready with the new kubelet after `systemctl restart kubelet` (SIGHUP)', async () => {
-  const state = JSON.parse(readFileSync(join(f.nodeDir, 'state.json'), 'utf8'));
-  state.packages.kubelet = '1.31.1';
-  writeFileSync(join(f.nodeDir, 'state.json'), JSON.stringify(state));
+  installKubelet(f.nodeDir, '1.31.1');
   supervisor.kill('SIGHUP');
   await waitFor('node cp-1 NotReady', () => nodeReady('False', 'v1.30.5'));
   await waitFor('node cp-1 Ready at v1.31.1', () => nodeReady('True', 'v1.31.1'));

@@ -4,8 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { clusterConfigurationYaml, kubeletConfigurationYaml, repoFile } from '../../../sim/cluster/configs.ts';
-import { aptListsFiles } from '../../../sim/standins/pkg/apt-config.ts';
-import { publishedIn, repoUrl } from '../../../sim/standins/pkg/repo.ts';
+import { executableText } from '../../../sim/pkgs/catalog.ts';
 import { controlPlaneManifests } from '../../../sim/cluster/manifests.ts';
 import { minorOf } from '../../../sim/cluster/versions.ts';
 import type { ClusterSpec, NodeState, SimNodeSpec } from '../../../sim/node/spec.ts';
@@ -59,19 +58,14 @@ function nodeObject(node: SimNodeSpec, kubeletVersion: string): object {
 function writeNode(fx: SimFixture, node: SimNodeSpec, api: FakeApi | undefined): void {
   const root = fx.root(node.name);
   const state: NodeState = {
-    packages: { kubeadm: node.version, kubelet: node.version, kubectl: node.version },
-    holds: ['kubeadm', 'kubectl', 'kubelet'],
     kubelet: { active: true, version: node.version },
     swap: false,
   };
   put(join(fx.nodeDir(node.name), 'state.json'), JSON.stringify(state, null, 2));
   const repo = repoFile(node);
   put(join(root, repo.path), repo.text);
-  const minor = minorOf(node.version);
-  if (node.os === 'debian') {
-    for (const f of aptListsFiles(repoUrl(minor, 'deb'), minor, publishedIn(fx.spec, minor)))
-      put(join(root, 'var/lib/apt/lists', f.name), f.content);
-  }
+  // what the packages installed: their executables name the version (sim/pkgs/catalog.ts)
+  for (const name of ['kubeadm', 'kubelet', 'kubectl']) put(join(root, 'usr/bin', name), executableText(name, node.version, name));
   put(join(root, 'var/lib/kubelet/config.yaml'), kubeletConfigurationYaml());
   if (api) put(join(root, 'etc/kubernetes/kubelet.conf'), api.kubeconfig);
   if (node.role === 'control-plane') {
@@ -106,6 +100,7 @@ export async function makeCluster(options: {
     dir,
     subnet: '127.9.9',
     apiServer: { address: '127.9.9.1', port: 6443, url: 'https://127.9.9.1:6443' },
+    pkgs: { address: '127.9.9.2' },
     version,
     published,
     nodes,

@@ -1,14 +1,15 @@
 // Shared steps of the kubeadm stand-in tests.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeState } from '../../../sim/node/spec.ts';
+import { executableText } from '../../../sim/pkgs/catalog.ts';
 import type { SimFixture } from './fixture.ts';
 
-export function setPackages(fx: SimFixture, node: string, packages: Partial<NodeState['packages']>): void {
-  const file = join(fx.nodeDir(node), 'state.json');
-  const state = JSON.parse(readFileSync(file, 'utf8')) as NodeState;
-  Object.assign(state.packages, packages);
-  writeFileSync(file, JSON.stringify(state));
+/** As installing the packages leaves the node: each package's executable names its version. */
+export function setPackages(fx: SimFixture, node: string, packages: Partial<Record<'kubeadm' | 'kubelet' | 'kubectl', string>>): void {
+  for (const [name, version] of Object.entries(packages)) {
+    mkdirSync(join(fx.root(node), 'usr/bin'), { recursive: true });
+    writeFileSync(join(fx.root(node), 'usr/bin', name), executableText(name, version, name), { mode: 0o755 });
+  }
 }
 
 /** Plays the kubelets of the given control planes while `work` runs: mirror pods follow the manifests. */

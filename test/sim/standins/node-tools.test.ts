@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeCluster, type SimFixture } from './fixture.ts';
+import { setPackages } from './kubeadm-helpers.ts';
 
 const run = promisify(execFile);
 let fx: SimFixture;
@@ -14,8 +15,8 @@ afterEach(async () => fx.cleanup());
 
 describe('kubelet, kubectl, swapon', () => {
   it('report the installed packages', async () => {
+    setPackages(fx, 'w-1', { kubelet: '1.31.2' });
     const state = JSON.parse(readFileSync(join(fx.nodeDir('w-1'), 'state.json'), 'utf8'));
-    state.packages.kubelet = '1.31.2';
     state.swap = true;
     writeFileSync(join(fx.nodeDir('w-1'), 'state.json'), JSON.stringify(state));
     expect((await fx.run('w-1', 'kubelet', ['--version'])).out).toBe('Kubernetes v1.31.2\n');
@@ -39,9 +40,7 @@ describe('systemctl', () => {
     ]);
     await new Promise((resolve) => supervisor.stdout.once('data', resolve));
     writeFileSync(join(fx.nodeDir('w-1'), 'supervisor.pid'), String(supervisor.pid));
-    const state = JSON.parse(readFileSync(join(fx.nodeDir('w-1'), 'state.json'), 'utf8'));
-    state.packages.kubelet = '1.31.2';
-    writeFileSync(join(fx.nodeDir('w-1'), 'state.json'), JSON.stringify(state));
+    setPackages(fx, 'w-1', { kubelet: '1.31.2' });
 
     expect((await fx.run('w-1', 'systemctl', ['stop', 'kubelet'])).code).toBe(0);
     expect(await fx.run('w-1', 'systemctl', ['is-active', 'kubelet'])).toMatchObject({ code: 3, out: 'inactive\n' });
@@ -101,23 +100,24 @@ describe('main.ts', () => {
         {
           type: 'command-fails',
           node: 'w-1',
-          match: 'apt-mark unhold kubeadm',
-          exitCode: 100,
-          stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend',
+          match: 'systemctl stop kubelet',
+          exitCode: 5,
+          stderr: 'Failed to stop kubelet.service: Unit kubelet.service not loaded.',
           times: 1,
         },
       ]),
     );
-    const failed = await invoke('w-1', ['apt-mark', 'unhold', 'kubeadm']);
-    expect(failed).toMatchObject({ code: 100, stderr: 'E: Could not get lock /var/lib/dpkg/lock-frontend\n' });
-    expect(fx.state('w-1').holds).toContain('kubeadm');
-    const passed = await invoke('w-1', ['apt-mark', 'unhold', 'kubeadm']);
-    expect(passed).toMatchObject({ code: 0, stdout: 'Canceled hold on kubeadm.\n' });
-    const other = await invoke('cp-1', ['apt-mark', 'unhold', 'kubeadm']);
+    const failed = await invoke('w-1', ['systemctl', 'stop', 'kubelet']);
+    expect(failed).toMatchObject({ code: 5, stderr: 'Failed to stop kubelet.service: Unit kubelet.service not loaded.\n' });
+    expect(fx.state('w-1').kubelet.active).toBe(true);
+    const passed = await invoke('w-1', ['systemctl', 'stop', 'kubelet']);
+    expect(passed).toMatchObject({ code: 0 });
+    expect(fx.state('w-1').kubelet.active).toBe(false);
+    const other = await invoke('cp-1', ['systemctl', 'stop', 'kubelet']);
     expect(other.code).toBe(0);
     expect(log('w-1').map((e) => [e.tool, e.argv, e.exit, e.fault])).toEqual([
-      ['apt-mark', ['unhold', 'kubeadm'], 100, 'command-fails'],
-      ['apt-mark', ['unhold', 'kubeadm'], 0, undefined],
+      ['systemctl', ['stop', 'kubelet'], 5, 'command-fails'],
+      ['systemctl', ['stop', 'kubelet'], 0, undefined],
     ]);
     expect(typeof log('w-1')[0].time).toBe('string');
   });

@@ -1,5 +1,5 @@
 // apt (Debian, Ubuntu): dpkg-query, apt-mark holds, apt-cache madison, apt-get install of an exact version.
-import type { PackageCommand, PackageManager, ReadCommand } from './manager.ts';
+import type { PackageCommand, PackageContext, PackageManager, ReadCommand } from './manager.ts';
 import {
   isPackageName,
   isRepoLine,
@@ -56,6 +56,56 @@ function madisonVersions(listing: string): string[] {
     .map((f) => f[1]!.trim());
 }
 
+/** No debconf question and no conffile prompt may wait for a terminal that is not there. */
+const APT_ENV = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+/**
+ * A configuration file the operator changed stays as it is (the package's new version is left beside it as
+ * .dpkg-dist); one nobody changed takes the package's new version. Without these, dpkg stops at a prompt.
+ */
+const KEEP_CONFFILES = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+
+/** apt waits this long for the dpkg lock another process (unattended-upgrades, say) holds, then fails. */
+const lockWait = (context: PackageContext) => ['-o', `DPkg::Lock::Timeout=${context.lockTimeoutSeconds}`];
+
+/**
+ * `apt-get update` of the Kubernetes repository only: another repository on the node that fails (an expired key,
+ * a mirror that is down) neither stops the upgrade nor loses its lists (List-Cleanup=0 keeps them). With several
+ * repository files (or none found), every source is refreshed.
+ */
+function updateCommand(context: PackageContext): string[] {
+  const only =
+    context.repoFiles.length === 1
+      ? ['-o', `Dir::Etc::sourcelist=${context.repoFiles[0]}`, '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0']
+      : [];
+  return [...APT_ENV, 'apt-get', 'update', ...lockWait(context), ...only];
+}
+
+const HELD_LOCK = /Could not get lock (\/\S+?)\.? It is held by process (\d+)(?: \(([^)]*)\))?/;
+
+/** "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4711 (unattended-upgr)" → cause and fix. */
+export function explainLock(context: PackageContext): (output: string) => string | undefined {
+  return (output) => {
+    const held = HELD_LOCK.exec(output);
+    if (!held) return undefined;
+    const holder = `process ${held[2]}${held[3] ? ` (${held[3]})` : ''}`;
+    return (
+      `${held[1]} is held by ${holder} and was not released within ${context.lockTimeoutSeconds}s (package-lock-timeout): ` +
+      'let it finish (unattended-upgrades usually does within minutes) or stop it, then run the workflow again; a longer package-lock-timeout waits longer'
+    );
+  };
+}
+
+function explainUpdate(context: PackageContext): (output: string) => string | undefined {
+  return (output) => {
+    const lock = explainLock(context)(output);
+    if (lock) return lock;
+    const failed = /(?:E: Failed to fetch|E: The repository|E: Release file for|NO_PUBKEY|EXPKEYSIG)\s*(\S*)/.exec(output);
+    return failed
+      ? `apt-get update of the Kubernetes repository failed (${failed[0].trim()}): check the repository file, its signed-by keyring and that the node reaches pkgs.k8s.io`
+      : undefined;
+  };
+}
+
 const upstreamVersion = (target: string) => target.replace(/-(alpha|beta|rc)/, '~$1');
 const pins = (entries: [string, string][]) => entries.map(([name, version]) => `${name}=${version}`);
 
@@ -105,26 +155,46 @@ export const aptPackageManager = {
   // the glob matches any packaging revision
   versionPattern: (target) => `${upstreamVersion(target)}-*`,
 
-  installCommand: (names, version) => ['apt-get', 'install', '-y', '--allow-change-held-packages', ...pins(names.map((n) => [n, version]))],
-  installSteps(names, version): PackageCommand[] {
+  installCommand: (names, version, context) => [
+    ...APT_ENV,
+    'apt-get',
+    'install',
+    '-y',
+    '--allow-change-held-packages',
+    ...lockWait(context),
+    ...KEEP_CONFFILES,
+    ...pins(names.map((n) => [n, version])),
+  ],
+  installSteps(names, version, context): PackageCommand[] {
     return [
-      { argv: ['apt-mark', 'unhold', ...names] },
-      { argv: ['apt-get', 'update'] },
-      { argv: aptPackageManager.installCommand(names, version), install: true },
-      { argv: ['apt-mark', 'hold', ...names] },
+      { argv: ['apt-mark', ...lockWait(context), 'unhold', ...names], explain: explainLock(context) },
+      { argv: updateCommand(context), explain: explainUpdate(context) },
+      { argv: aptPackageManager.installCommand(names, version, context), install: true, explain: explainLock(context) },
+      { argv: ['apt-mark', ...lockWait(context), 'hold', ...names], explain: explainLock(context) },
     ];
   },
   // apt-get installs each exact version, up or down, in one transaction: what is installed now does not matter
-  downgradeSteps(recorded: Readonly<Record<string, string>>, _installed: Readonly<Record<string, string>>): PackageCommand[] {
+  downgradeSteps(recorded, _installed, context): PackageCommand[] {
     const names = Object.keys(recorded);
     return [
-      { argv: ['apt-mark', 'unhold', ...names] },
-      { argv: ['apt-get', 'update'] },
+      { argv: ['apt-mark', ...lockWait(context), 'unhold', ...names], explain: explainLock(context) },
+      { argv: updateCommand(context), explain: explainUpdate(context) },
       {
-        argv: ['apt-get', 'install', '-y', '--allow-downgrades', '--allow-change-held-packages', ...pins(Object.entries(recorded))],
+        argv: [
+          ...APT_ENV,
+          'apt-get',
+          'install',
+          '-y',
+          '--allow-downgrades',
+          '--allow-change-held-packages',
+          ...lockWait(context),
+          ...KEEP_CONFFILES,
+          ...pins(Object.entries(recorded)),
+        ],
         install: true,
+        explain: explainLock(context),
       },
-      { argv: ['apt-mark', 'hold', ...names] },
+      { argv: ['apt-mark', ...lockWait(context), 'hold', ...names], explain: explainLock(context) },
     ];
   },
 } as const satisfies PackageManager;

@@ -47,6 +47,16 @@ export interface PackageCommand {
   tolerateReason?: string;
   /** the install itself: installCommand(names, version) */
   install?: boolean;
+  /** the cause and the fix of a failure recognised in its output (a package lock another process holds) */
+  explain?: (output: string) => string | undefined;
+}
+
+/** What the node's install and downgrade commands need beyond the packages. */
+export interface PackageContext {
+  /** the node's pkgs.k8s.io repository files (probed): the metadata refresh reads only these */
+  repoFiles: readonly string[];
+  /** how long to wait for a package-database lock another process holds (package-lock-timeout) */
+  lockTimeoutSeconds: number;
 }
 
 /** A read-only command; `stdin` is what it reads. */
@@ -99,15 +109,19 @@ export interface PackageManager {
   versionPattern(target: string): string;
 
   /** The install step's argv: `names` at exactly `version`. */
-  installCommand(names: readonly string[], version: string): string[];
+  installCommand(names: readonly string[], version: string, context: PackageContext): string[];
   /** Upgrade: release the hold / versionlock, install `names` at exactly `version`, hold / lock them there. */
-  installSteps(names: readonly string[], version: string): PackageCommand[];
+  installSteps(names: readonly string[], version: string, context: PackageContext): PackageCommand[];
   /**
    * Rollback: put each package back at its `recorded` version ("1.30.5-1.1") from the `installed` one, allowing
    * the downgrade past the hold / versionlock the upgrade set at the newer version, then hold / lock again at the
    * recorded versions.
    */
-  downgradeSteps(recorded: Readonly<Record<string, string>>, installed: Readonly<Record<string, string>>): PackageCommand[];
+  downgradeSteps(
+    recorded: Readonly<Record<string, string>>,
+    installed: Readonly<Record<string, string>>,
+    context: PackageContext,
+  ): PackageCommand[];
 }
 
 /** Every package manager, in the order detection prefers them when no repository says which one is configured. */

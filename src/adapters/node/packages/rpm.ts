@@ -1,12 +1,17 @@
 // rpm nodes (RHEL family, Fedora): rpm -q, dnf or yum (whichever the node has, chosen once) with the versionlock
 // plugin as the hold, and the repository's `exclude=` lifted for our own installs by --disableexcludes=kubernetes
 // (the repository id the kubeadm install guide uses).
-import type { PackageCommand, PackageManager, ReadCommand } from './manager.ts';
+import type { PackageCommand, PackageContext, PackageManager, ReadCommand } from './manager.ts';
 import { newestRevisionOf, parseInstalledPackages, parsePackageVersion, uniqueNewestRevision, type PublishedPackage } from './common.ts';
 
 /** The repo file's `exclude=` and versionlock both hide versions from `list`; the plan needs to see them all. */
 const SEE_EVERY_VERSION = ['--disableexcludes=all', '--disableplugin=versionlock'];
 const OUR_REPO_EXCLUDES = '--disableexcludes=kubernetes';
+/**
+ * Another repository on the node that fails to load (an expired key, a mirror that is down) must not stop the
+ * Kubernetes install: dnf then warns "Ignoring repositories: …" and goes on (EL9's default is to fail).
+ */
+const OTHER_REPOS_MAY_FAIL = '--setopt=skip_if_unavailable=True';
 const NO_VERSIONLOCK = /No such command|Unknown versionlock|versionlock.*not (found|installed)/i;
 
 export function rpmRepoUrlFor(minor: string): string {
@@ -111,7 +116,7 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
     parseInstalled: parseInstalledPackages,
     holdsCommand: () => [tool, 'versionlock', 'list'],
     parseHolds: parseVersionlockList,
-    publishedCommand: (name: string) => [tool, 'list', '--showduplicates', ...SEE_EVERY_VERSION, name],
+    publishedCommand: (name: string) => [tool, 'list', '--showduplicates', OTHER_REPOS_MAY_FAIL, ...SEE_EVERY_VERSION, name],
     parsePublished: parseYumListPackages,
     // the target repository added for this one command, its metadata cached in `tmp`
     targetMinorRead: (minor: string, tmp: string, _repoText: string): ReadCommand[] => [
@@ -129,21 +134,22 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
       },
     ],
 
-    listRevisionsCommand: (name: string) => [tool, 'list', '--showduplicates', OUR_REPO_EXCLUDES, name],
+    listRevisionsCommand: (name: string) => [tool, 'list', '--showduplicates', OTHER_REPOS_MAY_FAIL, OUR_REPO_EXCLUDES, name],
     pickRevision: (listing: string, target: string) => newestRevisionOf(listedVersions(listing), target),
     upstreamVersion: (target: string) => target,
     versionPattern: (target: string) => `${target}-*`,
 
-    installCommand: (names: readonly string[], version: string) => [
+    installCommand: (names: readonly string[], version: string, _context: PackageContext) => [
       tool,
       'install',
       '-y',
+      OTHER_REPOS_MAY_FAIL,
       ...specs(names.map((n) => [n, version])),
       OUR_REPO_EXCLUDES,
     ],
-    installSteps: (names: readonly string[], version: string): PackageCommand[] => [
+    installSteps: (names: readonly string[], version: string, context: PackageContext): PackageCommand[] => [
       unlock(names),
-      { argv: manager.installCommand(names, version), install: true },
+      { argv: manager.installCommand(names, version, context), install: true },
       lock(names),
     ],
     /**
@@ -152,7 +158,11 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
      * version through `install`; `downgrade` takes it on yum and dnf alike), install what is missing or older,
      * then lock again, at the versions now installed.
      */
-    downgradeSteps(recorded: Readonly<Record<string, string>>, installed: Readonly<Record<string, string>>): PackageCommand[] {
+    downgradeSteps(
+      recorded: Readonly<Record<string, string>>,
+      installed: Readonly<Record<string, string>>,
+      _context: PackageContext,
+    ): PackageCommand[] {
       const entries = Object.entries(recorded);
       const names = entries.map(([name]) => name);
       const older = entries.filter(([name, version]) => installed[name] !== undefined && compareRpmVersions(version, installed[name]) < 0);
@@ -160,8 +170,12 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
       return [
         unlock(names),
         { argv: [tool, 'clean', 'metadata'] },
-        ...(older.length > 0 ? [{ argv: [tool, 'downgrade', '-y', ...specs(older), OUR_REPO_EXCLUDES], install: true }] : []),
-        ...(newer.length > 0 ? [{ argv: [tool, 'install', '-y', ...specs(newer), OUR_REPO_EXCLUDES], install: true }] : []),
+        ...(older.length > 0
+          ? [{ argv: [tool, 'downgrade', '-y', OTHER_REPOS_MAY_FAIL, ...specs(older), OUR_REPO_EXCLUDES], install: true }]
+          : []),
+        ...(newer.length > 0
+          ? [{ argv: [tool, 'install', '-y', OTHER_REPOS_MAY_FAIL, ...specs(newer), OUR_REPO_EXCLUDES], install: true }]
+          : []),
         lock(names),
       ];
     },
