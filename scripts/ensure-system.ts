@@ -14,16 +14,32 @@ const needed: Record<string, string> = {
   unshare: 'util-linux',
   ip: 'iproute2',
   kubectl: 'kubernetes-client',
+  // the real package managers on the nodes and what builds the simulated pkgs.k8s.io (sim/pkgs)
+  'apt-ftparchive': 'apt-utils',
+  dnf: 'dnf',
+  rpmbuild: 'rpm',
+  rpmsign: 'rpm',
+  createrepo_c: 'createrepo-c',
+  gpg: 'gnupg',
+  setfattr: 'attr',
+};
+
+/** files (not programs) → Debian package */
+const neededFiles: Record<string, string> = {
+  '/usr/lib/python3/dist-packages/dnf-plugins/versionlock.py': 'dnf-plugins-core',
 };
 
 const searchPath = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
 const has = (program: string) => searchPath.some((dir) => dir && existsSync(`${dir}/${program}`));
 const missing = [
-  ...new Set(
-    Object.entries(needed)
+  ...new Set([
+    ...Object.entries(needed)
       .filter(([p]) => !has(p))
       .map(([, pkg]) => pkg),
-  ),
+    ...Object.entries(neededFiles)
+      .filter(([file]) => !existsSync(file))
+      .map(([, pkg]) => pkg),
+  ]),
 ];
 
 if (missing.length > 0) {
