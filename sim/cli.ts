@@ -19,6 +19,7 @@ const USAGE = `usage:
   sim up --dir DIR [--control-planes 3] [--workers 6] [--version 1.30.5] [--worker-version V]
                    [--os debian|rhel|mixed] [--published 1.29.0,1.30.5,…] [--api-only-workers N]
                    [--pods-per-node N] [--faults FILE] [--workload none|demo]
+                   [--without-versionlock NODE,…] [--mirror NODE,…=VERSION,…]
   sim status --dir DIR
   sim faults --dir DIR --file FILE     (YAML or JSON FaultSpec[]; replaces the live faults)
   sim down --dir DIR`;
@@ -37,7 +38,23 @@ const upFlags = {
   'pods-per-node': { type: 'string' },
   faults: { type: 'string' },
   workload: { type: 'string' },
+  'without-versionlock': { type: 'string' },
+  mirror: { type: 'string' },
 } as const;
+
+const list = (value: string | undefined): string[] | undefined =>
+  value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** --mirror worker-3=1.30.5,1.31.0: those nodes' pkgs.k8s.io publishes only these versions. */
+function mirrorOf(value: string | undefined): UpOptions['mirrors'] {
+  if (value === undefined) return undefined;
+  const [nodes, published] = value.split('=');
+  if (!nodes || !published) throw new UsageError(`--mirror must be NODE,…=VERSION,… (e.g. worker-3=1.30.5,1.31.0), got "${value}"`);
+  return [{ nodes: list(nodes) ?? [], published: list(published) ?? [] }];
+}
 
 function parse<T extends Record<string, { type: 'string' }>>(args: string[], flags: T): Partial<Record<keyof T, string>> {
   try {
@@ -72,13 +89,12 @@ export function upOptionsFromArgs(args: string[]): UpOptions {
     version: v.version,
     workerVersion: v['worker-version'],
     os: v.os as OsChoice | undefined,
-    published: v.published
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    published: list(v.published),
     apiOnlyWorkers: wholeNumber('api-only-workers', v['api-only-workers']),
     podsPerNode: wholeNumber('pods-per-node', v['pods-per-node']),
     workload: v.workload as UpOptions['workload'],
+    withoutVersionlock: list(v['without-versionlock']),
+    mirrors: mirrorOf(v.mirror),
   };
   if (v.faults) options.faults = readFaultsFile(resolve(v.faults));
   return options;

@@ -136,6 +136,22 @@ async function startAndWait(spec: ClusterSpec, progress: (line: string) => void,
   }
 }
 
+/** --without-versionlock and --mirror name nodes that exist, and a mirror publishes what its nodes have installed. */
+function assertPackageOptions(spec: ClusterSpec): void {
+  const byName = new Map(spec.nodes.map((n) => [n.name, n]));
+  for (const name of spec.nodes.filter((n) => n.versionlock === false).map((n) => n.name)) {
+    if (byName.get(name)?.os !== 'rhel') throw new Error(`--without-versionlock: ${name} is not a rhel node (only dnf has the plugin)`);
+  }
+  for (const mirror of spec.pkgs.mirrors ?? []) {
+    for (const name of mirror.nodes) {
+      const node = byName.get(name);
+      if (!node) throw new Error(`--mirror names ${name}, which is not a node (${[...byName.keys()].join(', ')})`);
+      if (!mirror.published.includes(node.version))
+        throw new Error(`--mirror for ${name} must publish its installed version ${node.version} (the install guide installed it from there)`);
+    }
+  }
+}
+
 /** Brings a cluster up in options.dir (which must be empty or absent). Throws after taking it down on failure. */
 export async function upCluster(options: UpOptions, progress: (line: string) => void = () => {}): Promise<ClusterSpec> {
   const resolved = resolveOptions(options);
@@ -149,6 +165,7 @@ export async function upCluster(options: UpOptions, progress: (line: string) => 
       'faults',
     );
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  assertPackageOptions(spec);
   try {
     const [prepared] = await Promise.all([preparePackages(spec), writeClusterLayout(spec, resolved.faults)]);
     await writePkgsRoot(spec, prepared);
