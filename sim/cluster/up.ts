@@ -147,7 +147,9 @@ function assertPackageOptions(spec: ClusterSpec): void {
       const node = byName.get(name);
       if (!node) throw new Error(`--mirror names ${name}, which is not a node (${[...byName.keys()].join(', ')})`);
       if (!mirror.published.includes(node.version))
-        throw new Error(`--mirror for ${name} must publish its installed version ${node.version} (the install guide installed it from there)`);
+        throw new Error(
+          `--mirror for ${name} must publish its installed version ${node.version} (the install guide installed it from there)`,
+        );
     }
   }
 }

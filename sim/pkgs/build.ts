@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,10 +44,57 @@ async function tool(file: string, args: string[], options: { cwd?: string; env?:
   }
 }
 
-/** Makes `final` with `make(tmp)` unless it exists; a concurrent maker's result wins the rename and ours is dropped. */
+const LOCK_GIVE_UP_MS = 15 * 60_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One builder of `final` at a time across processes (test files start clusters at once): the others wait and then
+ * find it made. The lock is a directory holding the builder's pid; a dead builder's lock is taken over.
+ */
+async function withBuildLock<T>(final: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${final}.lock`;
+  const started = Date.now();
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), `${process.pid}\n`);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => ''));
+      // a lock without a pid yet is being taken right now; one whose pid is gone was left by a crash
+      if (holder > 0 && !alive(holder)) await rm(lock, { recursive: true, force: true });
+      if (Date.now() - started > LOCK_GIVE_UP_MS) throw new Error(`${lock} is still held by process ${holder} after 15 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes `final` with `make(tmp)` unless it exists, one process at a time; the result appears at once (a rename),
+ * so a reader never sees half of it.
+ */
 export async function madeOnce(final: string, make: (tmp: string) => Promise<void>): Promise<string> {
   if (existsSync(final)) return final;
   await mkdir(dirname(final), { recursive: true });
+  return withBuildLock(final, () => makeNow(final, make));
+}
+
+async function makeNow(final: string, make: (tmp: string) => Promise<void>): Promise<string> {
+  if (existsSync(final)) return final;
   const tmp = `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(tmp, { recursive: true });
   try {
@@ -311,6 +358,13 @@ export async function ensureMinorRepo(cache: string, key: SigningKey, minor: str
     .slice(0, 16);
   const final = join(cache, 'repos', `v${minor}-${hash}`);
   if (existsSync(final)) return { minor, dir: final };
+  await mkdir(dirname(final), { recursive: true });
+  await withBuildLock(final, () => buildMinorRepo(cache, key, minor, sorted, final));
+  return { minor, dir: final };
+}
+
+async function buildMinorRepo(cache: string, key: SigningKey, minor: string, sorted: string[], final: string): Promise<void> {
+  if (existsSync(final)) return;
   const pool = { deb: join(cache, 'pool', 'deb'), rpm: join(cache, 'pool', 'rpm') };
   await Promise.all([mkdir(pool.deb, { recursive: true }), mkdir(pool.rpm, { recursive: true })]);
   const pkgs = minorPackages(minor, sorted);
@@ -320,11 +374,10 @@ export async function ensureMinorRepo(cache: string, key: SigningKey, minor: str
     [companionPackages(minor), `${minor}.0`],
   ];
   await eachLimited(specs, 2, ([group, version]) => buildRpms(group, version, pool.rpm, key));
-  await madeOnce(final, (tmp) =>
+  await makeNow(final, (tmp) =>
     withGnupg(key, async (home) => {
       await makeDebRepo(join(tmp, 'deb'), pkgs, pool.deb, home, minor);
       await makeRpmRepo(join(tmp, 'rpm'), pkgs, pool.rpm, home, key);
     }),
   );
-  return { minor, dir: final };
 }
