@@ -12,14 +12,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
 import { runAction, type ActionResult } from '../support/action-runner.ts';
-import { logGroups, upgradeInputs } from './upgrade-helpers.ts';
+import { logGroups, sshCommands, upgradeInputs } from './upgrade-helpers.ts';
 
 /** Holds the dpkg frontend lock as unattended-upgrades would (fcntl, as apt and dpkg lock), for $2 seconds. */
 const HOLD_LOCK = [
   'use Fcntl qw(F_SETLKW F_WRLCK SEEK_SET O_RDWR O_CREAT);',
   "$0 = 'unattended-upgr';",
   'sysopen(my $fh, $ARGV[0], O_RDWR|O_CREAT, 0640) or die "open: $!";',
-  "fcntl($fh, F_SETLKW, pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, 0, 0, 0)) or die \"fcntl: $!\";",
+  'fcntl($fh, F_SETLKW, pack(\'s s x4 q q l x4\', F_WRLCK, SEEK_SET, 0, 0, 0)) or die "fcntl: $!";',
   "open(my $ready, '>', '/var/tmp/hold-lock.ready') or die \"ready: $!\";",
   'close($ready);',
   'sleep($ARGV[1]);',
@@ -48,22 +48,11 @@ async function holdDpkgLock(node: string, seconds: number): Promise<number> {
     `nohup perl /var/tmp/hold-lock.pl /var/lib/dpkg/lock-frontend ${seconds} >/dev/null 2>&1 & echo $!`,
   ]);
   for (let i = 0; i < 100; i++) {
-    if ((await onNode(node, ['sh', '-c', 'test -e /var/tmp/hold-lock.ready && echo held; true'])).includes('held')) return Number(pid.trim());
+    if ((await onNode(node, ['sh', '-c', 'test -e /var/tmp/hold-lock.ready && echo held; true'])).includes('held'))
+      return Number(pid.trim());
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the lock holder on ${node} did not take the dpkg lock`);
-}
-
-/** The commands sshd received on a node (DIR/nodes/NAME/commands.log, ssh entries). */
-async function sshCommands(node: string): Promise<string[]> {
-  const { readFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  return readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { command?: string; via?: string })
-    .filter((e) => e.via === 'ssh' && typeof e.command === 'string')
-    .map((e) => e.command as string);
 }
 
 function tail(result: ActionResult): string {
@@ -115,7 +104,7 @@ describe('real package managers', () => {
     });
     expect(plan.exitCode, tail(plan)).not.toBe(0);
     expect(plan.stdout).toMatch(/worker-3[^\n]*1\.31\.13|1\.31\.13[^\n]*worker-3/);
-    expect((await sshCommands('worker-3')).some((c) => c.includes('apt-get install') || c.includes('dnf install'))).toBe(false);
+    expect(sshCommands(cluster, 'worker-3').some((c) => c.includes('apt-get install') || c.includes('dnf install'))).toBe(false);
   }, 300_000);
 
   test('the upgrade waits for the dpkg lock, ignores the broken repositories and keeps what the operator did', async () => {
@@ -127,7 +116,7 @@ describe('real package managers', () => {
     // release the lock once an apt command on worker-2 is waiting for it
     const released = (async () => {
       for (let i = 0; i < 3000; i++) {
-        if ((await sshCommands('worker-2')).some((c) => c.includes('DPkg::Lock::Timeout'))) break;
+        if (sshCommands(cluster, 'worker-2').some((c) => c.includes('DPkg::Lock::Timeout'))) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       await new Promise((r) => setTimeout(r, 2000));
@@ -136,7 +125,9 @@ describe('real package managers', () => {
     upgrade = await running;
     await released;
     expect(upgrade.exitCode, tail(upgrade)).toBe(0);
-    expect(stageLog(upgrade, 'worker-2')).toMatch(/Could not get lock \/var\/lib\/dpkg\/lock-frontend\. It is held by process \d+ \(unattended-upgr\)/);
+    expect(stageLog(upgrade, 'worker-2')).toMatch(
+      /Could not get lock \/var\/lib\/dpkg\/lock-frontend\. It is held by process \d+ \(unattended-upgr\)/,
+    );
 
     const status = await cluster.status();
     for (const node of status.nodes) {
@@ -172,7 +163,9 @@ describe('real package managers', () => {
     const refused = await runAction(inputs, { env: { GITHUB_RUN_ID: '9103' }, timeoutMs: 600_000 });
     expect(refused.exitCode).not.toBe(0);
     const line = refused.stdout.split('\n').find((l) => l.includes('lock-frontend is held by')) ?? '';
-    expect(line, tail(refused)).toMatch(/\/var\/lib\/dpkg\/lock-frontend is held by process \d+ \(unattended-upgr\) and was not released within 3s \(package-lock-timeout\)/);
+    expect(line, tail(refused)).toMatch(
+      /\/var\/lib\/dpkg\/lock-frontend is held by process \d+ \(unattended-upgr\) and was not released within 3s \(package-lock-timeout\)/,
+    );
     expect(line).toContain('worker-2');
     process.kill(holder, 'SIGTERM');
     const rollback = await runAction(inputs, { env: { GITHUB_RUN_ID: '9104' }, timeoutMs: 600_000 });

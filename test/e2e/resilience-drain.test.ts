@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
-import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
+import { changingCommands, nodeLog, upgradeInputs } from './upgrade-helpers.ts';
 
 let cluster: SimCluster;
 let blocked: ActionResult;
@@ -60,7 +60,7 @@ beforeAll(async () => {
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '1', 'drain-timeout': '20s', 'node-ready-timeout': '60s' });
   blocked = await runAction(inputs, { bundle, env: { GITHUB_RUN_ID: '7001' }, timeoutMs: 300_000 });
   cordonedAfterFailure = Object.fromEntries((await cluster.status()).nodes.map((n) => [n.name, n.cordoned]));
-  worker2ChangesAfterFailure = changingCommands(commandLog(cluster, 'worker-2'));
+  worker2ChangesAfterFailure = changingCommands(nodeLog(cluster, 'worker-2'));
   cluster.setFaults([]);
   rerun = await runAction(inputs, { bundle, env: { GITHUB_RUN_ID: '7002' }, timeoutMs: 300_000 });
 }, 900_000);
@@ -112,6 +112,6 @@ describe('a drain blocked by a PodDisruptionBudget', () => {
       expect(node.cordoned, node.name).toBe(false);
     }
     // worker-2's first changing command came in the re-run
-    expect(changingCommands(commandLog(cluster, 'worker-2')).length).toBeGreaterThan(0);
+    expect(changingCommands(nodeLog(cluster, 'worker-2')).length).toBeGreaterThan(0);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
-import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
+import { changingCommands, nodeLog, upgradeInputs } from './upgrade-helpers.ts';
 
 let cluster: SimCluster;
 let timedOut: ActionResult;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   timedOut = await runAction(inputs, { bundle, env: { GITHUB_RUN_ID: '8001' }, timeoutMs: 300_000 });
   afterTimeout = {
     cordoned: Object.fromEntries((await cluster.status()).nodes.map((n) => [n.name, n.cordoned])),
-    laterChanges: ['worker-2'].flatMap((n) => changingCommands(commandLog(cluster, n))),
+    laterChanges: ['worker-2'].flatMap((n) => changingCommands(nodeLog(cluster, n))),
   };
   cluster.setFaults([]);
   // the re-run comes once the node reports Ready again (its next heartbeat); a plan before that blocks on it

@@ -35,13 +35,42 @@ export function commandLog(cluster: SimCluster, node: string): LoggedCommand[] {
     .filter((c) => typeof c.tool === 'string');
 }
 
+/**
+ * Every command line sshd received on the node, in order (the real apt-get, dnf, … run there, not as stand-ins,
+ * so only the SSH layer sees them).
+ */
+export function sshCommands(cluster: SimCluster, node: string): string[] {
+  const text = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { via?: string; command?: string })
+    .filter((e) => e.via === 'ssh' && typeof e.command === 'string')
+    .map((e) => e.command as string);
+}
+
+/** One line of a node's commands.log: a command sshd received, or a stand-in's own run (kubeadm, systemctl, …). */
+export interface NodeLogLine {
+  time: string;
+  line: string;
+}
+
+/** Every command the node saw, SSH commands and stand-in runs, in order. */
+export function nodeLog(cluster: SimCluster, node: string): NodeLogLine[] {
+  const text = readFileSync(join(cluster.dir, 'nodes', node, 'commands.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((raw) => JSON.parse(raw) as { time: string; tool?: string; argv?: string[]; command?: string })
+    .map((e) => ({ time: e.time, line: e.command ?? [e.tool ?? '', ...(e.argv ?? [])].join(' ') }));
+}
+
+const CHANGING =
+  /(^|\s)(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) (install|downgrade)|apt-mark( -o \S+)* (hold|unhold)|(yum|dnf) versionlock (add|delete)|systemctl restart|sed -i|tee )/;
+
 /** Commands that change a node (as opposed to the plan's read-only probes). */
-export function changingCommands(entries: LoggedCommand[]): string[] {
-  return entries
-    .map((e) => [e.tool, ...e.argv].join(' '))
-    .filter((line) =>
-      /^(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) install|apt-mark (hold|unhold)|systemctl restart|tee )/.test(line),
-    );
+export function changingCommands(entries: NodeLogLine[]): string[] {
+  return entries.map((e) => e.line).filter((line) => CHANGING.test(line));
 }
 
 /** The action's `::group::TITLE` … `::endgroup::` blocks from its stdout. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Plan } from '../../src/core/plan-types.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, inputEnvironment, parseCommandFile, runAction } from '../support/action-runner.ts';
-import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
+import { changingCommands, nodeLog, upgradeInputs } from './upgrade-helpers.ts';
 
 let cluster: SimCluster;
 let bundle: string;
@@ -98,7 +98,7 @@ describe('the drain inputs, through the plan a user reads', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.outputs.outcome).toBe('refused');
     expect(refused.summary).toMatch(/demo\/cache-.*set delete-emptydir-data: true/);
-    for (const node of cluster.spec.nodes) expect(changingCommands(commandLog(cluster, node.name)), node.name).toEqual([]);
+    for (const node of cluster.spec.nodes) expect(changingCommands(nodeLog(cluster, node.name)), node.name).toEqual([]);
   }, 300_000);
 });
 
@@ -111,7 +111,7 @@ describe('matrix commands', () => {
     expect(result.exitCode).toBe(1);
     expect(result.outputs.outcome).toBe('refused');
     expect(result.summary).toMatch(/Control plane\(s\) not yet at the target: cp-1, cp-2, cp-3/);
-    for (const node of cluster.spec.nodes) expect(changingCommands(commandLog(cluster, node.name)), node.name).toEqual([]);
+    for (const node of cluster.spec.nodes) expect(changingCommands(nodeLog(cluster, node.name)), node.name).toEqual([]);
   }, 300_000);
 
   it('control-plane upgrades only the control planes', async () => {

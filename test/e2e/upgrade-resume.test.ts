@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
-import { changingCommands, commandLog, upgradeInputs } from './upgrade-helpers.ts';
+import { changingCommands, nodeLog, upgradeInputs } from './upgrade-helpers.ts';
 
 const PREFIX = 'upgrade.kubeadm-upgrade-action.io/';
 let cluster: SimCluster;
@@ -86,7 +86,7 @@ describe('an upgrade killed mid worker batch, then run again', () => {
 
   it('gives finished nodes no second upgrade and resumes the interrupted ones', () => {
     for (const node of finishedBeforeKill) {
-      const after = commandLog(cluster, node).filter((c) => c.time > killedAt);
+      const after = nodeLog(cluster, node).filter((c) => c.time > killedAt);
       expect(changingCommands(after), node).toEqual([]);
     }
     const upgraded = JSON.parse(rerun.outputs['upgraded-nodes']!) as string[];
