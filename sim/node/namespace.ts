@@ -2,7 +2,8 @@
 // overlays on /etc, /var, /usr and /opt (upper = the node's dirs) and the stand-in shims over /usr/local/sbin.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readlinkSync } from 'node:fs';
-import type { NodePaths } from './spec.ts';
+import { join } from 'node:path';
+import { NODE_OVERLAYS, type NodePaths } from './spec.ts';
 
 function mount(args: string[]): void {
   try {
@@ -38,7 +39,7 @@ export function assertPrivateNamespace(): void {
 
 /** DIR under /etc or /var would vanish behind the node's own overlay: commands.log, state.json… would split. */
 export function assertDirOutsideOverlays(dir: string): void {
-  const shadowed = ['/etc', '/var', '/usr', '/opt'].find((top) => dir === top || dir.startsWith(`${top}/`));
+  const shadowed = NODE_OVERLAYS.map((top) => `/${top}`).find((top) => dir === top || dir.startsWith(`${top}/`));
   if (shadowed)
     throw new Error(`DIR ${dir} is under ${shadowed}, which each node overlays with its own view; use a DIR elsewhere (e.g. under /tmp)`);
 }
@@ -48,12 +49,11 @@ export function mountNodeView(dir: string, paths: NodePaths): void {
   assertDirOutsideOverlays(dir);
   // unshare --propagation private did this already; repeated so nothing can leak to the host
   mount(['--make-rprivate', '/']);
-  const overlays: [string, string, string][] = [
-    ['/etc', paths.upperEtc, paths.workEtc],
-    ['/var', paths.upperVar, paths.workVar],
-    ['/usr', paths.upperUsr, paths.workUsr],
-    ['/opt', paths.upperOpt, paths.workOpt],
-  ];
+  const overlays: [string, string, string][] = NODE_OVERLAYS.map((top) => [
+    `/${top}`,
+    join(paths.nodeDir, 'upper', top),
+    join(paths.nodeDir, 'work', top),
+  ]);
   for (const dir of [...overlays.flatMap(([, upper, work]) => [upper, work]), paths.bin]) mkdirSync(dir, { recursive: true });
   // the packages install into /usr and /opt: each node has its own, as it has its own /etc and /var
   for (const [top, upper, work] of overlays)

@@ -4,11 +4,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseExecutable } from '../pkgs/catalog.ts';
+import { KUBE_PACKAGES, parseExecutable, type KubePackage } from '../pkgs/catalog.ts';
 import type { NodePaths } from './spec.ts';
 
-export const KUBE_PACKAGE_NAMES = ['kubeadm', 'kubelet', 'kubectl'] as const;
-export type InstalledKube = Partial<Record<(typeof KUBE_PACKAGE_NAMES)[number], string>>;
+const KUBE_PACKAGE_NAMES = KUBE_PACKAGES;
+export type InstalledKube = Partial<Record<KubePackage, string>>;
 
 /** The version of the package that installed executable `path` (as seen from this process), if one of ours did. */
 export function installedExecutableVersion(path: string): string | undefined {

@@ -51,17 +51,16 @@ export interface NodeState {
   swap: boolean;
 }
 
+/** The top-level directories each node has its own overlay of (its view of the host's). */
+export const NODE_OVERLAYS = ['etc', 'var', 'usr', 'opt'] as const;
+
 /** Paths of one node's files under DIR/nodes/NAME. */
 export interface NodePaths {
   nodeDir: string;
   upperEtc: string;
   upperVar: string;
-  upperUsr: string;
-  upperOpt: string;
   workEtc: string;
   workVar: string;
-  workUsr: string;
-  workOpt: string;
   bin: string;
   stateFile: string;
   stateLock: string;
@@ -79,12 +78,8 @@ export function nodePaths(dir: string, node: string): NodePaths {
     nodeDir,
     upperEtc: join(nodeDir, 'upper', 'etc'),
     upperVar: join(nodeDir, 'upper', 'var'),
-    upperUsr: join(nodeDir, 'upper', 'usr'),
-    upperOpt: join(nodeDir, 'upper', 'opt'),
     workEtc: join(nodeDir, 'work', 'etc'),
     workVar: join(nodeDir, 'work', 'var'),
-    workUsr: join(nodeDir, 'work', 'usr'),
-    workOpt: join(nodeDir, 'work', 'opt'),
     bin: join(nodeDir, 'bin'),
     stateFile: join(nodeDir, 'state.json'),
     stateLock: join(nodeDir, 'state.lock'),

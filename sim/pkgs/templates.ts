@@ -10,15 +10,14 @@ import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoFile } from '../cluster/configs.ts';
+import { NODE_OVERLAYS } from '../node/spec.ts';
 import { debVersion, KUBE_PACKAGES, rpmVersion } from './catalog.ts';
 import { madeOnce, type MinorRepo, type SigningKey } from './build.ts';
 
 const run = promisify(execFile);
 const RECIPE = 'template-3';
 const HOST_KUBE_TOOLING = ['kubernetes-client', ...KUBE_PACKAGES, 'cri-tools', 'kubernetes-cni'];
-const OVERLAID = ['etc', 'var', 'usr', 'opt'] as const;
-export type OverlaidTop = (typeof OVERLAID)[number];
-export const OVERLAID_DIRS: readonly OverlaidTop[] = OVERLAID;
+const OVERLAID = NODE_OVERLAYS;
 
 export interface PackageSetup {
   os: 'debian' | 'rhel';
