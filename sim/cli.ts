@@ -1,7 +1,7 @@
 // The simulator's command line (sim/README.md):
 //   npm run sim -- up --dir DIR [--control-planes 3] [--workers 6] [--version 1.30.5] [--worker-version V]
 //                    [--os debian|rhel|mixed] [--published LIST] [--api-only-workers N] [--pods-per-node N]
-//                    [--faults FILE] [--workload demo]
+//                    [--faults FILE] [--workload demo] [--login-user ops] [--login-sudo password] [--bastion]
 //   npm run sim -- status --dir DIR
 //   npm run sim -- faults --dir DIR --file FILE
 //   npm run sim -- down --dir DIR
@@ -19,6 +19,7 @@ const USAGE = `usage:
   sim up --dir DIR [--control-planes 3] [--workers 6] [--version 1.30.5] [--worker-version V]
                    [--os debian|rhel|mixed] [--published 1.29.0,1.30.5,…] [--api-only-workers N]
                    [--pods-per-node N] [--faults FILE] [--workload none|demo]
+                   [--login-user NAME] [--login-sudo nopasswd|password] [--bastion]
   sim status --dir DIR
   sim faults --dir DIR --file FILE     (YAML or JSON FaultSpec[]; replaces the live faults)
   sim down --dir DIR`;
@@ -37,11 +38,19 @@ const upFlags = {
   'pods-per-node': { type: 'string' },
   faults: { type: 'string' },
   workload: { type: 'string' },
+  'login-user': { type: 'string' },
+  'login-sudo': { type: 'string' },
+  bastion: { type: 'boolean' },
 } as const;
 
-function parse<T extends Record<string, { type: 'string' }>>(args: string[], flags: T): Partial<Record<keyof T, string>> {
+function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
+  args: string[],
+  flags: T,
+): Partial<{ [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string }> {
   try {
-    return parseArgs({ args, options: flags, strict: true, allowPositionals: false }).values as Partial<Record<keyof T, string>>;
+    return parseArgs({ args, options: flags, strict: true, allowPositionals: false }).values as Partial<{
+      [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string;
+    }>;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -79,6 +88,9 @@ export function upOptionsFromArgs(args: string[]): UpOptions {
     apiOnlyWorkers: wholeNumber('api-only-workers', v['api-only-workers']),
     podsPerNode: wholeNumber('pods-per-node', v['pods-per-node']),
     workload: v.workload as UpOptions['workload'],
+    loginUser: v['login-user'],
+    loginSudo: v['login-sudo'] as UpOptions['loginSudo'],
+    bastion: v.bastion,
   };
   if (v.faults) options.faults = readFaultsFile(resolve(v.faults));
   return options;

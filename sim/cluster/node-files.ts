@@ -11,6 +11,7 @@ import { renderKubeconfig } from '../lib/kube-rest.ts';
 import { aptListsFiles } from '../standins/pkg/apt-config.ts';
 import { publishedIn, repoUrl } from '../standins/pkg/repo.ts';
 import { kubeadmFlagsEnv, kubeletConfigurationYaml, repoFile } from './configs.ts';
+import { writeNodeLogin } from './login.ts';
 import { controlPlaneManifests } from './manifests.ts';
 import type { ClusterPki } from './pki.ts';
 import { minorOf } from './versions.ts';
@@ -161,6 +162,7 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
     writeHostKey(paths.hostKey, node),
     put(paths.stateFile, `${JSON.stringify(initialNodeState(node), null, 2)}\n`),
     put(paths.commandsLog, ''),
+    writeNodeLogin(spec, node, paths, `${join(spec.dir, 'ssh', 'id_ed25519')}.pub`, STANDIN_TOOLS),
   ];
   if (node.role === 'control-plane') {
     work.push(writeControlPlanePki(etcK8s, pki, node));
