@@ -3,7 +3,7 @@
 // a bastion that forwards and does nothing else. An upgrade with a backup, then a rollback, run end to end; the
 // nodes' command logs show every change ran as root on behalf of ops, the bastion's log shows the forwards to
 // every node. A user whose sudo wants a password is refused before any change, with the node, the user and the fix.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
@@ -119,9 +119,15 @@ describe('login user ops with passwordless sudo, through the bastion', () => {
 describe('login user whose sudo asks for a password', () => {
   let cluster: SimCluster;
   let refused: ActionResult;
+  let backup: ActionResult;
   beforeAll(async () => {
     cluster = await startCluster({ controlPlanes: 1, workers: 1, os: 'mixed', loginUser: 'ops', loginSudo: 'password', workload: 'none' });
+    // swap on worker-1: swapon is in /usr/sbin, off the login user's PATH, yet the probe must still see it
+    const state = join(cluster.dir, 'nodes', 'worker-1', 'state.json');
+    writeFileSync(state, JSON.stringify({ ...JSON.parse(readFileSync(state, 'utf8')), swap: true }));
     refused = await runAction(upgradeInputs(cluster, { 'max-unavailable': '1' }), { bundle, timeoutMs: 300_000 });
+    const { 'target-version': _, ...access } = upgradeInputs(cluster);
+    backup = await runAction({ ...access, command: 'backup' }, { bundle, timeoutMs: 300_000 });
   }, 420_000);
   afterAll(async () => {
     await cluster?.stop();
@@ -135,5 +141,16 @@ describe('login user whose sudo asks for a password', () => {
       expect(changingCommands(commandLog(cluster, name)), name).toEqual([]);
     }
     expect(refused.summary).toMatch(/NOPASSWD/);
+  });
+
+  test('command backup (no plan first) fails at the first sudo, naming the node, the user and the fix', () => {
+    expect(backup.exitCode, tail(backup)).toBe(1);
+    expect(`${backup.stdout}\n${backup.summary}`).toMatch(
+      /sudo: a password is required[\s\S]*ops on cp-1 cannot run commands as root with `sudo -n` \(no terminal, no password\)\. Fix: give ops passwordless sudo on cp-1/,
+    );
+  });
+
+  test('swap on a node is found although the login user has no sbin directory on its PATH', () => {
+    expect(refused.summary).toMatch(/swap is on on worker-1/);
   });
 });
