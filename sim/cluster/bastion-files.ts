@@ -10,7 +10,7 @@ import { writeAccount } from './login.ts';
 const execFileAsync = promisify(execFile);
 
 /** Forwards to the nodes' sshd only; DEBUG1 so the log shows each direct-tcpip forward and its target. */
-export function bastionSshdConfig(spec: ClusterSpec): string {
+function bastionSshdConfig(spec: ClusterSpec): string {
   const { bastion, login } = spec;
   if (!bastion || !login) throw new Error('the bastion needs a login user other than root (--login-user)');
   const paths = bastionPaths(spec.dir);

@@ -44,16 +44,16 @@ export function loginSpecFor(user: string, sudo: LoginSpec['sudo']): LoginSpec {
 }
 
 /** RHEL-family nodes require a terminal for sudo, except for the login user; Debian-family nodes do not. */
-export function requiresTty(node: SimNodeSpec): boolean {
+function requiresTty(node: SimNodeSpec): boolean {
   return node.os === 'rhel';
 }
 
-export function sudoersText(login: LoginSpec): string {
+function sudoersText(login: LoginSpec): string {
   const rule = login.sudo === 'nopasswd' ? 'NOPASSWD: ALL' : 'ALL';
   return `# the simulator's login user (sim/cluster/login.ts)\n${login.user} ALL=(ALL:ALL) ${rule}\n`;
 }
 
-export function requirettyText(login: LoginSpec): string {
+function requirettyText(login: LoginSpec): string {
   return `# as RHEL shipped it: sudo only from a terminal, except for the automation user\nDefaults requiretty\nDefaults:${login.user} !requiretty\n`;
 }
 

@@ -95,7 +95,9 @@ describe('login user ops with passwordless sudo, through the bastion', () => {
     }
     // the path: the bastion forwarded to every node's sshd
     for (const node of cluster.spec.nodes)
-      expect(bastionLog()).toMatch(new RegExp(`direct_tcpip: originator \\S+ port \\d+, target ${node.address.replaceAll('.', '\\.')} port 22`));
+      expect(bastionLog()).toMatch(
+        new RegExp(`direct_tcpip: originator \\S+ port \\d+, target ${node.address.replaceAll('.', '\\.')} port 22`),
+      );
     expect(bastionLog()).toMatch(/Accepted publickey for ops from/);
   }, 600_000);
 

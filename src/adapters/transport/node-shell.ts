@@ -44,10 +44,11 @@ export function withSudo(argv: readonly string[], user: string, sudo: boolean | 
 }
 
 /** What sudo prints when it will not run a command without a terminal or a password (sudo 1.8/1.9 wording). */
-const SUDO_REFUSAL = /^sudo: (a password is required|a terminal is required|sorry, you must have a tty to run sudo)|is not in the sudoers file|may not run sudo on|^sudo: not found|sudo: (command )?not found/m;
+const SUDO_REFUSAL =
+  /^sudo: (a password is required|a terminal is required|sorry, you must have a tty to run sudo)|is not in the sudoers file|may not run sudo on|^sudo: not found|sudo: (command )?not found/m;
 
 /** The fix for a login user whose `sudo -n` refuses, naming the node and the user. */
-export function sudoFix(node: string, user: string): string {
+function sudoFix(node: string, user: string): string {
   return (
     `${user} on ${node} cannot run commands as root with \`sudo -n\` (no terminal, no password). ` +
     `Fix: give ${user} passwordless sudo on ${node}, e.g. /etc/sudoers.d/${user} (mode 0440) with "${user} ALL=(ALL:ALL) NOPASSWD: ALL" ` +

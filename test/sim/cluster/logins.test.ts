@@ -56,7 +56,9 @@ describe('login user ops', () => {
       expect(got, node).toEqual({ code: 0, out: 'ops\n0\nv1.30.5\n' });
       expect((await ssh('root', address(node), 'true')).out, node).toMatch(/Permission denied \(publickey\)/);
     }
-    const log = readFileSync(join(cluster.dir, 'nodes', 'worker-1', 'commands.log'), 'utf8').trim().split('\n');
+    const log = readFileSync(join(cluster.dir, 'nodes', 'worker-1', 'commands.log'), 'utf8')
+      .trim()
+      .split('\n');
     const entries = log.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries).toContainEqual(expect.objectContaining({ via: 'ssh', user: 'ops', command: expect.stringContaining('id -un') }));
     expect(entries).toContainEqual(expect.objectContaining({ tool: 'kubeadm', user: 'root', sudoUser: 'ops' }));
@@ -112,7 +114,9 @@ describe('the bastion', () => {
     );
     expect(refused).toMatch(/administratively prohibited/);
     const log = readFileSync(join(cluster.dir, 'bastion', 'sshd.log'), 'utf8');
-    expect(log).toMatch(new RegExp(`to connect to host ${cluster.spec.apiServer.address.replaceAll('.', '\\.')} port 6443, but the request was denied`));
+    expect(log).toMatch(
+      new RegExp(`to connect to host ${cluster.spec.apiServer.address.replaceAll('.', '\\.')} port 6443, but the request was denied`),
+    );
     for (const node of ['cp-1', 'worker-1'])
       expect(log).toMatch(new RegExp(`direct_tcpip: originator \\S+ port \\d+, target ${address(node).replaceAll('.', '\\.')} port 22`));
   }, 30_000);
