@@ -74,6 +74,8 @@ describe('login user ops with passwordless sudo, through the bastion', () => {
     expect(upgraded.outputs.outcome).toBe('succeeded');
     expect(JSON.parse(upgraded.outputs['upgraded-nodes'] ?? '[]').sort()).toEqual(['cp-1', 'worker-1', 'worker-2']);
     expect(upgraded.outputs['backup-id']).toMatch(/^\d{8}T\d{6}Z-7001$/);
+    expect(upgraded.summary).toMatch(/^## Upgrade to 1\.31\.\d+ ✅ succeeded — 3 node\(s\) upgraded/m);
+    for (const name of ['cp-1', 'worker-1', 'worker-2']) expect(upgraded.summary).toMatch(new RegExp(`\\| ${name} \\|[^\\n]*✅ upgraded`));
     for (const node of (await cluster.status()).nodes) {
       expect(node.kubeletVersion, node.name).toMatch(/^v1\.31\./);
       expect(node.packages?.kubeadm, node.name).toMatch(/^1\.31\./);
