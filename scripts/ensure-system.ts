@@ -14,6 +14,8 @@ const needed: Record<string, string> = {
   unshare: 'util-linux',
   ip: 'iproute2',
   kubectl: 'kubernetes-client',
+  // the nodes' non-root login user (sim up --login-user) gets root through Debian's sudo
+  sudo: 'sudo',
   // the real package managers on the nodes and what builds the simulated pkgs.k8s.io (sim/pkgs)
   'apt-ftparchive': 'apt-utils',
   dnf: 'dnf',

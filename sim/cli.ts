@@ -1,7 +1,7 @@
 // The simulator's command line (sim/README.md):
 //   npm run sim -- up --dir DIR [--control-planes 3] [--workers 6] [--version 1.30.5] [--worker-version V]
 //                    [--os debian|rhel|mixed] [--published LIST] [--api-only-workers N] [--pods-per-node N]
-//                    [--faults FILE] [--workload demo]
+//                    [--faults FILE] [--workload demo] [--login-user ops] [--login-sudo password] [--bastion]
 //   npm run sim -- status --dir DIR
 //   npm run sim -- faults --dir DIR --file FILE
 //   npm run sim -- down --dir DIR
@@ -20,6 +20,7 @@ const USAGE = `usage:
                    [--os debian|rhel|mixed] [--published 1.29.0,1.30.5,…] [--api-only-workers N]
                    [--pods-per-node N] [--faults FILE] [--workload none|demo]
                    [--without-versionlock NODE,…] [--mirror NODE,…=VERSION,…]
+                   [--login-user NAME] [--login-sudo nopasswd|password] [--bastion]
   sim status --dir DIR
   sim faults --dir DIR --file FILE     (YAML or JSON FaultSpec[]; replaces the live faults)
   sim down --dir DIR`;
@@ -40,6 +41,9 @@ const upFlags = {
   workload: { type: 'string' },
   'without-versionlock': { type: 'string' },
   mirror: { type: 'string' },
+  'login-user': { type: 'string' },
+  'login-sudo': { type: 'string' },
+  bastion: { type: 'boolean' },
 } as const;
 
 const list = (value: string | undefined): string[] | undefined =>
@@ -56,9 +60,14 @@ function mirrorOf(value: string | undefined): UpOptions['mirrors'] {
   return [{ nodes: list(nodes) ?? [], published: list(published) ?? [] }];
 }
 
-function parse<T extends Record<string, { type: 'string' }>>(args: string[], flags: T): Partial<Record<keyof T, string>> {
+function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
+  args: string[],
+  flags: T,
+): Partial<{ [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string }> {
   try {
-    return parseArgs({ args, options: flags, strict: true, allowPositionals: false }).values as Partial<Record<keyof T, string>>;
+    return parseArgs({ args, options: flags, strict: true, allowPositionals: false }).values as Partial<{
+      [K in keyof T]: T[K]['type'] extends 'boolean' ? boolean : string;
+    }>;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -95,6 +104,9 @@ export function upOptionsFromArgs(args: string[]): UpOptions {
     workload: v.workload as UpOptions['workload'],
     withoutVersionlock: list(v['without-versionlock']),
     mirrors: mirrorOf(v.mirror),
+    loginUser: v['login-user'],
+    loginSudo: v['login-sudo'] as UpOptions['loginSudo'],
+    bastion: v.bastion,
   };
   if (v.faults) options.faults = readFaultsFile(resolve(v.faults));
   return options;

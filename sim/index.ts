@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSpec } from './node/spec.ts';
-import { accessPaths } from './cluster/access-files.ts';
+import { accessPaths, jumpHostOf } from './cluster/access-files.ts';
 import { downCluster, type DownReport } from './cluster/down.ts';
 import { validateFaults, writeFaults, type FaultSpec } from './cluster/faults.ts';
 import type { UpOptions } from './cluster/options.ts';
@@ -27,6 +27,10 @@ export interface SimCluster {
   inventoryPath: string;
   sshKeyPath: string;
   knownHostsPath: string;
+  /** the nodes' login user ("root" unless loginUser) */
+  user: string;
+  /** with bastion: the Action's ssh-jump-host input, "ops@127.A.B.3:22" */
+  jumpHost?: string;
   /** what `sim status` prints */
   status(): Promise<ClusterStatus>;
   /** replaces the live faults (DIR/faults.json); [] clears them */
@@ -55,6 +59,8 @@ export async function startCluster(options: UpOptions = {}): Promise<SimCluster>
     inventoryPath: access.inventory,
     sshKeyPath: access.sshKey,
     knownHostsPath: access.knownHosts,
+    user: spec.login?.user ?? 'root',
+    ...(spec.bastion ? { jumpHost: jumpHostOf(spec) } : {}),
     status: () => clusterStatus(spec.dir),
     setFaults: (faults) => writeFaults(spec.dir, validateFaults(faults, nodeNames)),
     async stop() {

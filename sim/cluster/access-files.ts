@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { nodePaths, type ClusterSpec, type SimNodeSpec } from '../node/spec.ts';
+import { bastionPaths, nodePaths, type ClusterSpec } from '../node/spec.ts';
 import { clientKubeconfig } from './node-files.ts';
 import type { ClusterPki } from './pki.ts';
 
@@ -35,16 +35,22 @@ export async function writeClientKey(dir: string): Promise<void> {
   await copyFile(`${paths.sshKey}.pub`, paths.authorizedKeys);
 }
 
-function hostPattern(node: SimNodeSpec): string {
-  return node.sshPort === 22 ? node.address : `[${node.address}]:${node.sshPort}`;
+function hostPattern(node: { address: string; sshPort?: number; port?: number }): string {
+  const port = node.sshPort ?? node.port ?? 22;
+  return port === 22 ? node.address : `[${node.address}]:${port}`;
 }
 
-/** known_hosts with every node's real host key, as plain (unhashed) entries. */
+/** known_hosts with every node's (and the bastion's) real host key, as plain (unhashed) entries. */
 export async function writeKnownHosts(spec: ClusterSpec): Promise<void> {
+  const hosts: { host: { address: string; sshPort?: number; port?: number }; key: string }[] = spec.nodes.map((node) => ({
+    host: node,
+    key: `${nodePaths(spec.dir, node.name).hostKey}.pub`,
+  }));
+  if (spec.bastion) hosts.push({ host: spec.bastion, key: `${bastionPaths(spec.dir).hostKey}.pub` });
   const lines = await Promise.all(
-    spec.nodes.map(async (node) => {
-      const pub = (await readFile(`${nodePaths(spec.dir, node.name).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
-      return `${hostPattern(node)} ${pub[0]} ${pub[1]}`;
+    hosts.map(async ({ host, key }) => {
+      const pub = (await readFile(key, 'utf8')).trim().split(/\s+/);
+      return `${hostPattern(host)} ${pub[0]} ${pub[1]}`;
     }),
   );
   await writeFile(accessPaths(spec.dir).knownHosts, `${lines.join('\n')}\n`);
@@ -57,13 +63,22 @@ export async function writeAdminKubeconfig(spec: ClusterSpec, pki: ClusterPki): 
 
 /** The Action's inventory for the SSH nodes, one flow mapping per node (easy to read and to diff). */
 export function inventoryYaml(spec: ClusterSpec): string {
-  const lines = [`cluster: ${spec.name}`, 'defaults: { user: root, port: 22, transport: ssh }', 'nodes:'];
+  const lines = [`cluster: ${spec.name}`];
+  // the inventory has no place for a jump host: the Action takes it as its ssh-jump-host input
+  if (spec.bastion) lines.push(`# reach the nodes through the bastion: ssh-jump-host: ${jumpHostOf(spec)}`);
+  lines.push(`defaults: { user: ${spec.login?.user ?? 'root'}, port: 22, transport: ssh }`, 'nodes:');
   for (const node of spec.nodes) {
     const port = node.sshPort === 22 ? '' : `, port: ${node.sshPort}`;
     const labels = node.role === 'worker' ? `, labels: { topology.kubernetes.io/zone: ${node.zone} }` : '';
     lines.push(`  - { name: ${node.name}, address: ${node.address}, role: ${node.role}${port}${labels} }`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The bastion as the Action's ssh-jump-host input takes it: user@address:port. */
+export function jumpHostOf(spec: ClusterSpec): string {
+  if (!spec.bastion) throw new Error('this cluster has no bastion (sim up --bastion)');
+  return `${spec.login?.user ?? 'root'}@${spec.bastion.address}:${spec.bastion.port}`;
 }
 
 export async function writeInventory(spec: ClusterSpec): Promise<void> {

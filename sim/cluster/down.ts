@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterSpec } from '../node/spec.ts';
 import { repoRoot as ourRepoRoot } from './options.ts';
-import { apiServerProcess, commandLine, livePid, pkgsServerProcess, supervisorProcess, type ClusterProcess } from './processes.ts';
+import {
+  apiServerProcess,
+  bastionProcess,
+  commandLine,
+  livePid,
+  pkgsServerProcess,
+  supervisorProcess,
+  type ClusterProcess,
+} from './processes.ts';
 
 export interface DownReport {
   dir: string;
@@ -28,7 +36,8 @@ function recordedProcesses(dir: string): ClusterProcess[] {
   }
   const nodesDir = join(dir, 'nodes');
   const nodes = existsSync(nodesDir) ? readdirSync(nodesDir) : [];
-  return [...nodes.map((n) => supervisorProcess(dir, root, n)), apiServerProcess(dir, root), pkgsServerProcess(dir, root)];
+  const bastion = existsSync(join(dir, 'bastion')) ? [bastionProcess(dir, root)] : [];
+  return [...nodes.map((n) => supervisorProcess(dir, root, n)), ...bastion, apiServerProcess(dir, root), pkgsServerProcess(dir, root)];
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -85,8 +94,12 @@ function mountsOfDir(dir: string): { namespaces: Map<string, string[]>; lines: s
 function startedForThisDir(words: string[], dir: string): boolean {
   const after = (flag: string) => words[words.indexOf(flag) + 1] ?? '';
   if (words.includes('-f') && after('-f').startsWith(`${dir}/nodes/`) && after('-f').endsWith('/sshd_config')) return true;
+  if (words.includes('-f') && after('-f') === `${dir}/bastion/sshd_config`) return true;
   if (words.includes('--node-dir') && after('--node-dir').startsWith(`${dir}/nodes/`)) return true;
-  return after('--dir') === dir && words.some((w) => w.endsWith('/sim/node/supervisor.ts') || w.endsWith('/sim/apiserver/main.ts'));
+  return (
+    after('--dir') === dir &&
+    words.some((w) => w.endsWith('/sim/node/supervisor.ts') || w.endsWith('/sim/node/bastion.ts') || w.endsWith('/sim/apiserver/main.ts'))
+  );
 }
 
 /** Processes that belong to this DIR: inside a node's mount namespace, or started with one of its files. */

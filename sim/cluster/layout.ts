@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { ClusterSpec } from '../node/spec.ts';
 import { writeAdminKubeconfig, writeClientKey, writeInventory, writeKnownHosts } from './access-files.ts';
 import { writeFaults, type FaultSpec } from './faults.ts';
+import { writeBastionFiles } from './bastion-files.ts';
+import { shareWithLoginUser } from './login.ts';
 import { controlPlaneKubeconfigs, writeNodeFiles } from './node-files.ts';
 import { createClusterPki } from './pki.ts';
 
@@ -27,5 +29,7 @@ export async function writeClusterLayout(spec: ClusterSpec, faults?: FaultSpec[]
   const [pki] = await Promise.all([createClusterPki(spec), writeClientKey(spec.dir), writeInventory(spec)]);
   const confs = controlPlaneKubeconfigs(spec, pki);
   await Promise.all([writeAdminKubeconfig(spec, pki), ...spec.nodes.map((node) => writeNodeFiles(spec, pki, confs, node))]);
+  if (spec.bastion) await writeBastionFiles(spec);
   await writeKnownHosts(spec);
+  await shareWithLoginUser(spec);
 }

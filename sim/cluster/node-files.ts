@@ -10,6 +10,7 @@ import type { KeyPairPaths as KeyFiles } from '../lib/pki.ts';
 import { renderKubeconfig } from '../lib/kube-rest.ts';
 import { copyTemplate, hostsFile } from '../pkgs/templates.ts';
 import { kubeadmFlagsEnv, kubeletConfigurationYaml } from './configs.ts';
+import { writeNodeLogin } from './login.ts';
 import { controlPlaneManifests } from './manifests.ts';
 import type { ClusterPki } from './pki.ts';
 
@@ -133,6 +134,7 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
     writeHostKey(paths.hostKey, node),
     put(paths.stateFile, `${JSON.stringify(initialNodeState(node), null, 2)}\n`),
     put(paths.commandsLog, ''),
+    writeNodeLogin(spec, node, paths, `${join(spec.dir, 'ssh', 'id_ed25519')}.pub`, STANDIN_TOOLS),
   ];
   if (node.role === 'control-plane') {
     work.push(writeControlPlanePki(etcK8s, pki, node));

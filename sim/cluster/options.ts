@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterSpec, SimNodeSpec } from '../node/spec.ts';
 import type { FaultSpec } from './faults.ts';
+import { loginSpecFor, loginUserProblem } from './login.ts';
 import { defaultPublished, isVersion, compareVersions } from './versions.ts';
 
 export type OsChoice = 'debian' | 'rhel' | 'mixed';
@@ -28,6 +29,12 @@ export interface UpOptions {
   withoutVersionlock?: string[];
   /** nodes whose pkgs.k8s.io is a mirror publishing other versions (a stale mirror lacks the newest) */
   mirrors?: { nodes: string[]; published: string[] }[];
+  /** the nodes' login user (default root); another name is made on every node with sudo, see sim/README.md */
+  loginUser?: string;
+  /** how that user's sudo is set up: nopasswd (default) or password (`sudo -n` refuses) */
+  loginSudo?: 'nopasswd' | 'password';
+  /** one more sshd on 127.A.B.3 that only forwards to the nodes' sshd: the jump host */
+  bastion?: boolean;
 }
 
 export type ResolvedOptions = Required<Omit<UpOptions, 'faults' | 'delays'>> & {
@@ -90,6 +97,13 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
   for (const [name, ms] of Object.entries(delays)) {
     if (!Number.isInteger(ms) || ms < 0) throw new Error(`delays.${name} must be a whole number of milliseconds, got ${ms}`);
   }
+  const loginUser = options.loginUser ?? 'root';
+  const loginProblem = loginUserProblem(loginUser);
+  if (loginProblem) throw new Error(`--login-user ${loginProblem}`);
+  const loginSudo = options.loginSudo ?? 'nopasswd';
+  if (!['nopasswd', 'password'].includes(loginSudo)) throw new Error(`--login-sudo must be nopasswd or password, got "${loginSudo}"`);
+  if (options.bastion && loginUser === 'root')
+    throw new Error('--bastion needs --login-user NAME (for example ops): the bastion admits no root logins');
   const dir = resolve(options.dir ?? '');
   // sshd_config and the stand-in shims name paths under DIR unquoted
   if (/\s/.test(dir)) throw new Error(`--dir must not contain whitespace (sshd_config cannot hold it), got "${dir}"`);
@@ -104,6 +118,9 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
     podsPerNode,
     workload,
     delays,
+    loginUser,
+    loginSudo,
+    bastion: options.bastion ?? false,
     published: [...new Set(published)].sort(compareVersions),
     withoutVersionlock: options.withoutVersionlock ?? [],
     mirrors: (options.mirrors ?? []).map((m) => {
@@ -158,5 +175,7 @@ export function buildClusterSpec(options: ResolvedOptions, subnet: string): Clus
     delays: options.delays,
     node24: process.execPath,
     repoRoot,
+    ...(options.loginUser === 'root' ? {} : { login: loginSpecFor(options.loginUser, options.loginSudo) }),
+    ...(options.bastion ? { bastion: { address: `${subnet}.3`, port: 22 } } : {}),
   };
 }

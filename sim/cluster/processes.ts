@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodePaths, type ClusterSpec, type SimNodeSpec } from '../node/spec.ts';
+import { bastionPaths, nodePaths, type ClusterSpec, type SimNodeSpec } from '../node/spec.ts';
 
 export interface ClusterProcess {
   /** "apiserver" or the node's name */
@@ -42,11 +42,17 @@ export function supervisorProcess(dir: string, repoRoot: string, node: string): 
   };
 }
 
+export function bastionProcess(dir: string, repoRoot: string): ClusterProcess {
+  const paths = bastionPaths(dir);
+  return { name: 'bastion', pidFile: paths.pidFile, logFile: paths.log, marker: join(repoRoot, 'sim/node/bastion.ts') };
+}
+
 export function clusterProcesses(spec: ClusterSpec): ClusterProcess[] {
   return [
     apiServerProcess(spec.dir, spec.repoRoot),
     pkgsServerProcess(spec.dir, spec.repoRoot),
     ...spec.nodes.map((n) => supervisorProcess(spec.dir, spec.repoRoot, n.name)),
+    ...(spec.bastion ? [bastionProcess(spec.dir, spec.repoRoot)] : []),
   ];
 }
 
@@ -94,6 +100,12 @@ export function startSupervisor(spec: ClusterSpec, node: SimNodeSpec): Started {
     '--node',
     node.name,
   ]);
+}
+
+/** The bastion in its own mount namespace (its /etc holds the login user's account). */
+export function startBastion(spec: ClusterSpec): Started {
+  const proc = bastionProcess(spec.dir, spec.repoRoot);
+  return startDetached(proc, 'unshare', ['--mount', '--propagation', 'private', spec.node24, proc.marker, '--dir', spec.dir]);
 }
 
 export function readPid(pidFile: string): number | undefined {

@@ -5,14 +5,22 @@ import { join } from 'node:path';
 import { nodeTemplates, preparePackages, writePkgsRoot, type PreparedPackages } from '../pkgs/setup.ts';
 import { createKubeClient, loadKubeconfig } from '../lib/kube-rest.ts';
 import type { ClusterSpec } from '../node/spec.ts';
-import { accessPaths } from './access-files.ts';
+import { accessPaths, jumpHostOf } from './access-files.ts';
 import { createBootstrapObjects } from './bootstrap-objects.ts';
 import { downCluster } from './down.ts';
 import { validateFaults } from './faults.ts';
 import { assertEmptyDir, writeClusterLayout } from './layout.ts';
 import { buildClusterSpec, resolveOptions, type UpOptions } from './options.ts';
 import { installNodePackages } from './node-files.ts';
-import { startApiServer, startPkgsServer, startSupervisor, supervisorProcess, type Started } from './processes.ts';
+import {
+  bastionProcess,
+  startApiServer,
+  startBastion,
+  startPkgsServer,
+  startSupervisor,
+  supervisorProcess,
+  type Started,
+} from './processes.ts';
 import { chooseSubnet } from './subnet.ts';
 import { apiServerPending, assertRunning, ComponentFailure, nodesPending, sshAndEtcdPending, waitUntil, workloadsPending } from './wait.ts';
 
@@ -25,6 +33,10 @@ export interface UpResult {
   knownHosts: string;
   apiServer: string;
   nodes: { name: string; address: string; role: string }[];
+  /** the nodes' login user ("root" unless --login-user) */
+  user: string;
+  /** with --bastion: the jump host as the Action's ssh-jump-host input takes it, "ops@127.A.B.3:22" */
+  jumpHost?: string;
 }
 
 // within vitest's 120 s hook timeout, so a failed up still takes itself down and says why
@@ -42,11 +54,15 @@ export function upResult(spec: ClusterSpec): UpResult {
     knownHosts: access.knownHosts,
     apiServer: spec.apiServer.url,
     nodes: spec.nodes.map((n) => ({ name: n.name, address: n.address, role: n.role })),
+    user: spec.login?.user ?? 'root',
+    ...(spec.bastion ? { jumpHost: jumpHostOf(spec) } : {}),
   };
 }
 
 /** A node that is not ready in time: blame its supervisor and show the log that explains it best. */
 function blameNode(spec: ClusterSpec, notReady: string[]): ComponentFailure | undefined {
+  if (spec.bastion && notReady.some((line) => line.startsWith('bastion ')))
+    return new ComponentFailure('bastion', `not ready in time (${notReady.join('; ')})`, bastionProcess(spec.dir, spec.repoRoot).logFile);
   const node = spec.nodes.find((n) => notReady.some((line) => line.startsWith(`${n.name} `)));
   if (!node) return undefined;
   const nodeDir = join(spec.dir, 'nodes', node.name);
@@ -100,7 +116,12 @@ async function startAndWait(spec: ClusterSpec, progress: (line: string) => void,
       (notReady) => new ComponentFailure('apiserver', `/readyz not OK in time (${notReady.join('; ')})`, apiProc.logFile),
     );
     progress(`${elapsed()} API server ready at ${spec.apiServer.url}`);
-    const everything = [apiServer, pkgs, ...spec.nodes.map((node) => startSupervisor(spec, node))];
+    const everything = [
+      apiServer,
+      pkgs,
+      ...spec.nodes.map((node) => startSupervisor(spec, node)),
+      ...(spec.bastion ? [startBastion(spec)] : []),
+    ];
     const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
     const alive = () => assertRunning(everything);
     await Promise.all([

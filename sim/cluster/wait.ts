@@ -138,6 +138,13 @@ export async function sshAndEtcdPending(spec: ClusterSpec): Promise<string[]> {
       problems.push(`${node.name} etcd not healthy at https://${node.address}:2379`);
     return problems;
   });
+  const bastion = spec.bastion;
+  if (bastion)
+    checks.push(
+      sshBanner(bastion.address, bastion.port).then((banner) =>
+        banner ? [] : [`bastion sshd does not answer on ${bastion.address}:${bastion.port}`],
+      ),
+    );
   return (await Promise.all(checks)).flat();
 }
 

@@ -3,6 +3,7 @@
 //   <node24> forced-command.ts --node-dir DIR/nodes/NAME     (command in $SSH_ORIGINAL_COMMAND)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, readlinkSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { takeCommandFault, type CommandFault } from './faults.ts';
 
@@ -30,7 +31,14 @@ function parseInvocation(argv: string[]): Invocation {
 }
 
 function logCommand(inv: Invocation, fault: CommandFault | undefined): void {
-  const entry = { time: new Date().toISOString(), command: inv.command, via: 'ssh', ...(fault ? { fault: fault.type } : {}) };
+  // user: who logged in (the forced command runs as the login user)
+  const entry = {
+    time: new Date().toISOString(),
+    command: inv.command,
+    via: 'ssh',
+    user: userInfo().username,
+    ...(fault ? { fault: fault.type } : {}),
+  };
   appendFileSync(`${inv.nodeDir}/commands.log`, `${JSON.stringify(entry)}\n`);
 }
 
@@ -97,6 +105,15 @@ function killCommand(child: ChildProcess, login: boolean): void {
   }
 }
 
+function isSupervisorOf(pid: number, node: string): boolean {
+  try {
+    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return words.some((w) => w.endsWith('/sim/node/supervisor.ts')) && words[words.indexOf('--node') + 1] === node;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A supervisor killed outright (SIGKILL) cannot end the sessions it leaves behind, so each session
  * watches it: once no supervisor lives in our mount namespace, the command is killed and we exit.
@@ -112,8 +129,10 @@ function endWithSupervisor(inv: Invocation, child: ChildProcess, login: boolean)
   const supervisorAlive = (): boolean => {
     try {
       return readlinkSync(`/proc/${supervisorPid}/ns/mnt`) === ownNamespace;
-    } catch {
-      return false;
+    } catch (err) {
+      // a login user other than root may not read root's namespace links: the command line says whose it is
+      if ((err as NodeJS.ErrnoException).code !== 'EACCES') return false;
+      return isSupervisorOf(supervisorPid, inv.node);
     }
   };
   const timer = setInterval(() => {

@@ -43,6 +43,23 @@ export interface ClusterSpec {
   delays: { kubeletRestartMs: number; podStartMs: number; podStopMs: number; heartbeatMs: number };
   node24: string;
   repoRoot: string;
+  /** the nodes' login user when it is not root (`--login-user`); absent: root logs in */
+  login?: LoginSpec;
+  /** the bastion sshd (`--bastion`): the only way in is as the jump host */
+  bastion?: { address: string; port: number };
+}
+
+/**
+ * A non-root login user, in each node's own /etc/passwd, /etc/shadow (no usable password), /etc/group and
+ * /etc/sudoers.d/USER, home USER's under /var/home. sudo `nopasswd`: `USER ALL=(ALL:ALL) NOPASSWD: ALL`;
+ * `password`: `USER ALL=(ALL:ALL) ALL`, so `sudo -n` refuses ("a password is required").
+ */
+export interface LoginSpec {
+  user: string;
+  uid: number;
+  gid: number;
+  home: string;
+  sudo: 'nopasswd' | 'password';
 }
 
 /** What no package database holds: the kubelet service's state (systemctl's stand-in) and swap. */
@@ -89,6 +106,34 @@ export function nodePaths(dir: string, node: string): NodePaths {
     hostKey: join(nodeDir, 'ssh_host_ed25519_key'),
     pidFile: join(nodeDir, 'supervisor.pid'),
     etcdLog: join(nodeDir, 'etcd.log'),
+  };
+}
+
+/** The bastion's files under DIR/bastion (`sim up --bastion`). */
+export interface BastionPaths {
+  dir: string;
+  upperEtc: string;
+  workEtc: string;
+  sshdConfig: string;
+  sshdLog: string;
+  hostKey: string;
+  authorizedKeys: string;
+  pidFile: string;
+  log: string;
+}
+
+export function bastionPaths(clusterDir: string): BastionPaths {
+  const dir = join(clusterDir, 'bastion');
+  return {
+    dir,
+    upperEtc: join(dir, 'upper', 'etc'),
+    workEtc: join(dir, 'work', 'etc'),
+    sshdConfig: join(dir, 'sshd_config'),
+    sshdLog: join(dir, 'sshd.log'),
+    hostKey: join(dir, 'ssh_host_ed25519_key'),
+    authorizedKeys: join(dir, 'authorized_keys'),
+    pidFile: join(dir, 'pid'),
+    log: join(dir, 'supervisor.log'),
   };
 }
 

@@ -13,9 +13,10 @@ export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: N
   return [
     `ListenAddress ${node.address}:${node.sshPort}`,
     `HostKey ${paths.hostKey}`,
-    `AuthorizedKeysFile ${join(cluster.dir, 'ssh', 'authorized_keys')}`,
+    // with a login user (sim/cluster/login.ts) root may not log in and the key is in the user's home
+    `AuthorizedKeysFile ${cluster.login ? '.ssh/authorized_keys' : join(cluster.dir, 'ssh', 'authorized_keys')}`,
     'PubkeyAuthentication yes',
-    'PermitRootLogin prohibit-password',
+    `PermitRootLogin ${cluster.login ? 'no' : 'prohibit-password'}`,
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'HostbasedAuthentication no',
@@ -27,6 +28,8 @@ export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: N
     'LogLevel INFO',
     'PrintMotd no',
     'Subsystem sftp /usr/lib/openssh/sftp-server',
+    // the login user finds the stand-ins of the tools a real node has in /usr/bin (sim/cluster/login.ts)
+    ...(cluster.login ? [`SetEnv PATH=${paths.nodeDir}/user-bin:/usr/local/bin:/usr/bin:/bin:/usr/games`] : []),
     `ForceCommand /usr/bin/env NODE_COMPILE_CACHE=${compileCacheDir(cluster)} ${cluster.node24} ${forced} --node-dir ${paths.nodeDir}`,
     '',
   ].join('\n');

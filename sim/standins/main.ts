@@ -1,6 +1,7 @@
 // Entry point of every stand-in: `<node24> main.ts --node-dir DIR/nodes/NAME <tool> [args...]`.
 // Applies command-fails faults, runs the tool, appends {time, tool, argv, exit} to commands.log.
 import { appendFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { consumeFault, matchCommandFault } from '../node/faults.ts';
@@ -29,7 +30,17 @@ function takeFailure(ctx: ToolContext, commandLine: string): { exitCode?: number
 }
 
 function log(ctx: ToolContext, tool: string, argv: string[], exit: number, fault: boolean): void {
-  const entry = { time: new Date().toISOString(), tool, argv, exit, ...(fault ? { fault: 'command-fails' } : {}) };
+  // user: who ran it; sudoUser: who asked sudo for it (the login user, when not root)
+  const sudoUser = process.env.SUDO_USER;
+  const entry = {
+    time: new Date().toISOString(),
+    tool,
+    argv,
+    exit,
+    user: userInfo().username,
+    ...(sudoUser ? { sudoUser } : {}),
+    ...(fault ? { fault: 'command-fails' } : {}),
+  };
   appendFileSync(join(ctx.nodeDir, 'commands.log'), `${JSON.stringify(entry)}\n`);
 }
 

@@ -109,6 +109,12 @@ export interface NodeReport {
    */
   publishedPackageVersions?: Record<string, string>;
   swapOn: boolean;
+  /**
+   * Who the action logs in as, and whether that user gets root: `root` when it is root, otherwise `sudoRefused`
+   * holds sudo's own words when `sudo -n true` failed (a password is required, a terminal is required, no sudo).
+   * Absent when the node did not say (older probe output).
+   */
+  login?: { user: string; root: boolean; sudoRefused?: string };
   /** free bytes under /var/lib/etcd and /etc/kubernetes */
   freeBytes: { etcd?: number; kubernetes?: number };
 }

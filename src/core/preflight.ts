@@ -6,6 +6,30 @@ import type { Inventory } from './inventory.ts';
 import type { PreflightVerdict, Severity, TargetResolution } from './plan-types.ts';
 import { capNames, listText } from './util.ts';
 
+/**
+ * Every change runs as root: as the login user when it is root, else through `sudo -n` (no terminal, no password:
+ * nobody is there to type one). A user whose sudo refuses is found by the probe, before anything changes.
+ */
+function rootAccess(state: ClusterState, inventory: Inventory): PreflightVerdict {
+  const listed = new Set(inventory.nodes.map((n) => n.name));
+  const refused = state.nodeReports.filter((r) => r.reachable && listed.has(r.name) && r.login?.sudoRefused !== undefined);
+  const users = [...new Set(refused.map((r) => r.login?.user ?? ''))];
+  const who = users.join(', ');
+  const each = refused
+    .slice(0, 5)
+    .map((r) => `${r.name}: ${r.login?.user} (${r.login?.sudoRefused})`)
+    .join('; ');
+  return check(
+    'root-access',
+    refused.map((r) => r.name),
+    'mandatory',
+    `${refused.length} node(s) where the login user cannot run commands as root with \`sudo -n\` (no terminal, no password): ${each}${refused.length > 5 ? '; …' : ''}. ` +
+      `Fix: give ${who} passwordless sudo on those nodes, e.g. a file /etc/sudoers.d/${users[0] ?? 'USER'} (mode 0440) with "${users[0] ?? 'USER'} ALL=(ALL:ALL) NOPASSWD: ALL" ` +
+      `and, where sudoers sets requiretty, "Defaults:${users[0] ?? 'USER'} !requiretty"; or log in as root (the node's user in the inventory, or ssh-user)`,
+    'the login user runs commands as root on every readable node (root, or passwordless sudo)',
+  );
+}
+
 /** Free space wanted under /var/lib/etcd (control planes) and /etc/kubernetes for the backups an upgrade takes. */
 export const MIN_FREE_BYTES = 1024 ** 3;
 
@@ -65,6 +89,7 @@ export function preflightVerdicts(state: ClusterState, inventory: Inventory, tar
     ),
   );
 
+  out.push(rootAccess(state, inventory));
   out.push(packagesPublished(target));
   out.push(diskRoom(state, inventory));
 

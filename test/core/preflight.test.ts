@@ -21,6 +21,7 @@ describe('preflight', () => {
       ['control-plane-healthy', 'ok'],
       ['nodes-reachable', 'ok'],
       ['swap-off', 'ok'],
+      ['root-access', 'ok'],
       ['packages-published', 'ok'],
       ['disk-room', 'ok'],
     ]);
@@ -43,6 +44,12 @@ describe('preflight', () => {
       /kube-scheduler/,
     ],
     ['swap-off', (s) => (s.nodeReports[2]!.swapOn = true), 'mandatory', /swap is on on worker-2/],
+    [
+      'root-access',
+      (s) => (s.nodeReports[1]!.login = { user: 'ops', root: false, sudoRefused: 'sudo: a password is required' }),
+      'mandatory',
+      /1 node\(s\) where the login user cannot run commands as root with `sudo -n`.*worker-1: ops \(sudo: a password is required\)\. Fix: give ops passwordless sudo.*\/etc\/sudoers\.d\/ops.*"ops ALL=\(ALL:ALL\) NOPASSWD: ALL".*"Defaults:ops !requiretty".*or log in as root/,
+    ],
     [
       'nodes-reachable',
       (s) => Object.assign(s.nodeReports[1]!, { reachable: false, error: 'connection refused' }),

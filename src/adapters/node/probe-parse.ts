@@ -1,5 +1,6 @@
 // Pure parsers for what the read-only probe commands print (probe.ts runs them). What the package managers print
 // (installed versions, holds, repository listings) is parsed by the package-manager seam (./packages/).
+import type { NodeReport } from '../../core/cluster-state.ts';
 
 /** `kubeadm version -o short`: "v1.30.5" → "1.30.5". */
 export function parseKubeadmShortVersion(text: string): string | undefined {
@@ -45,4 +46,20 @@ export function parseFactSections(text: string): Record<string, string> {
   }
   flush();
   return sections;
+}
+
+/**
+ * The `login` section: `id -u`, `id -un`, then for a user other than root what `sudo -n true` printed and
+ * `sudo-ok` when it succeeded. Undefined when the section is missing or unreadable.
+ */
+export function parseLogin(section: string): NodeReport['login'] {
+  const lines = section
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const [uid = '', user = ''] = lines;
+  if (!/^\d+$/.test(uid) || user === '') return undefined;
+  if (uid === '0') return { user, root: true };
+  if (lines.includes('sudo-ok')) return { user, root: false };
+  return { user, root: false, sudoRefused: lines.slice(2).join(' ') || 'sudo -n true failed without a message' };
 }

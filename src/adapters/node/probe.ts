@@ -16,14 +16,18 @@ import {
   type PackageManager,
   type PublishedPackage,
 } from './packages/manager.ts';
-import { parseDfAvail, parseFactSections, parseKubeadmShortVersion, parseOsRelease, parseSwapOn } from './probe-parse.ts';
+import { parseDfAvail, parseFactSections, parseKubeadmShortVersion, parseLogin, parseOsRelease, parseSwapOn } from './probe-parse.ts';
 
 const KUBE_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'];
 // Constant scripts: no value from outside is ever part of them (values go in as quoted "$1").
 // The cheap facts in one round trip; parseFactSections splits the output at the `@@ name` lines. The package
 // managers' tools and repository files come first (DETECTION_SCRIPT, with detectionArgs() as its arguments).
+// The probe runs as the login user: a user other than root has no sbin directory on its PATH (swapon lives in
+// /usr/sbin), and must get root through `sudo -n` (no terminal, no password) for every change later.
 const BASIC_FACTS = [
+  'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"',
   DETECTION_SCRIPT,
+  'echo "@@ login"; id -u; id -un; if [ "$(id -u)" -ne 0 ]; then sudo -n true </dev/null 2>&1 && echo sudo-ok; fi',
   'echo "@@ os"; cat /etc/os-release 2>/dev/null',
   'echo "@@ swap"; swapon --show --noheadings 2>/dev/null',
   'echo "@@ df-etcd"; df -B1 --output=avail /var/lib/etcd 2>/dev/null',
@@ -86,6 +90,7 @@ function readTargetMinor(shell: NodeShell, pm: PackageManager, minor: string, re
 export async function probeNode(shell: NodeShell, targetMinor: string | undefined): Promise<NodeReport> {
   const basic = parseFactSections((await output(shell, ['sh', '-c', BASIC_FACTS, 'sh', ...detectionArgs()])).stdout);
   const { tools, repos } = parseDetection(basic);
+  const login = parseLogin(basic.login ?? '');
   const pm = choosePackageManager(tools, repos);
   const facts: PackageFacts = pm ? await readPackageFacts(shell, pm) : { packages: {}, holds: [], publishedInRepo: [] };
   const repoText = pm ? repoTextFor(pm, repos) : '';
@@ -112,6 +117,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     publishedInTargetMinor: publishedInTargetMinor?.map((p) => p.version),
     ...packageVersionsOf([...facts.publishedInRepo, ...(publishedInTargetMinor ?? [])]),
     swapOn: parseSwapOn(basic.swap ?? ''),
+    ...(login ? { login } : {}),
     freeBytes: { etcd: parseDfAvail(basic['df-etcd'] ?? ''), kubernetes: parseDfAvail(basic['df-kubernetes'] ?? '') },
   };
 }

@@ -6,6 +6,7 @@ import { quoteCommand } from './quote.ts';
 import {
   CommandTimeoutError,
   DEFAULT_COMMAND_TIMEOUT_MS,
+  explainSudoRefusal,
   withSudo,
   type CommandResult,
   type NodeShell,
@@ -40,7 +41,7 @@ export class LocalShell implements NodeShell {
             resolve({ code: 127, stdout, stderr: `${stderr}${file}: ${error.message}\n` });
             return;
           }
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+          resolve(explainSudoRefusal({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }, this.node, this.#user, opts.sudo));
         },
       );
       if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);

@@ -42,3 +42,25 @@ export class CommandTimeoutError extends Error {
 export function withSudo(argv: readonly string[], user: string, sudo: boolean | undefined): string[] {
   return sudo && user !== 'root' ? ['sudo', '-n', '--', ...argv] : [...argv];
 }
+
+/** What sudo prints when it will not run a command without a terminal or a password (sudo 1.8/1.9 wording). */
+const SUDO_REFUSAL =
+  /^sudo: (a password is required|a terminal is required|sorry, you must have a tty to run sudo)|is not in the sudoers file|may not run sudo on|^sudo: not found|sudo: (command )?not found/m;
+
+/** The fix for a login user whose `sudo -n` refuses, naming the node and the user. */
+function sudoFix(node: string, user: string): string {
+  return (
+    `${user} on ${node} cannot run commands as root with \`sudo -n\` (no terminal, no password). ` +
+    `Fix: give ${user} passwordless sudo on ${node}, e.g. /etc/sudoers.d/${user} (mode 0440) with "${user} ALL=(ALL:ALL) NOPASSWD: ALL" ` +
+    `and, where sudoers sets requiretty, "Defaults:${user} !requiretty"; or log in as root (the node's user in the inventory, or ssh-user)`
+  );
+}
+
+/**
+ * A command the transport ran through `sudo -n` that sudo itself refused: its stderr gets a last line that names
+ * the node, the user and the fix, so every caller's error (which shows the stderr's tail) says what to do.
+ */
+export function explainSudoRefusal(result: CommandResult, node: string, user: string, sudo: boolean | undefined): CommandResult {
+  if (!sudo || user === 'root' || result.code === 0 || !SUDO_REFUSAL.test(result.stderr)) return result;
+  return { ...result, stderr: `${result.stderr.replace(/\n?$/, '\n')}${sudoFix(node, user)}\n` };
+}

@@ -7,6 +7,7 @@ import { quoteCommand } from './quote.ts';
 import {
   CommandTimeoutError,
   DEFAULT_COMMAND_TIMEOUT_MS,
+  explainSudoRefusal,
   withSudo,
   type CommandResult,
   type NodeShell,
@@ -170,7 +171,8 @@ export class SshShell implements NodeShell {
             reject(new Error(`connection to ${this.node} closed before the command finished: ${commandLine}`));
             return;
           }
-          resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+          const result = { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+          resolve(explainSudoRefusal(result, this.node, this.#user, opts.sudo));
         });
         stream.end(opts.stdin ?? undefined);
       });

@@ -1,7 +1,7 @@
 // The node probe: canned outputs of the real tools → NodeReport, and the commands it runs are read-only. The
 // package managers' own parsers are tested with their implementations (packages-*.test.ts).
 import { describe, expect, it } from 'vitest';
-import { parseDfAvail, parseFactSections, parseKubeadmShortVersion } from '../../../src/adapters/node/probe-parse.ts';
+import { parseDfAvail, parseFactSections, parseKubeadmShortVersion, parseLogin } from '../../../src/adapters/node/probe-parse.ts';
 import { probeNode, probeNodes } from '../../../src/adapters/node/probe.ts';
 import type { CommandResult, NodeShell, RunOptions } from '../../../src/adapters/transport/node-shell.ts';
 
@@ -28,6 +28,21 @@ describe('probe output parsers', () => {
       repos: '',
       os: 'PRETTY_NAME="X"\nID=x\n',
     });
+  });
+
+  it("reads who logged in and whether that user's sudo works without a terminal or password", () => {
+    expect(parseLogin('0\nroot\n')).toEqual({ user: 'root', root: true });
+    expect(parseLogin('2000\nops\nsudo-ok\n')).toEqual({ user: 'ops', root: false });
+    expect(parseLogin('2000\nops\nsudo: a password is required\n')).toEqual({
+      user: 'ops',
+      root: false,
+      sudoRefused: 'sudo: a password is required',
+    });
+    expect(parseLogin('2000\nops\nsudo: sorry, you must have a tty to run sudo\n')?.sudoRefused).toBe(
+      'sudo: sorry, you must have a tty to run sudo',
+    );
+    expect(parseLogin('2000\nops\n')?.sudoRefused).toBe('sudo -n true failed without a message');
+    expect(parseLogin('')).toBeUndefined();
   });
 
   it('reads kubeadm version -o short and df output', () => {
@@ -69,12 +84,13 @@ function basicFacts(sections: Record<string, string>): string {
     .join('\n');
 }
 
-function debianNode(swap = false): Responder {
+function debianNode(swap = false, login = '0\nroot'): Responder {
   return (argv) => {
     const line = argv.join(' ');
     if (argv[0] === 'sh' && argv[2]?.includes('@@ tools')) {
       return {
         stdout: basicFacts({
+          login,
           tools: 'apt-get',
           repos: `/etc/apt/sources.list.d/kubernetes.list:${SOURCES}`,
           os: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"',
@@ -128,6 +144,7 @@ describe('probeNode', () => {
         '1.31.2': '1.31.2-1.1',
       },
       swapOn: true,
+      login: { user: 'root', root: true },
       freeBytes: { etcd: 1000, kubernetes: 2000 },
     });
     const prepare = shell.ran.find((r) => r.argv[0] === 'sh' && r.argv[2]?.includes('k.list'));
@@ -148,6 +165,16 @@ describe('probeNode', () => {
     // the only commands that write are the temporary directory's, and they name only it
     const writers = shell.ran.filter((r) => ['rm', 'mkdir', 'tee', 'cp', 'mv'].includes(r.argv[0]!) || r.argv.at(-1) === 'update');
     for (const { argv } of writers) expect(argv.filter((a) => a.startsWith('/')).every((a) => a.startsWith('/tmp/tmp.Xy12'))).toBe(true);
+  });
+
+  it('asks sudo -n (no terminal, no password) whether a user other than root gets root, with sbin on its PATH', async () => {
+    const shell = new CannedShell('w-1', debianNode(false, '2000\nops\nsudo: a password is required'));
+    const report = await probeNode(shell, '1.30');
+    expect(report.login).toEqual({ user: 'ops', root: false, sudoRefused: 'sudo: a password is required' });
+    const script = shell.ran[0]!.argv[2]!;
+    expect(script).toContain('sudo -n true </dev/null');
+    // swapon is in /usr/sbin, which a user other than root does not have on its PATH
+    expect(script.indexOf('PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"')).toBeLessThan(script.indexOf('swapon'));
   });
 
   it('reuses the configured repository when the target minor is the configured one', async () => {

@@ -132,7 +132,71 @@ describe('up options', () => {
     [{ workload: 'big' as never }, '--workload must be none or demo'],
     [{ published: ['1.30.6'] }, '--published must include the installed --version 1.30.5'],
     [{ dir: '/tmp/my cluster' }, '--dir must not contain whitespace'],
+    [{ bastion: true }, '--bastion needs --login-user NAME'],
+    [{ loginUser: 'Ops!' }, '--login-user must be a plain user name'],
+    [{ loginUser: 'nobody' }, '--login-user "nobody" already exists on this machine'],
+    [{ loginUser: 'ops', loginSudo: 'maybe' as never }, '--login-sudo must be nopasswd or password'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveOptions({ dir: '/tmp/x', ...options })).toThrow(message);
+  });
+});
+
+describe('cluster layout with a login user and a bastion', () => {
+  let dir: string;
+  let spec: ClusterSpec;
+  const upper = (node: string, path: string) => join(dir, 'nodes', node, 'upper', path);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sim-layout-login-'));
+    spec = buildClusterSpec(
+      resolveOptions({ dir, controlPlanes: 1, workers: 1, os: 'mixed', loginUser: 'ops', bastion: true }),
+      '127.199.251',
+    );
+    await writeClusterLayout(spec);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("puts ops in each node's own passwd, shadow (no usable password) and group, with a home under /var", () => {
+    const { uid, gid } = spec.login!;
+    expect(uid).toBeGreaterThanOrEqual(2000);
+    for (const node of ['cp-1', 'worker-1']) {
+      expect(readFileSync(upper(node, 'etc/passwd'), 'utf8')).toMatch(
+        new RegExp(`^root:x:0:0:.*\\nops:x:${uid}:${gid}:[^:]*:/var/home/ops:/bin/sh\\n$`, 's'),
+      );
+      expect(readFileSync(upper(node, 'etc/shadow'), 'utf8')).toMatch(/\nops:\*:\d+:0:99999:7:::\n$/);
+      expect(statSync(upper(node, 'etc/shadow')).mode & 0o777).toBe(statSync('/etc/shadow').mode & 0o777);
+      expect(readFileSync(upper(node, 'etc/group'), 'utf8')).toMatch(new RegExp(`\\nops:x:${gid}:\\n$`));
+      const keys = statSync(upper(node, 'var/home/ops/.ssh/authorized_keys'));
+      expect([keys.uid, keys.mode & 0o777]).toEqual([uid, 0o600]);
+      expect(readFileSync(upper(node, 'var/home/ops/.ssh/authorized_keys'), 'utf8')).toBe(
+        readFileSync(join(dir, 'ssh', 'id_ed25519.pub'), 'utf8'),
+      );
+      const sudoers = upper(node, 'etc/sudoers.d/ops');
+      expect(readFileSync(sudoers, 'utf8')).toContain('ops ALL=(ALL:ALL) NOPASSWD: ALL');
+      expect([statSync(sudoers).uid, statSync(sudoers).mode & 0o777]).toEqual([0, 0o440]);
+    }
+    // requiretty with the exemption on the RHEL-family node only
+    expect(readFileSync(upper('worker-1', 'etc/sudoers.d/00-requiretty'), 'utf8')).toMatch(
+      /^Defaults requiretty\nDefaults:ops !requiretty$/m,
+    );
+    expect(() => statSync(upper('cp-1', 'etc/sudoers.d/00-requiretty'))).toThrow(/ENOENT/);
+  });
+
+  it('lets ops write commands.log and DIR (group), names ops in the inventory and the bastion in known_hosts', () => {
+    expect([statSync(dir).gid, statSync(dir).mode & 0o777]).toEqual([spec.login!.gid, 0o770]);
+    const log = statSync(join(dir, 'nodes', 'cp-1', 'commands.log'));
+    expect([log.gid, log.mode & 0o777]).toEqual([spec.login!.gid, 0o664]);
+    expect(statSync(join(dir, 'kubeconfig')).mode & 0o077).toBe(0);
+    const inventory = readFileSync(join(dir, 'inventory.yaml'), 'utf8');
+    expect(inventory).toContain('defaults: { user: ops, port: 22, transport: ssh }');
+    expect(inventory).toContain('# reach the nodes through the bastion: ssh-jump-host: ops@127.199.251.3:22');
+    expect(readFileSync(join(dir, 'ssh', 'known_hosts'), 'utf8')).toMatch(/^127\.199\.251\.3 ssh-ed25519 \S+$/m);
+    const config = readFileSync(join(dir, 'bastion', 'sshd_config'), 'utf8');
+    expect(config).toContain('PermitOpen 127.199.251.10:22 127.199.251.11:22');
+    expect(config).toMatch(/^PermitTTY no$/m);
+    expect(config).toMatch(/^ForceCommand \/usr\/sbin\/nologin$/m);
+    expect(readFileSync(join(dir, 'bastion', 'upper', 'etc', 'passwd'), 'utf8')).toMatch(
+      /\nops:x:\d+:\d+:[^:]*:\/nonexistent:\/usr\/sbin\/nologin\n$/,
+    );
   });
 });
