@@ -12,7 +12,7 @@ interface ClusterSpecSubset {
   nodes?: { role: string; version: string }[];
   apiOnlyWorkers?: number;
   podsPerNode?: number;
-  delays?: { podStartMs?: number; podStopMs?: number };
+  delays?: { podStartMs?: number; podStopMs?: number; podReadyMs?: number; apiServerRestartMs?: number };
 }
 
 async function main(): Promise<void> {

@@ -117,7 +117,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const store = new Store();
   const objects = new ObjectApi(store, tls.ca);
   const tracker = new BudgetTracker();
-  const loop = new ControllerLoop(objects, { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs }, log);
+  const loop = new ControllerLoop(
+    objects,
+    { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs, podReadyMs: options.delays?.podReadyMs },
+    log,
+  );
   const ctx = loop.context;
   for (const c of [
     nodeLifecycleController(ctx),
