@@ -155,7 +155,9 @@ export function kubeletController(ctx: ControllerContext): Controller {
 
   function readyAgain(pod: Obj): void {
     const conditions = ((pod.status?.conditions ?? []) as Obj[]).map((c) =>
-      c.type === 'Ready' || c.type === 'ContainersReady' ? { type: c.type, status: 'True', lastProbeTime: null, lastTransitionTime: timeNow() } : c,
+      c.type === 'Ready' || c.type === 'ContainersReady'
+        ? { type: c.type, status: 'True', lastProbeTime: null, lastTransitionTime: timeNow() }
+        : c,
     );
     const containerStatuses = ((pod.status?.containerStatuses ?? []) as Obj[]).map((c) => ({ ...c, ready: true }));
     ctx.api.write(R.pods, { ...pod, status: { ...pod.status, conditions, containerStatuses } });

@@ -98,7 +98,10 @@ export function retryingClient<T extends object>(client: T, retry: ReturnType<ty
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       const name = (args: unknown[]) => (args[0] as { name?: unknown } | undefined)?.name;
       return (...args: unknown[]) =>
-        retry(typeof name(args) === 'string' ? `${property} ${name(args)}` : property, () => Reflect.apply(value, target, args) as Promise<unknown>);
+        retry(
+          typeof name(args) === 'string' ? `${property} ${name(args)}` : property,
+          () => Reflect.apply(value, target, args) as Promise<unknown>,
+        );
     },
   });
 }

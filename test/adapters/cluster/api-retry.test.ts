@@ -7,7 +7,8 @@ import { apiRetrier, connectionFailure, retryingClient, type ApiRetryPolicy } fr
 import { makeClusterApis, readProgress, recordStage } from '../../../src/adapters/cluster/progress.ts';
 import { createReadyNode } from './fixtures.ts';
 
-const refused = () => new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
+const refused = () =>
+  new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }) });
 const reset = () => new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
 const policy: ApiRetryPolicy = { budgetMs: 10_000, firstDelayMs: 1000, maxDelayMs: 4000 };
 
@@ -118,7 +119,9 @@ describe('makeClusterApis through a kube-apiserver restart', () => {
     await recordStage(api, 'cp-1', { target: '1.31.2', stage: 'kubeadm-upgrade', run: 'r', status: 'started' });
 
     expect((await readProgress(api, 'cp-1'))?.stage).toBe('kubeadm-upgrade');
-    expect(lines[0]).toMatch(/^the API server did not take readNode cp-1 \(connection (refused|reset|closed by the server)\).*waiting for the API server/);
+    expect(lines[0]).toMatch(
+      /^the API server did not take readNode cp-1 \(connection (refused|reset|closed by the server)\).*waiting for the API server/,
+    );
     expect(lines[1]).toMatch(/^the API server answers again/);
   });
 });

@@ -63,7 +63,11 @@ describe('a drain through pods that take time to stop and to start', () => {
           selector: { matchLabels: { app: 'stubborn' } },
           template: {
             metadata: { labels: { app: 'stubborn' }, annotations: { [IGNORES_SIGTERM_ANNOTATION]: 'true' } },
-            spec: { nodeSelector: { suite: ns }, terminationGracePeriodSeconds: 60, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
+            spec: {
+              nodeSelector: { suite: ns },
+              terminationGracePeriodSeconds: 60,
+              containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }],
+            },
           },
         },
       },
@@ -78,9 +82,7 @@ describe('a drain through pods that take time to stop and to start', () => {
 
     expect(error).toBeInstanceOf(DrainError);
     const failure = error as DrainError;
-    expect(failure.blockers).toEqual([
-      { pod: id(pod!), reason: 'still terminating when the drain timed out (grace period 60s)' },
-    ]);
+    expect(failure.blockers).toEqual([{ pod: id(pod!), reason: 'still terminating when the drain timed out (grace period 60s)' }]);
     expect(failure.message).toContain(`${id(pod!)}: still terminating`);
     expect(failure.uncordoned).toBe(true);
     expect(events.filter((e) => e.pod === id(pod!)).map((e) => e.kind)).toEqual(['evicting', 'evicted']);

@@ -13,7 +13,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(delays: { podStartMs?: number; podStopMs?: number; podReadyMs?: number } = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  delays: { podStartMs?: number; podStopMs?: number; podReadyMs?: number } = {},
+): Promise<TestCluster> {
   const server = await startStandaloneApiServer({ delays: { podStartMs: 300, ...delays } });
   const kc = new KubeConfig();
   kc.loadFromFile(server.kubeconfigPath);

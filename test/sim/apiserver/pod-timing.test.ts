@@ -35,7 +35,10 @@ describe('pods that take time to stop', () => {
   it('keeps a deleted pod Terminating until its containers exit; one that ignores SIGTERM stays its grace period', async () => {
     await c.kube.create(pods, barePod('polite', 30, false));
     await c.kube.create(pods, barePod('stubborn', 3, true));
-    await eventually(async () => isReady(await c.kube.get(`${pods}/polite`)) && isReady(await c.kube.get(`${pods}/stubborn`)), 'both Ready');
+    await eventually(
+      async () => isReady(await c.kube.get(`${pods}/polite`)) && isReady(await c.kube.get(`${pods}/stubborn`)),
+      'both Ready',
+    );
 
     const answer = await c.kube.del(`${pods}/stubborn`);
     await c.kube.del(`${pods}/polite`);
@@ -64,7 +67,7 @@ describe('replacements that take time to become Ready', () => {
     await eventually(async () => isReady(await c.kube.get(`${pods}/slow-ready`)), 'Ready');
   });
 
-  it("counts only Ready pods in the budget: evictions are refused until the replacement is Ready", async () => {
+  it('counts only Ready pods in the budget: evictions are refused until the replacement is Ready', async () => {
     await c.kube.create(`/apis/apps/v1/namespaces/${ns}/deployments`, deploymentBody('web', 3));
     await c.kube.create(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`, {
       metadata: { name: 'web-pdb' },
@@ -82,7 +85,10 @@ describe('replacements that take time to become Ready', () => {
     // the replacement starts and runs, but until its readiness delay is over the budget has no room
     const replacement = await eventually(async () => {
       const list = await webPods();
-      return list.find((p) => p.metadata.uid !== first.metadata.uid && p.metadata.uid !== second.metadata.uid && !isReady(p) && p.status?.phase === 'Running');
+      return list.find(
+        (p) =>
+          p.metadata.uid !== first.metadata.uid && p.metadata.uid !== second.metadata.uid && !isReady(p) && p.status?.phase === 'Running',
+      );
     }, 'a Running, not yet Ready replacement');
     expect(replacement).toBeDefined();
     const status = (await c.kube.get(pdbPath)).status;
