@@ -57,4 +57,11 @@ describe('a kube-apiserver restart', () => {
     expect(answers.filter((a) => a === '200').length).toBe(4);
     expect(answers.filter((a) => a !== '200').every((a) => a === 'ECONNRESET')).toBe(true);
   });
+
+  it('shuts down cleanly while it is away, and does not listen again afterwards', async () => {
+    const s = await startStandaloneApiServer({ controlPlanes: 1 });
+    s.server.restartKubeApiServer(60_000);
+    await s.close();
+    expect(await probe(s)).toBe('ECONNREFUSED');
+  });
 });
