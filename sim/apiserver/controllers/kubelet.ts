@@ -17,7 +17,7 @@ const ORPHAN_GRACE_MS = 5000;
 export const IGNORES_SIGTERM_ANNOTATION = 'sim.kubeadm-upgrade-action.io/ignores-sigterm';
 
 /** When a terminating pod's containers have exited: podStopMs after the delete, capped by the grace period. */
-export function podExitsAt(pod: Obj, podStopMs: number | undefined): number {
+function podExitsAt(pod: Obj, podStopMs: number | undefined): number {
   const deadline = Date.parse(pod.metadata.deletionTimestamp);
   const started = deadline - (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
   if (podStopMs === undefined || pod.metadata.annotations?.[IGNORES_SIGTERM_ANNOTATION] === 'true') return deadline;
