@@ -296,8 +296,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       comeBack = setTimeout(listenAgain, wait);
       return;
     }
-    server.once('error', (error) => log(`kube-apiserver could not listen again on ${host}:${port}: ${error.message}`));
-    server.listen(port, host, () => log(`kube-apiserver is back: listening on ${host}:${port} again`));
+    const failed = (error: Error) => log(`kube-apiserver could not listen again on ${host}:${port}: ${error.message}`);
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      log(`kube-apiserver is back: listening on ${host}:${port} again`);
+    });
   }
 
   function restartKubeApiServer(durationMs = options.delays?.apiServerRestartMs ?? 0): void {
