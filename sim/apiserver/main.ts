@@ -12,7 +12,7 @@ interface ClusterSpecSubset {
   nodes?: { role: string; version: string }[];
   apiOnlyWorkers?: number;
   podsPerNode?: number;
-  delays?: { podStartMs?: number; podStopMs?: number };
+  delays?: { podStartMs?: number; podStopMs?: number; podReadyMs?: number; apiServerRestartMs?: number };
 }
 
 async function main(): Promise<void> {
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     tls: { cert: join(dir, 'pki', 'apiserver.crt'), key: join(dir, 'pki', 'apiserver.key'), ca: join(dir, 'pki', 'ca.crt') },
     faultsFile: join(dir, 'faults.json'),
     delays: spec.delays,
+    controlPlanes: spec.nodes?.filter((n) => n.role === 'control-plane').length ?? 1,
     clusterVersion: spec.version,
     apiOnlyWorkers: spec.apiOnlyWorkers ?? 0,
     podsPerNode: spec.podsPerNode ?? 0,
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
       process.exit(0);
     });
   };
+  // a node's kubelet restarted its kube-apiserver static pod (sim/node/static-pods.ts)
+  process.on('SIGUSR2', () => server.restartKubeApiServer());
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { bootstrap, createApiOnlyWorkers } from './bootstrap.ts';
 import { ControllerLoop, type Delays } from './controllers/loop.ts';
@@ -40,7 +41,13 @@ export interface ApiServerOptions {
   tokens?: string[];
   /** faults file (FaultSpec[] as JSON or YAML), re-read when its mtime changes */
   faultsFile?: string;
-  delays?: Partial<Delays>;
+  delays?: Partial<Delays> & { apiServerRestartMs?: number };
+  /**
+   * How many control planes (kube-apiservers) this one server stands for, default 1. When one of them
+   * restarts (restartKubeApiServer), one refuses every connection; of several, a share of new connections
+   * (every Nth) are reset and the others answer.
+   */
+  controlPlanes?: number;
   /** "1.30.5": /version answers v1.30.5 */
   clusterVersion?: string;
   /** Node objects api-worker-00001… (Ready, no machine behind them) with podsPerNode Running pods each */
@@ -58,6 +65,13 @@ export interface RunningApiServer {
   port: number;
   store: Store;
   objects: ObjectApi;
+  /**
+   * A kube-apiserver restarts (its static pod manifest changed) and is away for durationMs (default
+   * delays.apiServerRestartMs): with one control plane the listener closes and open connections are reset,
+   * so clients meet "connection refused"; with N, every Nth new connection (and open one) is reset.
+   * The objects stay: the same etcd is behind every kube-apiserver.
+   */
+  restartKubeApiServer(durationMs?: number): void;
   close(): Promise<void>;
 }
 
@@ -117,7 +131,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const store = new Store();
   const objects = new ObjectApi(store, tls.ca);
   const tracker = new BudgetTracker();
-  const loop = new ControllerLoop(objects, { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs }, log);
+  const loop = new ControllerLoop(
+    objects,
+    { podStartMs: options.delays?.podStartMs ?? 1000, podStopMs: options.delays?.podStopMs, podReadyMs: options.delays?.podReadyMs },
+    log,
+  );
   const ctx = loop.context;
   for (const c of [
     nodeLifecycleController(ctx),
@@ -245,6 +263,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     },
   );
   server.keepAliveTimeout = 60_000;
+  const sockets = new Set<Socket>();
+  const controlPlanes = Math.max(1, options.controlPlanes ?? 1);
+  /** HA restart: new connections until this time are reset, every `controlPlanes`th one */
+  let resetUntil = 0;
+  let connectionCount = 0;
+  server.on('connection', (socket: Socket) => {
+    if (Date.now() < resetUntil && connectionCount++ % controlPlanes === 0) {
+      socket.resetAndDestroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', () => {}); // a reset handshake is expected during a restart
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
@@ -252,6 +284,43 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const host = options.host ?? '127.0.0.1';
+  let closed = false;
+  let awayUntil = 0;
+  let comeBack: NodeJS.Timeout | undefined;
+
+  function listenAgain(): void {
+    comeBack = undefined;
+    if (closed) return;
+    const wait = awayUntil - Date.now();
+    if (wait > 0) {
+      comeBack = setTimeout(listenAgain, wait);
+      return;
+    }
+    const failed = (error: Error) => log(`kube-apiserver could not listen again on ${host}:${port}: ${error.message}`);
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      log(`kube-apiserver is back: listening on ${host}:${port} again`);
+    });
+  }
+
+  function restartKubeApiServer(durationMs = options.delays?.apiServerRestartMs ?? 0): void {
+    if (closed || durationMs <= 0) return;
+    if (controlPlanes === 1) {
+      awayUntil = Math.max(awayUntil, Date.now() + durationMs);
+      log(`kube-apiserver restarting: refusing connections for ${durationMs} ms`);
+      if (server.listening) {
+        server.close();
+        for (const socket of sockets) socket.resetAndDestroy();
+      }
+      if (!comeBack) comeBack = setTimeout(listenAgain, awayUntil - Date.now());
+      return;
+    }
+    resetUntil = Math.max(resetUntil, Date.now() + durationMs);
+    log(`one of ${controlPlanes} kube-apiservers restarting: resetting every ${controlPlanes}th connection for ${durationMs} ms`);
+    let i = 0;
+    for (const socket of sockets) if (i++ % controlPlanes === 0) socket.resetAndDestroy();
+  }
   serverAddress = `${host}:${port}`;
   const url = `https://${host}:${port}`;
   log(`API server v${clusterVersion} listening on ${url}`);
@@ -261,7 +330,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     port,
     store,
     objects,
+    restartKubeApiServer,
     close: async () => {
+      closed = true;
+      if (comeBack) clearTimeout(comeBack);
       loop.close();
       for (const close of [...watchClosers]) close();
       watchClosers.clear();

@@ -42,7 +42,14 @@ export type ResolvedOptions = Required<Omit<UpOptions, 'faults' | 'delays'>> & {
   delays: ClusterSpec['delays'];
 };
 
-export const DEFAULT_DELAYS: ClusterSpec['delays'] = { kubeletRestartMs: 1500, podStartMs: 500, podStopMs: 1000, heartbeatMs: 2000 };
+export const DEFAULT_DELAYS: Required<ClusterSpec['delays']> = {
+  kubeletRestartMs: 1500,
+  podStartMs: 500,
+  podStopMs: 1000,
+  heartbeatMs: 2000,
+  podReadyMs: 500,
+  apiServerRestartMs: 3000,
+};
 
 /** The first node address in the /24 is .10, the last usable .254. */
 const FIRST_HOST = 10;

@@ -38,9 +38,20 @@ export interface ClusterSpec {
   /**
    * kubeletRestartMs: NotReady time after `systemctl restart kubelet`; podStartMs: bound pod → Running/Ready;
    * podStopMs: how long a deleted pod's containers take to exit (the grace period is only the upper bound,
-   * as with a real kubelet whose containers stop on SIGTERM); heartbeatMs: node status interval.
+   * as with a real kubelet whose containers stop on SIGTERM; a pod annotated IGNORES_SIGTERM_ANNOTATION stays
+   * its whole grace period); heartbeatMs: node status interval; podReadyMs: a started pod's readiness delay
+   * (Running, not Ready, this long after podStartMs); apiServerRestartMs: how long kube-apiserver is away
+   * when the kubelet restarts it for a changed static pod manifest (one control plane: connections refused;
+   * several: a share of new connections reset).
    */
-  delays: { kubeletRestartMs: number; podStartMs: number; podStopMs: number; heartbeatMs: number };
+  delays: {
+    kubeletRestartMs: number;
+    podStartMs: number;
+    podStopMs: number;
+    heartbeatMs: number;
+    podReadyMs?: number;
+    apiServerRestartMs?: number;
+  };
   node24: string;
   repoRoot: string;
   /** the nodes' login user when it is not root (`--login-user`); absent: root logs in */

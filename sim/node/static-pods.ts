@@ -26,6 +26,11 @@ export interface StaticPodsDeps {
   log: (line: string) => void;
   /** how often an existing mirror pod is checked to be still there */
   verifyEveryMs: number;
+  /**
+   * The kube-apiserver manifest changed, so the kubelet restarts its container: the API server is away
+   * until the promise resolves (the new mirror pod is written only then, as the kubelet can only then).
+   */
+  restartApiServer?: () => Promise<void>;
   manifestDir?: string;
 }
 
@@ -116,6 +121,8 @@ export function createStaticPods(deps: StaticPodsDeps): StaticPods {
   const mirrored = new Map<string, { hash: string; verifiedAt: number }>(); // pod name -> what the API has
   const unreadable = new Set<string>();
   let etcdProblem: string | undefined;
+  /** the manifest hash the running kube-apiserver was started from */
+  let apiServerRunning: string | undefined;
 
   const deleteMirror = async (podName: string): Promise<void> => {
     const path = `${podsPath}/${podName}-${node.name}`;
@@ -162,6 +169,13 @@ export function createStaticPods(deps: StaticPodsDeps): StaticPods {
       }
     }
     for (const m of manifests.values()) {
+      if (m.podName === 'kube-apiserver') {
+        if (apiServerRunning !== undefined && apiServerRunning !== m.hash && deps.restartApiServer) {
+          log('kube-apiserver manifest changed: restarting kube-apiserver');
+          await deps.restartApiServer();
+        }
+        apiServerRunning = m.hash;
+      }
       if (!(await stillMirrored(m))) await createMirror(m, nodeUid);
     }
   };

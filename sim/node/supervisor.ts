@@ -2,7 +2,7 @@
 // kubelet's side of the API (Node status, mirror pods). Started by `sim up` as
 //   unshare --mount --propagation private <node24> sim/node/supervisor.ts --dir DIR --node NAME
 // SIGHUP = kubelet restarted; SIGTERM = shut the node down (nothing of it survives).
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeptChild } from './child.ts';
@@ -78,6 +78,23 @@ function repeat(everyMs: number, work: () => Promise<void>): { stop: () => void 
   };
 }
 
+/**
+ * The kubelet restarts kube-apiserver for a changed manifest: the one simulated API server (which stands
+ * for every control plane's) is told by SIGUSR2 and stays away for delays.apiServerRestartMs; resolves then.
+ */
+async function restartApiServer(dir: string, awayMs: number): Promise<void> {
+  if (awayMs <= 0) return;
+  try {
+    const pid = Number(readFileSync(join(dir, 'apiserver', 'pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`bad pid file`);
+    process.kill(pid, 'SIGUSR2');
+  } catch (err) {
+    log(`cannot restart the API server: ${(err as Error).message}`);
+    return;
+  }
+  await sleep(awayMs);
+}
+
 /** Stops etcd and sshd, then whatever ssh sessions left running in this namespace. */
 async function shutDown(children: (KeptChild | EtcdRunner | undefined)[]): Promise<void> {
   await Promise.all(children.map((c) => c?.stop()));
@@ -107,7 +124,15 @@ function main(): void {
   const kubelet: Kubelet = createKubelet({ cluster, node, paths, request: api.request, log });
   const etcd = node.role === 'control-plane' ? createEtcdRunner(node.address, paths.etcdLog, log) : undefined;
   const staticPods: StaticPods | undefined = etcd
-    ? createStaticPods({ node, request: api.request, nodeUid: kubelet.nodeUid, etcd, log, verifyEveryMs: cluster.delays.heartbeatMs })
+    ? createStaticPods({
+        node,
+        request: api.request,
+        nodeUid: kubelet.nodeUid,
+        etcd,
+        log,
+        verifyEveryMs: cluster.delays.heartbeatMs,
+        restartApiServer: () => restartApiServer(dir, cluster.delays.apiServerRestartMs ?? 0),
+      })
     : undefined;
 
   const heartbeatLog = onceInARow();

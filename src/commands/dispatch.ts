@@ -119,7 +119,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   const given = options ?? settings.upgrade;
   const opts: UpgradeOptions = { ...given, nodeName: given.nodeName ?? hostname() };
   const checked = checkInputs(settings);
-  const apis = makeClusterApis(checked.kubeconfig);
+  const apis = makeClusterApis(checked.kubeconfig, { onWait: (line) => core.info(line) });
   const opener = shellOpener(settings);
   const inventoryNodes = new Map(checked.inventory?.nodes.map((n) => [n.name, n]));
   const lock: LockApi = {
@@ -183,7 +183,7 @@ export async function runPostStep(settings: Settings): Promise<void> {
   const saved = core.getState(LOCK_STATE);
   if (!saved) return;
   const { name, holder } = JSON.parse(saved) as { name: string; holder: LockHolder };
-  const apis = makeClusterApis(checkInputs(settings).kubeconfig);
+  const apis = makeClusterApis(checkInputs(settings).kubeconfig, { onWait: (line) => core.info(line) });
   const outcome = await releaseClusterLock(apis, name, holder);
   core.info(
     outcome.released

@@ -57,7 +57,7 @@ async function target(settings: Settings): Promise<Target> {
  */
 async function clearRestoredLock(kubeconfig: KubeConfig, name: string, backupId: string, io: RecoveryIo): Promise<void> {
   const run = backupId.split('-').slice(1).join('-').split('.')[0];
-  const apis = makeClusterApis(kubeconfig);
+  const apis = makeClusterApis(kubeconfig, { onWait: (line) => io.info(line) });
   try {
     const lease = await apis.coordination.readNamespacedLease({ name, namespace: DEFAULT_LOCK_NAMESPACE });
     if (!run || !(lease.spec?.holderIdentity ?? '').includes(` run ${run} attempt `)) return;
@@ -148,7 +148,7 @@ const rollbackLockPhase: Phase<RecoveryRun> = {
     const { kubeconfig, inventory } = targetOf(run);
     const name = lockName(inventory.cluster);
     const holder = rollbackHolder(run.io);
-    const apis = makeClusterApis(kubeconfig);
+    const apis = makeClusterApis(kubeconfig, { onWait: (line) => run.io.info(line) });
     const lock = await acquireClusterLock(apis, { name, holder, ttlMs: run.settings.upgrade.lockTtlMs });
     if (!lock.acquired)
       return {

@@ -1,6 +1,8 @@
 // The kubelet's part for ordinary pods on every Ready node: a bound pod shows ContainerCreating, then
-// becomes Running and Ready after delays.podStartMs; a terminating pod disappears after its grace
-// period (or delays.podStopMs, if shorter); a Job's pod completes after running podStartMs.
+// becomes Running after delays.podStartMs and Ready delays.podReadyMs later (its readiness probe); a
+// terminating pod disappears when its containers exit: delays.podStopMs after the delete (they stop on
+// SIGTERM), or at the end of its grace period when the pod is annotated IGNORES_SIGTERM_ANNOTATION (they
+// are killed then), never later than the grace period; a Job's pod completes after running podStartMs.
 // Nothing happens on a node that is not Ready (as with a stopped kubelet). Mirror pods belong to the
 // node supervisors: only their deletion is finished here. Pods bound to a node that no longer exists
 // are removed, as the pod garbage collector does.
@@ -10,6 +12,17 @@ import { controllerRef, isMirrorPod, nodeReadyStatus, podReady, timeNow } from '
 import type { Controller, ControllerContext } from './loop.ts';
 
 const ORPHAN_GRACE_MS = 5000;
+
+/** A pod annotated with this (value "true") has containers that ignore SIGTERM: it stays its whole grace period. */
+export const IGNORES_SIGTERM_ANNOTATION = 'sim.kubeadm-upgrade-action.io/ignores-sigterm';
+
+/** When a terminating pod's containers have exited: podStopMs after the delete, capped by the grace period. */
+function podExitsAt(pod: Obj, podStopMs: number | undefined): number {
+  const deadline = Date.parse(pod.metadata.deletionTimestamp);
+  const started = deadline - (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
+  if (podStopMs === undefined || pod.metadata.annotations?.[IGNORES_SIGTERM_ANNOTATION] === 'true') return deadline;
+  return Math.min(deadline, started + podStopMs);
+}
 
 function condition(type: string, status: boolean, reason?: string): Obj {
   const c: Obj = { type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: timeNow() };
@@ -79,10 +92,7 @@ export function kubeletController(ctx: ControllerContext): Controller {
 
   function finishDeletion(pod: Obj, key: string): void {
     if (pod.metadata.finalizers?.length > 0) return;
-    const deadline = Date.parse(pod.metadata.deletionTimestamp);
-    const started = deadline - (pod.metadata.deletionGracePeriodSeconds ?? 0) * 1000;
-    const stopMs = ctx.delays.podStopMs;
-    const at = stopMs === undefined ? deadline : Math.min(deadline, started + stopMs);
+    const at = podExitsAt(pod, ctx.delays.podStopMs);
     if (Date.now() >= at) ctx.store.remove(R.pods, pod.metadata.namespace, pod.metadata.name);
     else wake(key, at);
   }
@@ -117,8 +127,10 @@ export function kubeletController(ctx: ControllerContext): Controller {
     ctx.api.write(R.pods, { ...pod, status });
   }
 
+  /** Containers started; the pod is Ready at once unless a readiness delay (podReadyMs) holds it back. */
   function running(pod: Obj, node: Obj): void {
     const now = timeNow();
+    const ready = !(ctx.delays.podReadyMs ?? 0);
     const ip = pod.spec?.hostNetwork ? hostIP(node) : (pod.status?.podIP ?? nextPodIP());
     const scheduled = ((pod.status?.conditions ?? []) as Obj[]).find((c) => c.type === 'PodScheduled') ?? condition('PodScheduled', true);
     const status = {
@@ -132,18 +144,20 @@ export function kubeletController(ctx: ControllerContext): Controller {
       conditions: [
         condition('PodReadyToStartContainers', true),
         condition('Initialized', true),
-        condition('Ready', true),
-        condition('ContainersReady', true),
+        condition('Ready', ready, ready ? undefined : 'ContainersNotReady'),
+        condition('ContainersReady', ready, ready ? undefined : 'ContainersNotReady'),
         scheduled,
       ],
-      containerStatuses: ((pod.spec?.containers ?? []) as Obj[]).map((c) => runningContainer(c, now)),
+      containerStatuses: ((pod.spec?.containers ?? []) as Obj[]).map((c) => ({ ...runningContainer(c, now), ready })),
     };
     ctx.api.write(R.pods, { ...pod, status });
   }
 
   function readyAgain(pod: Obj): void {
     const conditions = ((pod.status?.conditions ?? []) as Obj[]).map((c) =>
-      c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'True', lastTransitionTime: timeNow() } : c,
+      c.type === 'Ready' || c.type === 'ContainersReady'
+        ? { type: c.type, status: 'True', lastProbeTime: null, lastTransitionTime: timeNow() }
+        : c,
     );
     const containerStatuses = ((pod.status?.containerStatuses ?? []) as Obj[]).map((c) => ({ ...c, ready: true }));
     ctx.api.write(R.pods, { ...pod, status: { ...pod.status, conditions, containerStatuses } });
@@ -188,7 +202,7 @@ export function kubeletController(ctx: ControllerContext): Controller {
       if (!creating) containerCreating(pod, node);
       if (dueNow(pod, key, ctx.delays.podStartMs)) running(ctx.store.getByKey(R.pods, key)!, node);
     } else if (phase === 'Running' && !podReady(pod)) {
-      if (dueNow(pod, key, ctx.delays.podStartMs)) readyAgain(pod);
+      if (dueNow(pod, key, ctx.delays.podReadyMs || ctx.delays.podStartMs)) readyAgain(pod);
     } else if (phase === 'Running' && controllerRef(pod)?.kind === 'Job') {
       if (dueNow(pod, key, ctx.delays.podStartMs)) succeeded(pod);
     }

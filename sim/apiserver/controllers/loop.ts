@@ -9,6 +9,8 @@ export interface Delays {
   podStartMs: number;
   /** cap on how long a deleted bound pod stays Terminating (default: its whole grace period) */
   podStopMs?: number;
+  /** how long a started pod stays Running but not Ready (its readiness probe's delay); default 0 */
+  podReadyMs?: number;
 }
 
 export interface Controller {

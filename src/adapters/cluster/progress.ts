@@ -11,6 +11,7 @@ import {
   PolicyV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { apiRetrier, retryingClient, type ApiRetryDeps } from './api-retry.ts';
 
 /** The API clients the cluster-effect adapters use; each function takes only the ones it needs. */
 export interface ClusterApis {
@@ -20,12 +21,14 @@ export interface ClusterApis {
   coordination: CoordinationV1Api;
 }
 
-export function makeClusterApis(kc: KubeConfig): ClusterApis {
+/** The clients, every call retried through refused or reset connections (api-retry.ts: the one policy). */
+export function makeClusterApis(kc: KubeConfig, retry: ApiRetryDeps = {}): ClusterApis {
+  const retrier = apiRetrier(retry);
   return {
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
+    core: retryingClient(kc.makeApiClient(CoreV1Api), retrier),
+    apps: retryingClient(kc.makeApiClient(AppsV1Api), retrier),
+    policy: retryingClient(kc.makeApiClient(PolicyV1Api), retrier),
+    coordination: retryingClient(kc.makeApiClient(CoordinationV1Api), retrier),
   };
 }
 

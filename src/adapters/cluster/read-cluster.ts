@@ -1,5 +1,6 @@
 // One read of the cluster through the Kubernetes API: the API part of ClusterState (nodeReports come
 // from the node probes). Every list is paginated (limit + continue) and restarts when its token expires (410).
+import { apiRetrier, retryingClient } from './api-retry.ts';
 import { ApiException, AppsV1Api, CoreV1Api, Health, KubeConfig, PolicyV1Api, VersionApi, type V1ListMeta } from '@kubernetes/client-node';
 import type { ClusterState } from '../../core/cluster-state.ts';
 import { mapBudget, mapControlPlanePod, mapNode, mapPod, parseClusterConfiguration, withoutV } from './map.ts';
@@ -81,9 +82,11 @@ export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
       budgets: [],
     };
   }
-  const coreApi = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const policy = kc.makeApiClient(PolicyV1Api);
+  // It answered: from here a refused or reset connection is a restart, waited out (a wrong server fails fast above).
+  const retry = apiRetrier();
+  const coreApi = retryingClient(kc.makeApiClient(CoreV1Api), retry);
+  const apps = retryingClient(kc.makeApiClient(AppsV1Api), retry);
+  const policy = retryingClient(kc.makeApiClient(PolicyV1Api), retry);
   const readyz = await new Health(kc).readyz({ timeout: 10_000 }).catch(() => false);
   const [nodes, pods, budgets, kubeadmConfig, coreDNS, kubeProxy] = await Promise.all([
     listAll('nodes', (page) => coreApi.listNode(page)),

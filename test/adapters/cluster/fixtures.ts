@@ -13,8 +13,10 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(): Promise<TestCluster> {
-  const server = await startStandaloneApiServer({ delays: { podStartMs: 300 } });
+export async function startTestCluster(
+  delays: { podStartMs?: number; podStopMs?: number; podReadyMs?: number } = {},
+): Promise<TestCluster> {
+  const server = await startStandaloneApiServer({ delays: { podStartMs: 300, ...delays } });
   const kc = new KubeConfig();
   kc.loadFromFile(server.kubeconfigPath);
   const api = makeClusterApis(kc);
