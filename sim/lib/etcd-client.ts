@@ -121,9 +121,10 @@ export class EtcdClient {
     throw last;
   }
 
-  range(key: string, rangeEnd?: string, options: { limit?: number; countOnly?: boolean } = {}): Promise<RangeResponse> {
+  range(key: string, rangeEnd?: string, options: { limit?: number; countOnly?: boolean; revision?: string } = {}): Promise<RangeResponse> {
     return this.post<RangeResponse>('/v3/kv/range', {
       key: b64(key),
+      ...(options.revision ? { revision: options.revision } : {}),
       ...(rangeEnd !== undefined ? { range_end: b64(rangeEnd) } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
       ...(options.countOnly ? { count_only: true } : {}),
