@@ -12,7 +12,7 @@
 //  - etcd already holds objects when this server first reaches it.
 // Until etcd first answers (up starts the API server before the nodes), writes wait in the queue and the
 // first contact writes every object.
-import { b64, type EtcdClient, prefixEnd, type TxnOp, unb64 } from '../lib/etcd-client.ts';
+import { b64, type EtcdClient, prefixEnd, type RangeResponse, type TxnOp, unb64 } from '../lib/etcd-client.ts';
 import { resources, type ResourceDef } from './resources.ts';
 import type { Obj, Store } from './store.ts';
 
@@ -48,6 +48,15 @@ export function resourceOfKey(key: string): ResourceDef | undefined {
 
 type State = 'initial' | 'connected' | 'lost';
 
+function decode(value: string): Obj | undefined {
+  try {
+    const object = JSON.parse(value) as unknown;
+    return object && typeof object === 'object' && (object as Obj).metadata?.name ? (object as Obj) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface EtcdStorageOptions {
   /** how often an idle server checks etcd (a restore shows as a lower revision) */
   probeMs?: number;
@@ -65,6 +74,8 @@ export class EtcdStorage {
   private lastRevision = 0;
   private state: State = 'initial';
   private reloadReason: string | undefined;
+  /** the pending reload is for a restored etcd: the cache is stale until it is done */
+  private restored = false;
   private running: Promise<void> | undefined;
   private retryAt = 0;
   private lastError = '';
@@ -106,6 +117,14 @@ export class EtcdStorage {
     });
   }
 
+  /**
+   * For /readyz: etcd answered the last request. Before etcd first answers the server counts as ready (up
+   * starts it before any etcd; a real kube-apiserver would wait for its etcd instead).
+   */
+  ready(): boolean {
+    return this.state === 'initial' || (this.state === 'connected' && !this.restored);
+  }
+
   /** Whether etcd answered the last request (for /sim/status). */
   status(): { state: State; lastRevision: number; pending: number; lastError: string } {
     return { state: this.state, lastRevision: this.lastRevision, pending: this.pending.size, lastError: this.lastError };
@@ -145,12 +164,14 @@ export class EtcdStorage {
   private async cycle(): Promise<void> {
     try {
       if (this.state !== 'connected') await this.connect();
-      else if (this.pending.size === 0 && !this.reloadReason) await this.probe();
+      else if (this.pending.size === 0 && !this.reloadReason) await this.check(await this.countRegistry());
       if (this.reloadReason) {
         const reason = this.reloadReason;
-        await this.flush();
+        // a restored etcd must not get the writes made against the old state; a restarted kube-apiserver's do go out
+        if (!this.restored) await this.flush();
+        await this.reload(reason, this.restored);
         this.reloadReason = undefined;
-        await this.reload(reason);
+        this.restored = false;
       }
       await this.flush();
     } catch (err) {
@@ -169,46 +190,48 @@ export class EtcdStorage {
     return rev;
   }
 
+  private countRegistry(): Promise<RangeResponse> {
+    return this.client.range(ROOT, prefixEnd(ROOT), { countOnly: true });
+  }
+
   private async connect(): Promise<void> {
-    const res = await this.client.range(ROOT, prefixEnd(ROOT), { countOnly: true });
+    const res = await this.countRegistry();
     const rev = Number(res.header?.revision ?? 0);
     if (this.state === 'initial') {
-      this.state = 'connected';
       if (Number(res.count ?? 0) === 0) {
         for (const { def, key, object } of this.store.everything()) this.pending.set(registryKey(def, key), JSON.stringify(object));
         this.pendingRv = this.store.currentRv();
         this.log(`etcd storage: etcd answers (revision ${rev}); writing all ${this.pending.size} objects`);
       } else {
         this.pending.clear();
-        await this.reload('etcd holds objects already');
+        this.restored = true;
+        this.reloadReason = 'etcd holds objects already';
       }
-    } else if (rev < this.lastRevision) {
-      this.state = 'connected';
-      this.log(`etcd storage: etcd answers at revision ${rev}, below ${this.lastRevision}: it was restored from a snapshot`);
-      this.lastRevision = rev;
-      this.pending.clear();
-      await this.reload('etcd was restored');
-    } else {
-      this.state = 'connected';
+    } else if (rev >= this.lastRevision) {
       this.log(`etcd storage: etcd answers again (revision ${rev}); ${this.pending.size} waiting writes go out`);
     }
-    this.seen(res.header?.revision);
+    this.state = 'connected';
+    this.check(res);
   }
 
-  private async probe(): Promise<void> {
-    const res = await this.client.range(ROOT, prefixEnd(ROOT), { countOnly: true });
+  /** A revision below the last one seen: etcd was restored from a snapshot, and the cache must follow it. */
+  private check(res: RangeResponse): void {
     const rev = Number(res.header?.revision ?? 0);
     if (rev < this.lastRevision) {
       this.log(`etcd storage: etcd answers at revision ${rev}, below ${this.lastRevision}: it was restored from a snapshot`);
       this.lastRevision = rev;
       this.pending.clear();
-      await this.reload('etcd was restored');
+      this.restored = true;
+      this.reloadReason = 'etcd was restored';
     }
     this.seen(res.header?.revision);
   }
 
-  /** Reads every /registry object and makes the cache hold exactly that. */
-  private async reload(reason: string): Promise<void> {
+  /**
+   * Reads every /registry object and makes the cache hold exactly that. Writes made meanwhile are dropped after a
+   * restore (they were made against the old state); otherwise they stay, and so does their object in the cache.
+   */
+  private async reload(reason: string, restored: boolean): Promise<void> {
     const loaded = new Map<ResourceDef, Obj[]>();
     const end = prefixEnd(ROOT);
     let from = ROOT;
@@ -220,15 +243,30 @@ export class EtcdStorage {
       for (const kv of page.kvs ?? []) {
         const key = unb64(kv.key);
         const def = resourceOfKey(key);
-        if (!def) continue;
+        if (!def || (!restored && this.pending.has(key))) continue;
+        const object = decode(unb64(kv.value));
+        if (!object) {
+          // kube-apiserver cannot decode such a value either (it fails lists of that resource); here it is skipped
+          this.log(`etcd storage: ${key} holds no JSON object; skipped`);
+          continue;
+        }
         let list = loaded.get(def);
         if (!list) loaded.set(def, (list = []));
-        list.push(JSON.parse(unb64(kv.value)) as Obj);
+        list.push(object);
         count++;
       }
       const last = page.kvs?.at(-1);
       if (!page.more || !last) break;
       from = `${unb64(last.key)}\0`;
+    }
+    if (restored) this.pending.clear();
+    for (const key of this.pending.keys()) {
+      const def = resourceOfKey(key);
+      const object = def ? this.store.getByKey(def, key.slice(registryKey(def, '').length)) : undefined;
+      if (!def || !object) continue;
+      let list = loaded.get(def);
+      if (!list) loaded.set(def, (list = []));
+      list.push(object);
     }
     this.seen(revision);
     const changed = this.store.resetTo(loaded);

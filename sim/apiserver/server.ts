@@ -174,6 +174,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   function route(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Reply | undefined {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/version') return { code: 200, body: versionInfo(clusterVersion) };
+    // as kube-apiserver's etcd readiness check: not ready while no etcd answers (or the cache is being rebuilt)
+    if (path === '/readyz' && storage && !storage.ready())
+      return { code: 500, body: '[-]etcd failed: reason withheld\nreadyz check failed\n', contentType: 'text/plain; charset=utf-8' };
     if (publicPaths.has(path)) return { code: 200, body: 'ok', contentType: 'text/plain; charset=utf-8' };
     if (path === '/api') return { code: 200, body: coreVersions(serverAddress) };
     if (path === '/apis') return { code: 200, body: groupList() };

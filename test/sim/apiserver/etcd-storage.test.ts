@@ -132,6 +132,12 @@ describe('API objects in etcd', () => {
     const open = watch(`/api/v1/configmaps?watch=true&resourceVersion=${before.metadata.resourceVersion}`);
 
     await stopEtcd();
+    // as kube-apiserver's etcd readiness check
+    const unready = await eventually(async () => {
+      const res = await c.kube.request('GET', '/readyz');
+      return res.status === 500 ? res : undefined;
+    }, '/readyz failing while no etcd answers');
+    expect(String(unready.body)).toContain('[-]etcd failed');
     execFileSync(
       'etcdctl',
       [
@@ -157,6 +163,7 @@ describe('API objects in etcd', () => {
       30_000,
     );
     expect(config.data.ClusterConfiguration).toBe('kubernetesVersion: v1.30.5\n');
+    expect((await c.kube.request('GET', '/readyz')).status).toBe(200);
     expect(await c.kube.getOrNull('/api/v1/namespaces/default/configmaps/created-after-backup')).toBeNull();
 
     const resumed = watch(`/api/v1/configmaps?watch=true&resourceVersion=${before.metadata.resourceVersion}`);
