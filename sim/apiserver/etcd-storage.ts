@@ -48,6 +48,12 @@ export function resourceOfKey(key: string): ResourceDef | undefined {
 
 type State = 'initial' | 'connected' | 'lost';
 
+function add(loaded: Map<ResourceDef, Obj[]>, def: ResourceDef, object: Obj): void {
+  const list = loaded.get(def);
+  if (list) list.push(object);
+  else loaded.set(def, [object]);
+}
+
 function decode(value: string): Obj | undefined {
   try {
     const object = JSON.parse(value) as unknown;
@@ -250,9 +256,7 @@ export class EtcdStorage {
           this.log(`etcd storage: ${key} holds no JSON object; skipped`);
           continue;
         }
-        let list = loaded.get(def);
-        if (!list) loaded.set(def, (list = []));
-        list.push(object);
+        add(loaded, def, object);
         count++;
       }
       const last = page.kvs?.at(-1);
@@ -264,9 +268,7 @@ export class EtcdStorage {
       const def = resourceOfKey(key);
       const object = def ? this.store.getByKey(def, key.slice(registryKey(def, '').length)) : undefined;
       if (!def || !object) continue;
-      let list = loaded.get(def);
-      if (!list) loaded.set(def, (list = []));
-      list.push(object);
+      add(loaded, def, object);
     }
     this.seen(revision);
     const changed = this.store.resetTo(loaded);
