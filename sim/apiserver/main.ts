@@ -9,10 +9,21 @@ import { startApiServer } from './server.ts';
 interface ClusterSpecSubset {
   version: string;
   apiServer: { address: string; port: number };
-  nodes?: { role: string; version: string }[];
+  nodes?: { role: string; version: string; address: string }[];
   apiOnlyWorkers?: number;
   podsPerNode?: number;
   delays?: { podStartMs?: number; podStopMs?: number; podReadyMs?: number; apiServerRestartMs?: number };
+}
+
+/**
+ * The control planes' etcd, with kube-apiserver's client certificate. Clusters with API-only workers (the
+ * thousands-of-nodes benchmarks) keep their objects in memory only.
+ */
+function etcdOptions(dir: string, spec: ClusterSpecSubset) {
+  const endpoints = (spec.nodes ?? []).filter((n) => n.role === 'control-plane').map((n) => `https://${n.address}:2379`);
+  if (endpoints.length === 0 || (spec.apiOnlyWorkers ?? 0) > 0) return undefined;
+  const pki = (name: string) => readFileSync(join(dir, 'pki', name), 'utf8');
+  return { endpoints, tls: { ca: pki('etcd-ca.crt'), cert: pki('apiserver-etcd-client.crt'), key: pki('apiserver-etcd-client.key') } };
 }
 
 async function main(): Promise<void> {
@@ -32,6 +43,7 @@ async function main(): Promise<void> {
     apiOnlyWorkers: spec.apiOnlyWorkers ?? 0,
     podsPerNode: spec.podsPerNode ?? 0,
     apiOnlyWorkerVersion: worker?.version ?? spec.version,
+    etcd: etcdOptions(dir, spec),
   });
   const pidFile = join(dir, 'apiserver', 'pid');
   mkdirSync(join(dir, 'apiserver'), { recursive: true });

@@ -27,6 +27,8 @@ import { faultsFromFile, type ApiFaults } from './faults.ts';
 import { ObjectApi } from './objects.ts';
 import { openApiGroupVersion, openApiRoot } from './openapi.ts';
 import { resources, resourceKey } from './resources.ts';
+import { EtcdStorage } from './etcd-storage.ts';
+import { EtcdClient, type EtcdTls } from '../lib/etcd-client.ts';
 import { handleResource, parseResourcePath, type Reply, type ResourceRequest } from './routes.ts';
 import { Store } from './store.ts';
 
@@ -55,6 +57,8 @@ export interface ApiServerOptions {
   podsPerNode?: number;
   /** kubelet version of the api-only workers, default clusterVersion */
   apiOnlyWorkerVersion?: string;
+  /** keep every object in this etcd cluster too (etcd-storage.ts); without it objects live in memory only */
+  etcd?: { endpoints: string[]; tls: EtcdTls };
   /** log sink, default console.log with a timestamp */
   log?: (line: string) => void;
 }
@@ -76,6 +80,8 @@ export interface RunningApiServer {
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
+/** how long a write's answer waits for etcd before it goes out anyway (the write stays queued for etcd) */
+const DURABLE_WAIT_MS = 10_000;
 
 function pem(value: string): string {
   return value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8');
@@ -162,6 +168,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     log(`created ${options.apiOnlyWorkers} api-only workers with ${options.podsPerNode ?? 0} pods each in ${Date.now() - started} ms`);
   }
 
+  const storage = options.etcd
+    ? new EtcdStorage(store, new EtcdClient(options.etcd.endpoints, options.etcd.tls, 3000), { log })
+    : undefined;
   const watchClosers = new Set<() => void>();
   let serverAddress = '';
 
@@ -170,13 +179,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     for (const def of resources) counts[resourceKey(def.group, def.plural)] = store.count(def);
     return {
       code: 200,
-      body: { clusterVersion, resourceVersion: String(store.currentRv()), counts, budgets: [...tracker.records.values()] },
+      body: {
+        clusterVersion,
+        resourceVersion: String(store.currentRv()),
+        counts,
+        budgets: [...tracker.records.values()],
+        ...(storage ? { etcd: storage.status() } : {}),
+      },
     };
   }
 
   function route(req: IncomingMessage, res: ServerResponse, url: URL, raw: string): Reply | undefined {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/version') return { code: 200, body: versionInfo(clusterVersion) };
+    // as kube-apiserver's etcd readiness check: not ready while no etcd answers (or the cache is being rebuilt)
+    if (path === '/readyz' && storage && !storage.ready())
+      return { code: 500, body: '[-]etcd failed: reason withheld\nreadyz check failed\n', contentType: 'text/plain; charset=utf-8' };
     if (publicPaths.has(path)) return { code: 200, body: 'ok', contentType: 'text/plain; charset=utf-8' };
     if (path === '/api') return { code: 200, body: coreVersions(serverAddress) };
     if (path === '/apis') return { code: 200, body: groupList() };
@@ -237,6 +255,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         throw pageNotFound();
       }
       const reply = route(req, res, url, raw);
+      if (reply && storage && req.method !== 'GET' && !(await storage.durable(store.currentRv(), DURABLE_WAIT_MS)))
+        log(`${req.method} ${url.pathname}: answered before etcd had the write (no etcd answered for ${DURABLE_WAIT_MS / 1000}s)`);
       if (reply) send(res, reply);
     } catch (error) {
       if (error instanceof ApiError) return send(res, { code: error.status.code, body: error.status });
@@ -335,6 +355,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       closed = true;
       if (comeBack) clearTimeout(comeBack);
       loop.close();
+      await storage?.close();
       for (const close of [...watchClosers]) close();
       watchClosers.clear();
       await new Promise<void>((resolve) => {

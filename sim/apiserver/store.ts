@@ -2,6 +2,9 @@
 // (pods by node, objects by owner uid, unbound pods), change listeners and a short event history
 // for watches.
 //
+// With etcd storage (etcd-storage.ts) every write also goes to a write hook, and `resetTo` replaces
+// everything with what etcd holds, as a restarted kube-apiserver rebuilds its cache.
+//
 // Stored objects are never mutated: every write stores a new object. Readers may share them freely
 // (bulk pods share sub-objects), and writers clone before changing anything.
 import { resourceKey, type ResourceDef } from './resources.ts';
@@ -18,6 +21,9 @@ export interface ChangeEvent {
 }
 
 const HISTORY_LIMIT = 20_000;
+
+/** Sees every write, bulk ones too: the new stored object, or undefined for a removal. */
+export type WriteHook = (def: ResourceDef, key: string, stored: Obj | undefined) => void;
 
 class Table {
   readonly items = new Map<string, Obj>();
@@ -72,6 +78,9 @@ export class Store {
   private rv = 100;
   private readonly tables = new Map<string, Table>();
   private readonly listeners = new Set<(event: ChangeEvent) => void>();
+  private readonly resetListeners = new Set<() => void>();
+  private readonly defs = new Map<string, ResourceDef>();
+  private writeHook: WriteHook | undefined;
   private readonly history: ChangeEvent[] = [];
   /** resourceVersion of the newest event dropped from the history */
   private trimmedRv = 0;
@@ -92,8 +101,73 @@ export class Store {
     if (!t) {
       t = new Table();
       this.tables.set(key, t);
+      this.defs.set(key, def);
     }
     return t;
+  }
+
+  setWriteHook(hook: WriteHook | undefined): void {
+    this.writeHook = hook;
+  }
+
+  /** Called before `resetTo` changes anything (watches end there: their clients re-list); returns the unsubscribe function. */
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
+  }
+
+  /** Every stored object with its resource (for a full write to etcd). */
+  *everything(): Generator<{ def: ResourceDef; key: string; object: Obj }> {
+    for (const [rk, t] of this.tables) {
+      const def = this.defs.get(rk)!;
+      for (const [key, object] of t.items) yield { def, key, object };
+    }
+  }
+
+  /**
+   * Replaces every object with `objects` (what etcd holds). When anything differs: reset listeners run first
+   * (watches end), the history is dropped so a watch resuming from an older resourceVersion gets 410 Gone,
+   * resourceVersions continue above every one used so far, and change listeners (the controllers) see one event
+   * per difference. Returns the number of differences; none changes nothing.
+   */
+  resetTo(objects: Map<ResourceDef, Obj[]>): number {
+    const changes: { def: ResourceDef; type: EventType; key: string; object: Obj; old?: Obj }[] = [];
+    const defs = new Map<string, ResourceDef>(this.defs);
+    for (const def of objects.keys()) defs.set(resourceKey(def.group, def.plural), def);
+    let newest = 0;
+    for (const [rk, def] of defs) {
+      const current = this.tables.get(rk)?.items ?? new Map<string, Obj>();
+      const next = new Map((objects.get(def) ?? []).map((o) => [keyOf(o), o]));
+      for (const [key, old] of current) if (!next.has(key)) changes.push({ def, type: 'DELETED', key, object: old, old });
+      for (const [key, object] of next) {
+        newest = Math.max(newest, Number(object.metadata?.resourceVersion) || 0);
+        const old = current.get(key);
+        if (!old) changes.push({ def, type: 'ADDED', key, object });
+        else if (JSON.stringify(old) !== JSON.stringify(object)) changes.push({ def, type: 'MODIFIED', key, object, old });
+      }
+    }
+    if (changes.length === 0) return 0;
+    for (const listener of [...this.resetListeners]) listener();
+    for (const c of changes) {
+      const t = this.table(c.def);
+      if (c.type === 'DELETED') {
+        t.items.delete(c.key);
+        t.removeKey(c.key);
+        this.index(c.def, c.key, c.old, undefined);
+      } else {
+        t.items.set(c.key, c.object);
+        if (c.type === 'ADDED') t.insertKey(c.key, true);
+        this.index(c.def, c.key, c.old, c.object);
+      }
+    }
+    this.rv = Math.max(this.rv, newest) + 1;
+    this.history.length = 0;
+    this.trimmedRv = this.rv;
+    for (const c of changes) {
+      const event: ChangeEvent = { def: c.def, type: c.type, object: c.object, rv: this.rv, ...(c.old ? { old: c.old } : {}) };
+      for (const listener of this.listeners) listener(event);
+    }
+    return changes.length;
   }
 
   /** Calls listener synchronously after every write; returns the unsubscribe function. */
@@ -165,6 +239,7 @@ export class Store {
     t.items.set(key, stored);
     t.insertKey(key, options.bulk === true);
     this.index(def, key, undefined, stored);
+    this.writeHook?.(def, key, stored);
     if (!options.bulk) this.emit({ def, type: 'ADDED', object: stored, rv: this.rv });
     return stored;
   }
@@ -178,6 +253,7 @@ export class Store {
     const stored = this.stamp(obj);
     t.items.set(key, stored);
     this.index(def, key, old, stored);
+    this.writeHook?.(def, key, stored);
     this.emit({ def, type: 'MODIFIED', object: stored, old, rv: this.rv });
     return stored;
   }
@@ -192,6 +268,7 @@ export class Store {
     t.removeKey(key);
     this.index(def, key, old, undefined);
     const last = this.stamp({ ...old });
+    this.writeHook?.(def, key, undefined);
     this.emit({ def, type: 'DELETED', object: last, old, rv: this.rv });
     return last;
   }

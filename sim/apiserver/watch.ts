@@ -1,5 +1,6 @@
 // WATCH: a chunked stream of {"type":…,"object":…} lines, from a resourceVersion (events kept in
-// the store's history) or from now with the current objects first as ADDED.
+// the store's history) or from now with the current objects first as ADDED. A watch ends when the
+// store is rebuilt from etcd.
 import type { ServerResponse } from 'node:http';
 import { filterMatches, type Filter } from './list.ts';
 import type { ResourceDef } from './resources.ts';
@@ -65,12 +66,19 @@ export function serveWatch(store: Store, req: WatchRequest, res: ServerResponse,
   const timer = setTimeout(() => res.end(), (req.timeoutSeconds ?? 1800) * 1000);
   timer.unref();
   let unregister = () => {};
+  let unreset = () => {};
   const stop = () => {
     clearTimeout(timer);
     unsubscribe();
     unregister();
+    unreset();
   };
   res.on('close', stop);
+  // the cache was rebuilt from etcd (a restarted kube-apiserver): the watch ends and its client re-lists
+  unreset = store.onReset(() => {
+    stop();
+    res.end();
+  });
   unregister = onClose(() => {
     stop();
     res.end();

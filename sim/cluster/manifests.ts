@@ -74,8 +74,16 @@ function staticPod(
 const K8S_CERTS: HostPathVolume = { name: 'k8s-certs', path: '/etc/kubernetes/pki', type: 'DirectoryOrCreate', readOnly: true };
 const CA_CERTS: HostPathVolume = { name: 'ca-certs', path: '/etc/ssl/certs', type: 'DirectoryOrCreate', readOnly: true };
 
+/**
+ * kubeadm's etcd manifest for this control plane. --initial-cluster is the cluster as it was when this member
+ * joined: `kubeadm init` (the first control plane) lists only itself; `kubeadm join --control-plane` adds the
+ * member to the running cluster first, then lists the members so far and itself with
+ * --initial-cluster-state=existing (cmd/kubeadm/app/phases/etcd/local.go, getEtcdCommand).
+ */
 export function etcdManifest(spec: ClusterSpec, node: SimNodeSpec): string {
-  const peers = spec.nodes.filter((n) => n.role === 'control-plane').map((n) => `${n.name}=https://${n.address}:2380`);
+  const controlPlanes = spec.nodes.filter((n) => n.role === 'control-plane');
+  const upTo = controlPlanes.findIndex((n) => n.name === node.name);
+  const peers = controlPlanes.slice(0, upTo + 1).map((n) => `${n.name}=https://${n.address}:2380`);
   const pki = '/etc/kubernetes/pki/etcd';
   const command = [
     'etcd',
@@ -87,7 +95,7 @@ export function etcdManifest(spec: ClusterSpec, node: SimNodeSpec): string {
     '--experimental-watch-progress-notify-interval=5s',
     `--initial-advertise-peer-urls=https://${node.address}:2380`,
     `--initial-cluster=${peers.join(',')}`,
-    '--initial-cluster-state=new',
+    ...(upTo > 0 ? ['--initial-cluster-state=existing'] : []),
     `--key-file=${pki}/server.key`,
     `--listen-client-urls=https://${node.address}:2379`,
     `--listen-metrics-urls=http://${node.address}:2381`,
@@ -210,7 +218,8 @@ export function kubeSchedulerManifest(spec: ClusterSpec): string {
   );
 }
 
-/** file name under /etc/kubernetes/manifests → content */
+/** file name under /etc/kubernetes/manifests → content (a joining control plane gets etcd.yaml only once `up`
+ * has added its member to the cluster: see etcd-join.ts) */
 export function controlPlaneManifests(spec: ClusterSpec, node: SimNodeSpec): Record<string, string> {
   return {
     'etcd.yaml': etcdManifest(spec, node),

@@ -138,7 +138,10 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
   ];
   if (node.role === 'control-plane') {
     work.push(writeControlPlanePki(etcK8s, pki, node));
+    const joins = spec.nodes.find((n) => n.role === 'control-plane')?.name !== node.name;
     for (const [file, text] of Object.entries(controlPlaneManifests(spec, node))) {
+      // as `kubeadm join`: etcd.yaml only after the member was added (joinEtcdMembers)
+      if (joins && file === 'etcd.yaml') continue;
       work.push(put(join(etcK8s, 'manifests', file), text, 0o600));
     }
     for (const [file, text] of Object.entries(confs)) work.push(put(join(etcK8s, file), text, 0o600));

@@ -8,6 +8,7 @@ import type { ClusterSpec } from '../node/spec.ts';
 import { accessPaths, jumpHostOf } from './access-files.ts';
 import { createBootstrapObjects } from './bootstrap-objects.ts';
 import { downCluster } from './down.ts';
+import { joinEtcdMembers } from './etcd-join.ts';
 import { validateFaults } from './faults.ts';
 import { assertEmptyDir, writeClusterLayout } from './layout.ts';
 import { buildClusterSpec, resolveOptions, type UpOptions } from './options.ts';
@@ -125,6 +126,7 @@ async function startAndWait(spec: ClusterSpec, progress: (line: string) => void,
     const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
     const alive = () => assertRunning(everything);
     await Promise.all([
+      joinEtcdMembers(spec, deadline, alive, (n) => blameNode(spec, n)),
       waitUntil(
         'nodes Ready',
         deadline,

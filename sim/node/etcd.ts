@@ -76,6 +76,10 @@ export function etcdArgsFromManifest(manifest: StaticPodManifest, address: strin
     if (value !== undefined && LISTEN_FLAGS.has(name)) value = localizeListenUrls(value, address);
     args.push(value === undefined ? `--${name}` : `--${name}=${value}`);
   }
+  // `up` joins the members one right after the other; a real join waits until the cluster has been fully
+  // connected for etcd's 5 s health interval (kubeadm retries the member add until then)
+  if (known.has('strict-reconfig-check') && !args.some((a) => a.startsWith('--strict-reconfig-check')))
+    args.push('--strict-reconfig-check=false');
   return { args, dropped };
 }
 

@@ -58,6 +58,35 @@ export function etcdMemberFromManifest(manifestYaml: string): EtcdMember {
   };
 }
 
+/**
+ * The members of a stacked etcd cluster as a restore must recreate them: each under its own name and peer URL,
+ * all with the SAME --initial-cluster (every member) and token, as etcd's disaster-recovery guide requires. A
+ * member's own manifest is not enough: kubeadm writes --initial-cluster as the cluster was when that member
+ * joined (the first control plane lists only itself), so restoring each from its own list would create
+ * separate clusters.
+ */
+export function clusterRestoreMembers(recorded: { node: string; manifest: string }[]): EtcdMember[] {
+  const members = recorded.map((r) => ({ node: r.node, member: etcdMemberFromManifest(r.manifest) }));
+  const own = new Map(members.map(({ member }) => [member.name, member.initialAdvertisePeerUrls]));
+  for (const { node, member } of members) {
+    for (const entry of member.initialCluster.split(',').filter(Boolean)) {
+      const eq = entry.indexOf('=');
+      const name = entry.slice(0, eq);
+      const url = entry.slice(eq + 1);
+      if (!own.has(name))
+        throw new Error(
+          `refusing to roll back: etcd member ${name} (${url}, named in ${node}'s etcd manifest) is not a control plane of the inventory; ` +
+            'a restore must recreate every member at once: add that control plane to the inventory, or remove the member (etcdctl member remove) first',
+        );
+    }
+  }
+  const tokens = new Set(members.map(({ member }) => member.initialClusterToken));
+  if (tokens.size > 1)
+    throw new Error(`refusing to roll back: the etcd manifests disagree on --initial-cluster-token (${[...tokens].join(', ')})`);
+  const initialCluster = members.map(({ member }) => `${member.name}=${member.initialAdvertisePeerUrls}`).join(',');
+  return members.map(({ member }) => ({ ...member, initialCluster }));
+}
+
 function tlsArgs(access: EtcdAccess): string[] {
   return [`--endpoints=${access.endpoint}`, `--cacert=${access.cacert}`, `--cert=${access.cert}`, `--key=${access.key}`];
 }

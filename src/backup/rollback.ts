@@ -9,12 +9,12 @@ import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { fetchFromNode, pushToNode } from '../adapters/transport/fetch.ts';
 import { detectPackageManager, readVersions, readVersionsWith } from './collect.ts';
-import { etcdMemberFromManifest, restoreSnapshot, snapshotStatus } from './etcd.ts';
+import { clusterRestoreMembers, restoreSnapshot, snapshotStatus } from './etcd.ts';
 import { FILES_NAME, SNAPSHOT_NAME } from './node-backup.ts';
 import { downgradePackages, versionsDiffer } from './packages.ts';
 import { remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
 import { loadRecord, type RollbackSource } from './rollback-source.ts';
-import type { EtcdSnapshotRecord, NodeBackup } from './types.ts';
+import type { EtcdMember, EtcdSnapshotRecord, NodeBackup } from './types.ts';
 
 export interface RollbackOptions {
   cluster: string;
@@ -154,14 +154,13 @@ async function stopStaticPods(shell: NodeShell, stage: string): Promise<void> {
   }
 }
 
-/** Every member restores the same snapshot under its own name and peer URL (from its own recorded manifest). */
-async function restoreEtcdMember(shell: NodeShell, stage: string, stamp: string): Promise<string> {
-  const recordedManifest = await runAsRoot(
-    shell,
-    ['cat', '--', `${stage}/etc/kubernetes/manifests/etcd.yaml`],
-    'reading the recorded etcd manifest',
-  );
-  const member = etcdMemberFromManifest(recordedManifest);
+/** The recorded etcd manifest of a control plane (as it was at backup time). */
+function readRecordedEtcdManifest(shell: NodeShell, stage: string): Promise<string> {
+  return runAsRoot(shell, ['cat', '--', `${stage}/etc/kubernetes/manifests/etcd.yaml`], 'reading the recorded etcd manifest');
+}
+
+/** Every member restores the same snapshot under its own name and peer URL, into the same whole cluster. */
+async function restoreEtcdMember(shell: NodeShell, stage: string, stamp: string, member: EtcdMember): Promise<string> {
   const aside = `${member.dataDir}.failed-${stamp}`;
   await runAsRoot(
     shell,
@@ -259,6 +258,14 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
     stages.set(node.name, stage);
     deps.log(`${node.name}: snapshot and recorded files staged in ${stage}; snapshot verified`);
   }
+  // one --initial-cluster for every member, from all recorded manifests (each alone lists the cluster as it was
+  // when that member joined)
+  const recorded: { node: string; manifest: string }[] = [];
+  for (const node of controlPlanes) {
+    const manifest = await withShell(deps, node, (shell) => readRecordedEtcdManifest(shell, stages.get(node.name) as string));
+    recorded.push({ node: node.name, manifest });
+  }
+  const members = new Map(clusterRestoreMembers(recorded).map((m, i) => [recorded[i]?.node, m]));
   // upstream: stop every API server and etcd member first, then restore all members, then start them
   for (const node of controlPlanes) {
     await withShell(deps, node, (shell) => stopStaticPods(shell, stages.get(node.name) as string));
@@ -268,7 +275,7 @@ async function restoreCluster(options: RollbackOptions, deps: RollbackDeps, ctx:
     const record = byName.get(node.name) as NodeBackup;
     const stage = stages.get(node.name) as string;
     await withShell(deps, node, async (shell) => {
-      const aside = await restoreEtcdMember(shell, stage, stamp);
+      const aside = await restoreEtcdMember(shell, stage, stamp, members.get(node.name) as EtcdMember);
       report.keptAside[node.name] = [aside, `${stage}/failed-manifests`];
       deps.log(
         `${node.name}: etcd restored from the snapshot (revision ${snapshot.status.revision}); the failed data dir is kept at ${aside}`,

@@ -1,6 +1,8 @@
 // HA control planes with stacked etcd: the backup on GitHub Enterprise Server stays on the runner
 // (backup-path), is decrypted there, and after an upgrade whose later stage fails (cp-2's `kubeadm upgrade
-// node`), rollback from that runner copy restores every etcd member from the same snapshot.
+// node`), rollback from that runner copy restores every etcd member from the same snapshot into ONE cluster
+// again (the members joined as kubeadm joins them, so each manifest's --initial-cluster differs), and the API
+// objects are back as they were at backup time.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,16 @@ import { decryptBackup } from '../../src/backup/unpack.ts';
 import { backupCommand, type BackupCommandResult } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
-import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
+import {
+  apiState,
+  type ApiState,
+  changeApiAfterBackup,
+  etcdctlArgs,
+  inventoryNodes,
+  mustRun,
+  recordingLog,
+  sshOpener,
+} from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
 
 let cluster: SimCluster;
@@ -51,11 +62,14 @@ describe('HA control planes with stacked etcd', () => {
   let identity: string;
   let backup: BackupCommandResult;
   let restoreDir: string;
+  let atBackup: ApiState;
 
   test('on GHES the encrypted backup stays on the runner at backup-path', async () => {
     identity = await generateIdentity();
     await etcdOn('cp-1', 'put', '/ha/kept', 'one');
     await etcdOn('cp-1', 'put', '/ha/deleted-later', 'two');
+    atBackup = await apiState(cluster);
+    expect(atBackup).toMatchObject({ kubernetesVersion: 'v1.30.5', workloadAfterBackup: false });
     const settings = parseBackupSettings((name) => (({ 'backup-encryption-recipients': '' }) as Record<string, string>)[name] ?? '');
     settings.recipients = [await identityToRecipient(identity)];
     backup = await backupCommand(settings, {
@@ -115,6 +129,8 @@ describe('HA control planes with stacked etcd', () => {
     cluster.setFaults([]);
     await etcdOn('cp-1', 'put', '/ha/kept', 'changed');
     await etcdOn('cp-1', 'del', '/ha/deleted-later');
+    await changeApiAfterBackup(cluster);
+    expect(await apiState(cluster)).toMatchObject({ kubernetesVersion: `v${next}`, workloadAfterBackup: true });
     // kubeadm's own backups of the apply are listed, and collected into this run's folder on the node
     const shell = await sshOpener(cluster)(inventoryNodes(cluster)[0]!);
     try {
@@ -151,6 +167,12 @@ describe('HA control planes with stacked etcd', () => {
     }
     const members = await etcdOn('cp-1', 'member', 'list');
     expect(members.trim().split('\n')).toHaveLength(3);
+    // one cluster again: a write through any member is read from every other member's own data
+    await etcdOn('cp-3', 'put', '/ha/after-rollback', 'x');
+    for (const name of ['cp-1', 'cp-2']) expect(await etcdOn(name, 'get', '/ha/after-rollback', '--print-value-only')).toBe('x\n');
+    await etcdOn('cp-3', 'del', '/ha/after-rollback');
+    // the API objects went back with etcd
+    expect(await apiState(cluster)).toEqual(atBackup);
     const status = await cluster.status();
     for (const node of status.nodes) {
       expect([node.name, node.packages?.kubeadm, node.packages?.kubelet, node.repoMinor, node.ready]).toEqual([
@@ -166,6 +188,7 @@ describe('HA control planes with stacked etcd', () => {
   test('rollback from the backup on the nodes copies the snapshot from cp-1 to the other members', async () => {
     await etcdOn('cp-2', 'put', '/ha/kept', 'changed-again');
     await etcdOn('cp-3', 'put', '/ha/extra', 'x');
+    await changeApiAfterBackup(cluster);
     const { report } = await rollbackCommand(
       { confirmRollback: 'sim' },
       {
@@ -183,6 +206,7 @@ describe('HA control planes with stacked etcd', () => {
     for (const name of ['cp-1', 'cp-2', 'cp-3']) {
       expect(await etcdOn(name, 'get', '/ha/', '--prefix', '--consistency=s')).toBe('/ha/deleted-later\ntwo\n/ha/kept\none\n');
     }
+    expect(await apiState(cluster)).toEqual(atBackup);
     // the runner copy of the snapshot made for this is gone again
     expect(existsSync(join(work, 'kubeadm-upgrade-rollback', 'etcd-snapshot.db'))).toBe(false);
   }, 480_000);

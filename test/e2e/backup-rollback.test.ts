@@ -1,8 +1,9 @@
 // Backup and rollback against the simulator's real etcd: known keys written, backed up (snapshot status,
 // checksums, fetch over SSH), uploaded through the real @actions/artifact to a local stand-in of the
 // artifact service (only .age data plus the manifest; decrypts with the right identity, not another), then
-// an upgrade to the next minor, keys changed and deleted, and a rollback that brings keys, manifests and
-// package versions back with every node Ready. Everything the code logged, summarised or output is scanned
+// an upgrade to the next minor, keys changed and deleted, and a rollback that brings keys, manifests,
+// package versions and the API objects (kubeadm-config, kube-proxy, CoreDNS; a workload made after the backup
+// gone) back with every node Ready. Everything the code logged, summarised or output is scanned
 // for secrets.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,16 @@ import { backupCommand, type BackupCommandResult } from '../../src/commands/back
 import { rollbackCommand } from '../../src/commands/rollback.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { startArtifactService, type ArtifactServiceStandIn } from '../backup/artifact-service.ts';
-import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
+import {
+  apiState,
+  type ApiState,
+  changeApiAfterBackup,
+  etcdctlArgs,
+  inventoryNodes,
+  mustRun,
+  recordingLog,
+  sshOpener,
+} from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
 
 let cluster: SimCluster;
@@ -61,6 +71,7 @@ describe('backup, upgrade, rollback', () => {
   let otherIdentity: string;
   let backup: BackupCommandResult;
   let originalApiserverManifest: string;
+  let atBackup: ApiState;
 
   test('backs up a control plane and a worker; the artifact holds only age data and the manifest', async () => {
     identity = await generateIdentity();
@@ -69,6 +80,12 @@ describe('backup, upgrade, rollback', () => {
     await etcd('put', '/demo/deleted-later', 'two');
     await etcd('put', '/registry/secrets/default/db', 'TOPSECRET-etcd-value-7f3a');
     originalApiserverManifest = await onNode('cp-1', ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml']);
+    atBackup = await apiState(cluster);
+    expect(atBackup).toMatchObject({
+      kubernetesVersion: 'v1.30.5',
+      kubeProxyImage: 'registry.k8s.io/kube-proxy:v1.30.5',
+      workloadAfterBackup: false,
+    });
 
     const settings = parseBackupSettings(
       inputs({
@@ -156,6 +173,16 @@ describe('backup, upgrade, rollback', () => {
       await onNode(node, ['systemctl', 'restart', 'kubelet']);
     }
     expect(await onNode('cp-1', ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'])).toContain(`v${next}`);
+    // the upgrade rewrote kubeadm's objects in the API; a workload arrives after the backup
+    await changeApiAfterBackup(cluster);
+    const upgraded = await apiState(cluster);
+    expect(upgraded).toMatchObject({
+      kubernetesVersion: `v${next}`,
+      kubeProxyImage: `registry.k8s.io/kube-proxy:v${next}`,
+      workloadAfterBackup: true,
+    });
+    expect(upgraded.corednsSpec).toMatchObject({ replicas: 3 });
+    expect(atBackup.corednsSpec).toMatchObject({ replicas: 2 });
     await etcd('put', '/demo/kept', 'changed');
     await etcd('del', '/demo/deleted-later');
     await etcd('put', '/demo/added-later', 'three');
@@ -196,6 +223,8 @@ describe('backup, upgrade, rollback', () => {
     expect(report.workers).toEqual(['worker-1']);
     const values = await etcd('get', '/demo/', '--prefix');
     expect(values).toBe('/demo/deleted-later\ntwo\n/demo/kept\none\n');
+    // the API objects went back with etcd: kubeadm-config, kube-proxy, CoreDNS; the later workload is gone
+    expect(await apiState(cluster)).toEqual(atBackup);
     expect(await onNode('cp-1', ['cat', '/etc/kubernetes/manifests/kube-apiserver.yaml'])).toBe(originalApiserverManifest);
     const status = await cluster.status();
     for (const node of status.nodes) {

@@ -4,15 +4,18 @@
 // kubeadm/kubelet/kubectl with its hold (apt-mark) or versionlock (dnf) back at the old version. Before the
 // package-manager seam, rollback on the dnf nodes stopped at "All matches were filtered out by exclude
 // filtering": the versionlock the upgrade added pinned the new version and rollback never deleted it.
+// The API objects go back too: kubeadm-config, kube-proxy and CoreDNS as before the upgrade, a later
+// Deployment gone.
 // Build dist/ first (npm run build).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { runAction, type ActionResult } from '../support/action-runner.ts';
-import { inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
+import { apiState, type ApiState, changeApiAfterBackup, inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
 import { upgradeInputs } from './upgrade-helpers.ts';
 
 let cluster: SimCluster;
 let upgrade: ActionResult;
+let beforeUpgrade: ApiState;
 
 async function onNode(name: string, argv: string[]): Promise<string> {
   const node = inventoryNodes(cluster).find((n) => n.name === name);
@@ -60,6 +63,7 @@ afterAll(async () => {
 describe('rollback on Debian and RHEL nodes', () => {
   test('the upgrade moves every node to 1.31 and holds / versionlocks it there', async () => {
     expect(cluster.spec.nodes.map((n) => n.os).sort()).toEqual(['debian', 'debian', 'rhel']);
+    beforeUpgrade = await apiState(cluster);
     upgrade = await runAction(upgradeInputs(cluster, { 'max-unavailable': '1' }), { env: { GITHUB_RUN_ID: '7101' }, timeoutMs: 600_000 });
     expect(upgrade.exitCode, tail(upgrade)).toBe(0);
     expect(upgrade.outputs['backup-id']).toMatch(/^\d{8}T\d{6}Z-7101$/);
@@ -68,6 +72,12 @@ describe('rollback on Debian and RHEL nodes', () => {
     for (const node of cluster.spec.nodes) {
       expect(await holdsOf(node), node.name).toEqual(expectedHolds(node.os, target));
     }
+    await changeApiAfterBackup(cluster);
+    expect(await apiState(cluster)).toMatchObject({
+      kubernetesVersion: `v${target}`,
+      kubeProxyImage: `registry.k8s.io/kube-proxy:v${target}`,
+      workloadAfterBackup: true,
+    });
   }, 600_000);
 
   test('rollback puts every node back at 1.30.5, held / versionlocked at 1.30.5', async () => {
@@ -85,5 +95,7 @@ describe('rollback on Debian and RHEL nodes', () => {
     for (const node of cluster.spec.nodes) {
       expect(await holdsOf(node), node.name).toEqual(expectedHolds(node.os, '1.30.5'));
     }
+    // the API objects are as the upgrade's backup found them (taken before any node changed)
+    expect(await apiState(cluster)).toEqual(beforeUpgrade);
   }, 600_000);
 });

@@ -53,6 +53,34 @@ describe('a 3 + 6 simulated cluster', () => {
     expect(worker.stdout.trim().endsWith('0')).toBe(true);
   });
 
+  it('runs ONE etcd cluster of the three control planes, holding the API objects under /registry/', async () => {
+    const etcdctl = (node: number, command: string) =>
+      ssh(
+        cluster.sshKeyPath,
+        cluster.knownHostsPath,
+        cluster.spec.nodes[node]!.address,
+        `ETCDCTL_API=3 etcdctl --endpoints=https://${cluster.spec.nodes[node]!.address}:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt ` +
+          `--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key ${command}`,
+      );
+    const members = await etcdctl(2, 'member list');
+    expect(
+      members.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(', ').slice(1, 3).join(' '))
+        .sort(),
+    ).toEqual(['started cp-1', 'started cp-2', 'started cp-3']);
+    // each member answers from its own data (serializable reads)
+    for (const node of [0, 1, 2]) {
+      const config = await etcdctl(node, 'get /registry/configmaps/kube-system/kubeadm-config --print-value-only --consistency=s');
+      expect(JSON.parse(config.stdout).data.ClusterConfiguration).toContain('kubernetesVersion: v1.30.5');
+    }
+    const proxy = await etcdctl(0, 'get /registry/daemonsets/kube-system/kube-proxy --print-value-only');
+    expect(JSON.parse(proxy.stdout).spec.template.spec.containers[0].image).toBe('registry.k8s.io/kube-proxy:v1.30.5');
+    const nodes = await etcdctl(0, 'get /registry/minions/ --prefix --keys-only');
+    expect(nodes.stdout.split('\n').filter(Boolean)).toHaveLength(9);
+  });
+
   it('refuses a key it does not know', async () => {
     const otherKey = join(scratch, 'other_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);

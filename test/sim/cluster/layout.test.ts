@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { writeClusterLayout } from '../../../sim/cluster/layout.ts';
+import { etcdManifest } from '../../../sim/cluster/manifests.ts';
 import { buildClusterSpec, resolveOptions } from '../../../sim/cluster/options.ts';
 import type { ClusterSpec } from '../../../sim/node/spec.ts';
 
@@ -50,15 +51,22 @@ describe('cluster layout', () => {
     expect(statSync(join(pki, 'ca.key')).mode & 0o077).toBe(0);
   });
 
-  it('writes kubeadm static pod manifests with this node and a 3-member etcd', () => {
-    const etcd = parseYaml(readFileSync(join(node('cp-3'), 'upper/etc/kubernetes/manifests/etcd.yaml'), 'utf8'));
-    const command: string[] = etcd.spec.containers[0].command;
-    expect(etcd.spec.containers[0].image).toBe('registry.k8s.io/etcd:3.5.15-0');
-    expect(command).toContain('--name=cp-3');
-    expect(command).toContain('--listen-client-urls=https://127.199.250.12:2379');
-    expect(command).toContain(
+  it('writes kubeadm static pod manifests: etcd.yaml of the first control plane names only itself, a joining one waits', () => {
+    const first = parseYaml(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes/manifests/etcd.yaml'), 'utf8'));
+    const command: string[] = first.spec.containers[0].command;
+    expect(first.spec.containers[0].image).toBe('registry.k8s.io/etcd:3.5.15-0');
+    expect(command).toContain('--name=cp-1');
+    expect(command).toContain('--listen-client-urls=https://127.199.250.10:2379');
+    expect(command).toContain('--initial-cluster=cp-1=https://127.199.250.10:2380');
+    expect(command.some((f) => f.startsWith('--initial-cluster-state'))).toBe(false);
+    // `kubeadm join --control-plane` writes it only after adding the member (up does that: etcd-join.ts)
+    expect(existsSync(join(node('cp-3'), 'upper/etc/kubernetes/manifests/etcd.yaml'))).toBe(false);
+    expect(existsSync(join(node('cp-3'), 'upper/etc/kubernetes/manifests/kube-apiserver.yaml'))).toBe(true);
+    const joined: string[] = parseYaml(etcdManifest(spec, spec.nodes[2]!)).spec.containers[0].command;
+    expect(joined).toContain(
       '--initial-cluster=cp-1=https://127.199.250.10:2380,cp-2=https://127.199.250.11:2380,cp-3=https://127.199.250.12:2380',
     );
+    expect(joined).toContain('--initial-cluster-state=existing');
     const apiserver = parseYaml(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8'));
     expect(apiserver.spec.containers[0].image).toBe('registry.k8s.io/kube-apiserver:v1.30.5');
     expect(apiserver.spec.containers[0].command).toContain('--advertise-address=127.199.250.10');
