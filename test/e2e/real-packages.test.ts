@@ -79,6 +79,10 @@ beforeAll(async () => {
     // worker-3's pkgs.k8s.io is a mirror that stopped at 1.31.12
     mirrors: [{ nodes: ['worker-3'], published: ['1.30.5', ...Array.from({ length: 13 }, (_, i) => `1.31.${i}`)] }],
   });
+  // the operator's own kubelet settings, and packages held by hand (before the broken repository: dnf would refuse)
+  await onNode('worker-2', ['sh', '-c', 'echo "KUBELET_EXTRA_ARGS=--node-labels=team=ops" > /etc/default/kubelet']);
+  await onNode('worker-2', ['apt-mark', 'hold', 'kubernetes-cni']);
+  await onNode('worker-1', ['dnf', 'versionlock', 'add', 'cri-tools']);
   // an unrelated repository that fails on every refresh, on a Debian and on an EL node
   await onNode('cp-1', ['sh', '-c', 'echo "deb https://pkgs.k8s.io/no-such-repository/deb/ /" > /etc/apt/sources.list.d/broken.list']);
   await onNode('worker-1', [
@@ -86,10 +90,6 @@ beforeAll(async () => {
     '-c',
     'printf "[broken]\\nname=broken\\nbaseurl=https://pkgs.k8s.io/no-such-repository/rpm/\\nenabled=1\\ngpgcheck=0\\n" > /etc/yum.repos.d/broken.repo',
   ]);
-  // the operator's own kubelet settings, and packages held by hand
-  await onNode('worker-2', ['sh', '-c', 'echo "KUBELET_EXTRA_ARGS=--node-labels=team=ops" > /etc/default/kubelet']);
-  await onNode('worker-2', ['apt-mark', 'hold', 'kubernetes-cni']);
-  await onNode('worker-1', ['dnf', 'versionlock', 'add', 'cri-tools']);
 }, 240_000);
 
 afterAll(async () => {
@@ -139,7 +139,7 @@ describe('real package managers', () => {
     expect(await onNode('worker-2', ['sh', '-c', 'ls /etc/default/kubelet.dpkg-dist'])).toContain('kubelet.dpkg-dist');
     // held and locked by hand before the run: still so
     expect(await onNode('worker-2', ['apt-mark', 'showhold'])).toContain('kubernetes-cni');
-    expect(await onNode('worker-1', ['dnf', 'versionlock', 'list'])).toContain('cri-tools');
+    expect(await onNode('worker-1', ['cat', '/etc/dnf/plugins/versionlock.list'])).toContain('cri-tools');
     // the EL node without the versionlock plugin: its repository's exclude= still hides the packages from updates
     expect(status.nodes.find((n) => n.name === 'worker-3')?.holds).toEqual([]);
     expect(await onNode('worker-3', ['cat', '/etc/yum.repos.d/kubernetes.repo'])).toContain(
