@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { compileCacheDir, nodePaths, type ClusterSpec, type NodeState, type SimNodeSpec } from '../node/spec.ts';
 import type { KeyPairPaths as KeyFiles } from '../lib/pki.ts';
 import { renderKubeconfig } from '../lib/kube-rest.ts';
+import { pkgsAddressOf } from '../pkgs/setup.ts';
 import { copyTemplate, hostsFile } from '../pkgs/templates.ts';
 import { kubeadmFlagsEnv, kubeletConfigurationYaml } from './configs.ts';
 import { writeNodeLogin } from './login.ts';
@@ -153,5 +154,5 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
 export async function installNodePackages(spec: ClusterSpec, node: SimNodeSpec, template: string): Promise<void> {
   const upper = join(nodePaths(spec.dir, node.name).nodeDir, 'upper');
   await copyTemplate(template, upper);
-  await put(join(upper, 'etc/hosts'), hostsFile(spec.pkgs.address));
+  await put(join(upper, 'etc/hosts'), hostsFile(pkgsAddressOf(spec, node)));
 }

@@ -19,7 +19,9 @@ const HOLD_LOCK = [
   'use Fcntl qw(F_SETLKW F_WRLCK SEEK_SET O_RDWR O_CREAT);',
   "$0 = 'unattended-upgr';",
   'sysopen(my $fh, $ARGV[0], O_RDWR|O_CREAT, 0640) or die "open: $!";',
-  'fcntl($fh, F_SETLKW, pack(\'s s x4 q q l x4\', F_WRLCK, SEEK_SET, 0, 0, 0)) or die "fcntl: $!";',
+  // struct flock on x86_64 Linux; fcntl writes it back, so it must be a variable
+  "my $lock = pack('s s x4 q q l x4', F_WRLCK, SEEK_SET, 0, 0, 0);",
+  'fcntl($fh, F_SETLKW, $lock) or die "fcntl: $!";',
   "open(my $ready, '>', '/var/tmp/hold-lock.ready') or die \"ready: $!\";",
   'close($ready);',
   'sleep($ARGV[1]);',
