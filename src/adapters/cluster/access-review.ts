@@ -68,7 +68,7 @@ export function accessError(command: string, missing: readonly Permission[]): In
   return new InputError([
     {
       input: 'kubeconfig',
-      problem: `its user may not do ${missing.length} thing(s) command ${command} needs through the Kubernetes API (nothing was changed):${lines}\n`,
+      problem: `its user may not do ${missing.length} thing(s) command ${command} needs through the Kubernetes API:${lines}\nNothing was changed and no node was contacted`,
       fix: `bind the kubeconfig's user to the ClusterRole and Role "${RBAC_NAME}" from README.md (section "Kubernetes permissions"): kubectl apply -f that manifest with the subject set to this user`,
     },
   ]);
