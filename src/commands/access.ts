@@ -47,7 +47,7 @@ export function commandAccess(command: string, deps: PhaseDeps): Permission[] {
   }
 }
 
-export const ALL_COMMANDS = ['plan', 'upgrade', 'control-plane', 'workers', 'node', 'verify', 'backup', 'rollback'] as const;
+const ALL_COMMANDS = ['plan', 'upgrade', 'control-plane', 'workers', 'node', 'verify', 'backup', 'rollback'] as const;
 
 /** Every permission any command may need (the README's role). */
 export function everyPermission(): Permission[] {

@@ -19,8 +19,6 @@ export type Permission =
     }
   | { verb: string; path: string; why: string };
 
-export type ResourcePermission = Extract<Permission, { resource: string }>;
-
 export function isPathPermission(p: Permission): p is Extract<Permission, { path: string }> {
   return 'path' in p;
 }

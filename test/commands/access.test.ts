@@ -1,7 +1,8 @@
 // The permissions each command needs (the union of its phases' lists), the README's role made from them,
 // and the preflight access review against the simulator's RBAC: a user with only the plan's permissions may
 // plan, and an upgrade with it is refused naming exactly what is missing.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -112,6 +113,20 @@ describe('the preflight access review against RBAC', () => {
       await expect(
         requireAccess(kc, command, needs(command, { 'drain-fallback-delete': 'true', 'verify-workload': 'x' })),
       ).resolves.toBeUndefined();
+    }
+  });
+
+  it('leaves the verdict to the command when the API server cannot answer (503): a rollback must still run then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'access-503-'));
+    const faultsFile = join(dir, 'faults.json');
+    writeFileSync(faultsFile, JSON.stringify([{ type: 'api-unavailable', durationMs: 600_000 }]));
+    const down = await startStandaloneApiServer({ faultsFile });
+    try {
+      const kc = kubeConfigFromText(await down.userKubeconfig('nobody-503'));
+      await expect(requireAccess(kc, 'rollback', needs('rollback'))).resolves.toBeUndefined();
+    } finally {
+      await down.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -34,7 +34,11 @@ const PATHS: Record<string, (ns?: string) => string> = {
 
 function commandLines(cluster: SimCluster): number {
   return cluster.spec.nodes.reduce(
-    (n, node) => n + readFileSync(join(cluster.dir, 'nodes', node.name, 'commands.log'), 'utf8').split('\n').filter(Boolean).length,
+    (n, node) =>
+      n +
+      readFileSync(join(cluster.dir, 'nodes', node.name, 'commands.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean).length,
     0,
   );
 }
@@ -74,7 +78,9 @@ describe('a kubeconfig without the permissions', () => {
   it('is refused in preflight, naming each missing permission, why, and the fix', () => {
     expect(refused.exitCode, tail(refused.stdout)).toBe(1);
     const error = refused.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
-    expect(error).toMatch(/^::error::Invalid input \(no node was contacted\):%0Akubeconfig: its user may not do \d+ thing\(s\) command upgrade needs/);
+    expect(error).toMatch(
+      /^::error::Invalid input \(no node was contacted\):%0Akubeconfig: its user may not do \d+ thing\(s\) command upgrade needs/,
+    );
     for (const missing of [
       'list nodes (API group "", all namespaces): reading the nodes',
       'get configmaps kubeadm-config (API group "", namespace kube-system)',

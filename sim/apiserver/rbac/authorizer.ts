@@ -40,9 +40,9 @@ export interface RbacSource {
   role(namespace: string, name: string): Obj | undefined;
 }
 
-export const SYSTEM_MASTERS = 'system:masters';
+const SYSTEM_MASTERS = 'system:masters';
 export const AUTHENTICATED = 'system:authenticated';
-export const UNAUTHENTICATED = 'system:unauthenticated';
+const UNAUTHENTICATED = 'system:unauthenticated';
 export const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: [UNAUTHENTICATED] };
 
 export interface Decision {
@@ -58,7 +58,7 @@ function has(list: string[] | undefined, value: string): boolean {
 }
 
 /** rbac.ResourceMatches: "*", the exact "resource" or "resource/subresource", or "*\/subresource". */
-export function resourceMatches(rule: PolicyRule, resource: string, subresource: string): boolean {
+function resourceMatches(rule: PolicyRule, resource: string, subresource: string): boolean {
   const combined = subresource ? `${resource}/${subresource}` : resource;
   for (const ruleResource of rule.resources ?? []) {
     if (ruleResource === ALL || ruleResource === combined) return true;
@@ -68,7 +68,7 @@ export function resourceMatches(rule: PolicyRule, resource: string, subresource:
 }
 
 /** rbac.NonResourceURLMatches: "*", the exact path, or a prefix ending in "*". */
-export function nonResourceUrlMatches(rule: PolicyRule, path: string): boolean {
+function nonResourceUrlMatches(rule: PolicyRule, path: string): boolean {
   for (const url of rule.nonResourceURLs ?? []) {
     if (url === ALL || url === path) return true;
     if (url.endsWith('*') && path.startsWith(url.slice(0, -1))) return true;
@@ -86,7 +86,7 @@ export function ruleAllows(rule: PolicyRule, a: Attributes): boolean {
 }
 
 /** rbac.appliesToUser: a subject names the user, one of its groups, or its service account. */
-export function subjectMatches(subject: Obj, user: UserInfo, bindingNamespace: string): boolean {
+function subjectMatches(subject: Obj, user: UserInfo, bindingNamespace: string): boolean {
   switch (subject.kind) {
     case 'User':
       return subject.name === user.name;

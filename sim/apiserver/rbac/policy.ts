@@ -11,7 +11,7 @@ import type { PolicyRule } from './authorizer.ts';
 const READ = ['get', 'list', 'watch'];
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-export interface DefaultRole {
+interface DefaultRole {
   name: string;
   rules: PolicyRule[];
   /** groups the same-named ClusterRoleBinding binds */

@@ -9,7 +9,7 @@ import { describeApiError } from './read-cluster.ts';
 
 const REVIEWS_AT_ONCE = 8;
 
-export type AccessReview = { reachable: true; missing: Permission[] } | { reachable: false; error: string };
+type AccessReview = { reachable: true; missing: Permission[] } | { reachable: false; error: string };
 
 const SSAR: Permission = {
   verb: 'create',
@@ -18,7 +18,7 @@ const SSAR: Permission = {
   why: 'checking these permissions before anything is touched',
 };
 
-/** Asks the API server about each permission; `reachable: false` when it cannot be asked at all. */
+/** Asks the API server about each permission; `reachable: false` when it cannot answer (unreachable, timed out, 5xx). */
 export async function reviewAccess(kc: KubeConfig, needed: readonly Permission[]): Promise<AccessReview> {
   const api = kc.makeApiClient(AuthorizationV1Api);
   const limit = pLimit(REVIEWS_AT_ONCE);
@@ -45,8 +45,9 @@ export async function reviewAccess(kc: KubeConfig, needed: readonly Permission[]
           const review = await api.createSelfSubjectAccessReview({ body: { spec } });
           return review.status?.allowed === true;
         } catch (error) {
+          // 403: the user may not even ask; anything else (refused, timed out, 5xx, no such API) means the
+          // server cannot answer now, and the command's own first call reports that better
           if (error instanceof ApiException && error.code === 403) reviewForbidden = true;
-          else if (error instanceof ApiException) throw new Error(`cannot check the kubeconfig's permissions: ${describeApiError(error)}`);
           else unreachable ??= describeApiError(error);
           return false;
         }
@@ -63,7 +64,7 @@ export async function reviewAccess(kc: KubeConfig, needed: readonly Permission[]
 }
 
 /** The error for missing permissions: each one, why the command needs it, and the fix. */
-export function accessError(command: string, missing: readonly Permission[]): InputError {
+function accessError(command: string, missing: readonly Permission[]): InputError {
   const lines = missing.map((p) => `\n  - ${describePermission(p)}: ${p.why}`).join('');
   return new InputError([
     {

@@ -91,7 +91,7 @@ async function readOptional<T>(what: string, read: () => Promise<T>): Promise<T 
 export const API_REQUEST_TIMEOUT_MS = 60_000;
 
 /** A request the API server did not answer within the bound. */
-export class ApiTimeoutError extends Error {
+class ApiTimeoutError extends Error {
   constructor(method: string, url: string, timeoutMs: number) {
     super(`the Kubernetes API did not answer ${method} ${url} within ${timeoutMs / 1000} s`);
     this.name = 'ApiTimeoutError';
@@ -99,7 +99,7 @@ export class ApiTimeoutError extends Error {
 }
 
 /** An AbortSignal that fires ApiTimeoutError after timeoutMs (its timer does not keep the process alive). */
-export function requestDeadline(method: string, url: string, timeoutMs: number): AbortSignal {
+function requestDeadline(method: string, url: string, timeoutMs: number): AbortSignal {
   const controller = new AbortController();
   setTimeout(() => controller.abort(new ApiTimeoutError(method, url, timeoutMs)), timeoutMs).unref();
   return controller.signal;
@@ -110,7 +110,7 @@ export function requestDeadline(method: string, url: string, timeoutMs: number):
  * the RequestContext's signal after asking applySecurityAuthentication, so that is the one place a deadline
  * goes. (Health ignores the context's signal: it is given `deadline()` directly.)
  */
-export class BoundedKubeConfig extends KubeConfig {
+class BoundedKubeConfig extends KubeConfig {
   readonly timeoutMs: number;
   constructor(timeoutMs = API_REQUEST_TIMEOUT_MS) {
     super();
