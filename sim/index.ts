@@ -3,7 +3,7 @@
 //   const cluster = await startCluster({ workers: 2 });
 //   afterAll(() => cluster.stop());
 //   // cluster.kubeconfigPath, cluster.inventoryPath, cluster.sshKeyPath, cluster.knownHostsPath
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSpec } from './node/spec.ts';
@@ -13,6 +13,7 @@ import { validateFaults, writeFaults, type FaultSpec } from './cluster/faults.ts
 import type { UpOptions } from './cluster/options.ts';
 import { clusterStatus, type ClusterStatus } from './cluster/status.ts';
 import { upCluster } from './cluster/up.ts';
+import { userKubeconfig } from './lib/user-kubeconfig.ts';
 
 export type { ClusterSpec, NodeState, SimNodeSpec } from './node/spec.ts';
 export type { FaultSpec } from './cluster/faults.ts';
@@ -33,6 +34,11 @@ export interface SimCluster {
   jumpHost?: string;
   /** what `sim status` prints */
   status(): Promise<ClusterStatus>;
+  /**
+   * A kubeconfig for a non-admin user: a client certificate signed by the cluster CA (CN=user, O=groups),
+   * written to DIR/users/USER.kubeconfig; returns that path. The API server authorizes it with RBAC.
+   */
+  userKubeconfig(user: string, groups?: string[]): Promise<string>;
   /** replaces the live faults (DIR/faults.json); [] clears them */
   setFaults(faults: FaultSpec[]): void;
   /**
@@ -62,6 +68,21 @@ export async function startCluster(options: UpOptions = {}): Promise<SimCluster>
     user: spec.login?.user ?? 'root',
     ...(spec.bastion ? { jumpHost: jumpHostOf(spec) } : {}),
     status: () => clusterStatus(spec.dir),
+    async userKubeconfig(user, groups = []) {
+      const outDir = join(spec.dir, 'users');
+      const pki = join(spec.dir, 'pki');
+      const text = await userKubeconfig({
+        ca: { cert: join(pki, 'ca.crt'), key: join(pki, 'ca.key') },
+        server: spec.apiServer.url,
+        outDir,
+        user,
+        groups,
+        clusterName: spec.name,
+      });
+      const path = join(outDir, `${user.replace(/[^A-Za-z0-9._-]/g, '_')}.kubeconfig`);
+      writeFileSync(path, text, { mode: 0o600 });
+      return path;
+    },
     setFaults: (faults) => writeFaults(spec.dir, validateFaults(faults, nodeNames)),
     async stop() {
       const report = await downCluster(spec.dir);

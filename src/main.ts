@@ -11,6 +11,8 @@ import { shellOpener } from './adapters/transport/open.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
 import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
+import { PLAN_ACCESS } from './commands/phases/plan.ts';
+import { requireAccess } from './adapters/cluster/access-review.ts';
 import { LOCK_STATE } from './commands/lock-state.ts';
 import {
   commentMarker,
@@ -92,6 +94,8 @@ function pullRequestEvent(): PullRequestEvent {
 
 async function planCommand(settings: Settings): Promise<void> {
   const checked = checkInputs(settings);
+  core.info("Checking the kubeconfig's permissions (SelfSubjectAccessReview)");
+  await requireAccess(checked.kubeconfig, 'plan', PLAN_ACCESS);
   core.info('Reading the cluster through the Kubernetes API');
   // the same reads, probes and buildPlan as every changing command (src/commands/prepare.ts)
   const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), {

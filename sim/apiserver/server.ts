@@ -31,6 +31,16 @@ import { EtcdStorage } from './etcd-storage.ts';
 import { EtcdClient, type EtcdTls } from '../lib/etcd-client.ts';
 import { handleResource, parseResourcePath, type Reply, type ResourceRequest } from './routes.ts';
 import { Store } from './store.ts';
+import { ANONYMOUS, AUTHENTICATED, authorize, type UserInfo } from './rbac/authorizer.ts';
+import { requestAttributes } from './rbac/attributes.ts';
+import {
+  bootstrapRbac,
+  forbiddenError,
+  REVIEW_PATHS,
+  selfSubjectAccessReview,
+  selfSubjectRulesReview,
+  storeRbacSource,
+} from './rbac/reviews.ts';
 
 export interface ApiServerOptions {
   /** listen address, default 127.0.0.1 (loopback only) */
@@ -39,7 +49,7 @@ export interface ApiServerOptions {
   port?: number;
   /** PEM text or file paths: serving certificate and key, and the CA that signs client certificates */
   tls: { cert: string; key: string; ca: string };
-  /** bearer tokens accepted besides client certificates */
+  /** bearer tokens accepted besides client certificates; each authenticates as user "sim-token" in system:masters */
   tokens?: string[];
   /** faults file (FaultSpec[] as JSON or YAML), re-read when its mtime changes */
   faultsFile?: string;
@@ -118,12 +128,26 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(text);
 }
 
-function authenticated(req: IncomingMessage, tokens: Set<string>): boolean {
+function asList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Who sends the request: a client certificate signed by the cluster CA is user CN in groups O; a known
+ * bearer token is "sim-token" in system:masters; no credentials is system:anonymous (kube-apiserver's
+ * --anonymous-auth defaults to true); an unknown token is undefined (401).
+ */
+function authenticate(req: IncomingMessage, tokens: Set<string>): UserInfo | undefined {
   const socket = req.socket as TLSSocket;
-  if (socket.authorized) return true;
-  const header = req.headers.authorization ?? '';
+  if (socket.authorized) {
+    const subject = socket.getPeerCertificate().subject ?? {};
+    return { name: asList(subject.CN)[0] ?? '', groups: [...asList(subject.O), AUTHENTICATED] };
+  }
+  const header = req.headers.authorization;
+  if (header === undefined) return ANONYMOUS;
   const m = /^Bearer\s+(\S+)$/i.exec(header);
-  return m !== null && tokens.has(m[1]!);
+  return m !== null && tokens.has(m[1]!) ? { name: 'sim-token', groups: ['system:masters', AUTHENTICATED] } : undefined;
 }
 
 const publicPaths = new Set(['/version', '/healthz', '/livez', '/readyz']);
@@ -158,6 +182,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     loop.add(c);
   loop.start();
   bootstrap(objects);
+  bootstrapRbac(objects);
+  const rbac = storeRbacSource(store);
   if (options.apiOnlyWorkers) {
     const started = Date.now();
     createApiOnlyWorkers(objects, {
@@ -247,13 +273,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     try {
       const isSim = url.pathname.startsWith('/sim/');
       if (!isSim && faults.apiUnavailable()) throw serviceUnavailable();
-      const path = url.pathname.replace(/\/+$/, '');
-      if (!publicPaths.has(path) && !authenticated(req, tokens)) throw unauthorized();
+      const user = authenticate(req, tokens);
+      if (!user) throw unauthorized();
       const raw = await readBody(req);
       if (isSim) {
+        if (user === ANONYMOUS) throw unauthorized();
         if (url.pathname === '/sim/status') return send(res, simStatus());
         throw pageNotFound();
       }
+      const attributes = requestAttributes(req.method ?? 'GET', url);
+      if (!authorize(rbac, user, attributes).allowed) throw forbiddenError(user, attributes);
+      if (req.method === 'POST' && url.pathname === REVIEW_PATHS.access)
+        return send(res, { code: 201, body: selfSubjectAccessReview(rbac, user, JSON.parse(raw || '{}')) });
+      if (req.method === 'POST' && url.pathname === REVIEW_PATHS.rules)
+        return send(res, { code: 201, body: selfSubjectRulesReview(rbac, user, JSON.parse(raw || '{}')) });
       const reply = route(req, res, url, raw);
       if (reply && storage && req.method !== 'GET' && !(await storage.durable(store.currentRv(), DURABLE_WAIT_MS)))
         log(`${req.method} ${url.pathname}: answered before etcd had the write (no etcd answered for ${DURABLE_WAIT_MS / 1000}s)`);

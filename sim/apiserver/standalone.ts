@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderKubeconfig } from '../lib/kube-rest.ts';
 import { createCA, issueCert } from '../lib/pki.ts';
+import { userKubeconfig } from '../lib/user-kubeconfig.ts';
 import { startApiServer, type ApiServerOptions, type RunningApiServer } from './server.ts';
 
 export interface StandaloneApiServer {
@@ -20,6 +21,8 @@ export interface StandaloneApiServer {
   caPem: string;
   /** direct access to the server's store and object API (tests may arrange state through them) */
   server: RunningApiServer;
+  /** kubeconfig text for a user (client certificate CN=user, O=groups) that RBAC authorizes */
+  userKubeconfig(user: string, groups?: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,7 @@ export async function startStandaloneApiServer(options: StandaloneOptions = {}):
       dir,
       caPem,
       server,
+      userKubeconfig: (user, groups = []) => userKubeconfig({ ca, server: server.url, outDir: dir, user, groups }),
       close: async () => {
         await server.close();
         await rm(dir, { recursive: true, force: true });

@@ -60,6 +60,19 @@ export function checkName(def: ResourceDef, obj: Obj): void {
       { field: 'metadata.name', message: 'Required value: name or generateName is required', type: 'FieldValueRequired' },
     ]);
   }
+  if (def.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segment names (ValidateRBACName): "system:node" is valid
+    const problem =
+      name === '.' || name === '..'
+        ? `may not be '${name}'`
+        : name.includes('/')
+          ? "may not contain '/'"
+          : name.includes('%')
+            ? "may not contain '%'"
+            : undefined;
+    if (problem) throw invalid(def, name, [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${problem}` }]);
+    return;
+  }
   if (name.length > 253 || !SUBDOMAIN.test(name)) {
     throw invalid(def, name, [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: ${SUBDOMAIN_MESSAGE}` }]);
   }
@@ -73,6 +86,7 @@ function required(def: ResourceDef, name: string, field: string): ApiError {
 export function validateObject(def: ResourceDef, obj: Obj): void {
   const name = obj.metadata.name;
   if (def.kind === 'Pod' && !(obj.spec?.containers?.length > 0)) throw required(def, name, 'spec.containers');
+  if ((def.kind === 'RoleBinding' || def.kind === 'ClusterRoleBinding') && !obj.roleRef?.name) throw required(def, name, 'roleRef.name');
   if (['Deployment', 'ReplicaSet', 'DaemonSet'].includes(def.kind)) {
     const selector = obj.spec?.selector;
     if (!selector || (!selector.matchLabels && !selector.matchExpressions)) throw required(def, name, 'spec.selector');

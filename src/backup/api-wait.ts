@@ -1,6 +1,14 @@
 // What the rollback waits for through the Kubernetes API: the API server answering, then nodes Ready.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 
+import type { Permission } from '../core/permissions.ts';
+
+/** The calls of waitForApi and waitNodesReady (after a rollback). */
+export const API_WAIT_ACCESS: readonly Permission[] = [
+  { verb: 'list', group: '', resource: 'namespaces', why: 'rollback: waiting for the API server to answer' },
+  { verb: 'list', group: '', resource: 'nodes', why: 'rollback: waiting for the nodes to be Ready' },
+];
+
 const POLL_MS = 2000;
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {

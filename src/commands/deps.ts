@@ -5,6 +5,7 @@ import type { VerifyExpectation, VerifyResult } from '../adapters/cluster/verify
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import type { ClusterState } from '../core/cluster-state.ts';
 import type { Inventory } from '../core/inventory.ts';
+import type { Permission } from '../core/permissions.ts';
 import type { Plan } from '../core/plan-types.ts';
 import type { RunRecord } from '../core/run-record.ts';
 import type { Settings } from '../core/settings.ts';
@@ -55,6 +56,11 @@ export interface CommandDeps {
   identity: RunIdentity;
   /** a reason once the run is cancelled (SIGTERM/SIGINT) */
   cancelled(): string | undefined;
+  /**
+   * Preflight: throws an InputError naming each permission the kubeconfig's user lacks (absent in tests
+   * whose fakes need no API). Says nothing when the API cannot be reached: the plan's read reports that.
+   */
+  checkAccess?(command: string, needed: readonly Permission[]): Promise<void>;
   /** where backups go: the artifact client and RUNNER_TEMP (copies and GHES archives) */
   artifacts: { uploader: ArtifactUploader; runnerTemp: string };
 }

@@ -4,6 +4,7 @@ import * as core from '@actions/core';
 import { context } from '@actions/github';
 import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requireAccess } from '../adapters/cluster/access-review.ts';
 import { acquireClusterLock, releaseClusterLock, startLockRenewal, type LockHolder } from '../adapters/cluster/lease.ts';
 import { makeClusterApis } from '../adapters/cluster/progress.ts';
 import { verifyCluster } from '../adapters/cluster/verify-api.ts';
@@ -143,6 +144,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
       preparedInventory = prepared.inventory;
       return prepared;
     },
+    checkAccess: (command, needed) => requireAccess(checked.kubeconfig, command, needed),
     cluster: clusterOps(apis),
     lock,
     verify: (expectation) => verifyCluster(apis, expectation),

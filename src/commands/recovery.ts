@@ -2,9 +2,18 @@
 // and the cluster's name from the inventory (or the cluster), real SSH shells, the artifact client, a job summary and
 // outputs. Rollback holds the cluster lock while it works, so no upgrade starts under it.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { acquireClusterLock, DEFAULT_LOCK_NAMESPACE, lockName, releaseClusterLock, type LockHolder } from '../adapters/cluster/lease.ts';
+import { requireAccess } from '../adapters/cluster/access-review.ts';
+import {
+  acquireClusterLock,
+  DEFAULT_LOCK_NAMESPACE,
+  LOCK_ACCESS,
+  lockName,
+  releaseClusterLock,
+  type LockHolder,
+} from '../adapters/cluster/lease.ts';
 import { isNotFound, makeClusterApis } from '../adapters/cluster/progress.ts';
-import { readCluster } from '../adapters/cluster/read-cluster.ts';
+import { READ_CLUSTER_ACCESS, readCluster } from '../adapters/cluster/read-cluster.ts';
+import { API_WAIT_ACCESS } from '../backup/api-wait.ts';
 import { shellOpener } from '../adapters/transport/open.ts';
 import { inventoryFromCluster, type Inventory } from '../core/inventory.ts';
 import type { Settings } from '../core/settings.ts';
@@ -12,7 +21,7 @@ import { actionsArtifactUploader, type ArtifactUploader } from '../backup/artifa
 import { backupCommand } from './backup.ts';
 import type { RunIdentity } from './deps.ts';
 import { checkInputs } from './prepare.ts';
-import { runPhaseList, type Phase } from './phases/phase.ts';
+import { phasesAccess, runPhaseList, type Phase } from './phases/phase.ts';
 import { rollbackCommand } from './rollback.ts';
 
 export interface RecoveryIo {
@@ -88,6 +97,8 @@ const targetOf = (run: RecoveryRun): Target => {
 /** The nodes and the cluster's name (read-only). */
 const targetPhase: Phase<RecoveryRun> = {
   title: 'target',
+  // read only when the inventory does not name the cluster; asked for either way
+  access: () => READ_CLUSTER_ACCESS,
   async run(run) {
     run.target = await target(run.settings);
     return undefined;
@@ -144,6 +155,7 @@ function rollbackHolder(io: RecoveryIo): LockHolder {
 /** The cluster lock, so no upgrade starts under the rollback; released when the command ends. */
 const rollbackLockPhase: Phase<RecoveryRun> = {
   title: 'lock',
+  access: () => LOCK_ACCESS,
   async run(run) {
     const { kubeconfig, inventory } = targetOf(run);
     const name = lockName(inventory.cluster);
@@ -166,6 +178,8 @@ const rollbackLockPhase: Phase<RecoveryRun> = {
 /** Restores etcd from the backup's verified snapshot and puts manifests, kubelet files, repository and packages back. */
 const rollbackPhase: Phase<RecoveryRun> = {
   title: 'rollback',
+  // waits for the API and nodes, then clears the restored lock (get and delete, in LOCK_ACCESS)
+  access: () => [...API_WAIT_ACCESS, ...LOCK_ACCESS.filter((p) => p.verb === 'get' || p.verb === 'delete')],
   async run(run) {
     const { kubeconfig, inventory, cluster } = targetOf(run);
     const { settings, io } = run;
@@ -196,6 +210,9 @@ async function runRecovery(
   io: RecoveryIo,
 ): Promise<RecoveryResult> {
   const run: RecoveryRun = { settings, io, release: async () => {} };
+  // preflight: the kubeconfig may do what the phases need (an unreachable API is not refused here: a
+  // rollback is what a broken cluster needs)
+  await requireAccess(checkInputs(settings).kubeconfig, settings.command, phasesAccess(phases, { settings, options: settings.upgrade }));
   const heading = () => `## ${title} of ${run.target?.cluster ?? 'the cluster'}`;
   try {
     const stop = await runPhaseList(phases, run, false);
@@ -216,12 +233,15 @@ async function runRecovery(
   }
 }
 
+export const BACKUP_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, backupNowPhase];
+export const ROLLBACK_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, confirmPhase, rollbackLockPhase, rollbackPhase];
+
 /** command: backup — every node's backup now, placed as the backup inputs say. */
 export function runBackupStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
-  return runRecovery('Backup', 'the backup', [targetPhase, backupNowPhase], settings, io);
+  return runRecovery('Backup', 'the backup', BACKUP_PHASES, settings, io);
 }
 
 /** command: rollback — refuses without confirm-rollback = the cluster's name and without a verified snapshot. */
 export function runRollbackStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {
-  return runRecovery('Rollback', 'rollback', [targetPhase, confirmPhase, rollbackLockPhase, rollbackPhase], settings, io);
+  return runRecovery('Rollback', 'rollback', ROLLBACK_PHASES, settings, io);
 }

@@ -3,6 +3,7 @@
 import type { RunEvent } from '../core/run-record.ts';
 import type { CommandDeps, CommandResult } from './deps.ts';
 import { runPhases } from './phases/manager.ts';
+import type { Phase, PhaseDeps } from './phases/phase.ts';
 import { verifyTargetPhase } from './phases/verify.ts';
 
 type EventBody = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'at'> : never) : never;
@@ -49,6 +50,10 @@ export async function runVerify(
 }
 
 /** command: verify, as one phase run by the phase manager. */
+export function verifyPhases(_deps: PhaseDeps): Phase[] {
+  return [verifyTargetPhase];
+}
+
 export function verifyCommand(deps: CommandDeps): Promise<CommandResult> {
-  return runPhases('verify', [verifyTargetPhase], deps);
+  return runPhases('verify', verifyPhases(deps), deps);
 }

@@ -2,7 +2,22 @@
 import { drainNode, uncordonNode } from '../adapters/cluster/drain.ts';
 import { mapNode } from '../adapters/cluster/map.ts';
 import { isNotFound, readProgress, recordFence, recordStage, type ClusterApis } from '../adapters/cluster/progress.ts';
+import type { Permission } from '../core/permissions.ts';
 import type { ClusterOps } from './types.ts';
+
+/** The calls of nodeStatus and addonImages (the node stages' own reads); drain and progress list theirs. */
+export const CLUSTER_OPS_ACCESS: readonly Permission[] = [
+  { verb: 'get', group: '', resource: 'nodes', why: 'waiting for upgraded nodes to be Ready' },
+  { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'kube-system', names: ['coredns'], why: 'reading the CoreDNS version' },
+  {
+    verb: 'get',
+    group: 'apps',
+    resource: 'daemonsets',
+    namespace: 'kube-system',
+    names: ['kube-proxy'],
+    why: 'reading the kube-proxy version',
+  },
+];
 
 export function clusterOps(apis: ClusterApis): ClusterOps {
   return {

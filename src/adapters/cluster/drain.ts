@@ -4,10 +4,26 @@
 // Unlike kubectl, a failed drain uncordons the node and names what blocked it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Eviction, V1Pod } from '@kubernetes/client-node';
+import type { Permission } from '../../core/permissions.ts';
 import { classifyPod, compilePolicy, type CompiledPolicy, type PodFacts, type PodVerdict } from '../../core/pod-policy.ts';
 import { mapPod } from './map.ts';
 import { listAll } from './read-cluster.ts';
 import { apiFailure, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
+
+/** The calls drainNode and uncordonNode make; deleting pods only with drain-fallback-delete. */
+export function drainAccess(options: { fallbackDelete: boolean }): Permission[] {
+  return [
+    { verb: 'get', group: '', resource: 'nodes', why: 'cordoning and uncordoning nodes' },
+    { verb: 'patch', group: '', resource: 'nodes', why: 'cordoning and uncordoning nodes' },
+    { verb: 'list', group: '', resource: 'pods', why: 'finding the pods on a node to drain' },
+    { verb: 'get', group: '', resource: 'pods', why: 'waiting for evicted pods to go' },
+    { verb: 'create', group: '', resource: 'pods/eviction', why: 'evicting pods (the Eviction API respects disruption budgets)' },
+    { verb: 'get', group: 'apps', resource: 'daemonsets', why: 'telling DaemonSet pods from orphans, as kubectl drain does' },
+    ...(options.fallbackDelete
+      ? [{ verb: 'delete', group: '', resource: 'pods', why: 'drain-fallback-delete: deleting pods whose eviction is refused' }]
+      : []),
+  ];
+}
 
 export interface DrainOptions {
   /** the whole drain's deadline (drain-timeout), from the moment the node is cordoned */

@@ -3,10 +3,20 @@
 // than lock-ttl may be taken over (and that is reported). Every write carries the resourceVersion
 // read just before it, so a 409 means someone else wrote in between: read again and decide again.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { Permission } from '../../core/permissions.ts';
 import { apiFailure, isConflict, isNotFound, PROGRESS_PREFIX, type ClusterApis } from './progress.ts';
 
 export const DEFAULT_LOCK_NAME = 'kubeadm-upgrade-action';
 export const DEFAULT_LOCK_NAMESPACE = 'kube-system';
+
+/** The calls of the cluster lock (acquire, renew, release). */
+export const LOCK_ACCESS: readonly Permission[] = (['get', 'create', 'update', 'delete'] as const).map((verb) => ({
+  verb,
+  group: 'coordination.k8s.io',
+  resource: 'leases',
+  namespace: DEFAULT_LOCK_NAMESPACE,
+  why: 'the cluster lock (a Lease in kube-system)',
+}));
 const RUN_ANNOTATION = `${PROGRESS_PREFIX}run`;
 const ATTEMPT_ANNOTATION = `${PROGRESS_PREFIX}attempt`;
 const JOBS_ANNOTATION = `${PROGRESS_PREFIX}jobs`;

@@ -13,6 +13,14 @@ import {
 } from '@kubernetes/client-node';
 import { apiRetrier, retryingClient, type ApiRetryDeps } from './api-retry.ts';
 
+import type { Permission } from '../../core/permissions.ts';
+
+/** The calls of the progress records (readProgress, recordStage, recordFence, clearProgress). */
+export const PROGRESS_ACCESS: readonly Permission[] = [
+  { verb: 'get', group: '', resource: 'nodes', why: 'reading the upgrade progress recorded on each Node' },
+  { verb: 'patch', group: '', resource: 'nodes', why: 'recording the upgrade progress on each Node (annotations)' },
+];
+
 /** The API clients the cluster-effect adapters use; each function takes only the ones it needs. */
 export interface ClusterApis {
   core: CoreV1Api;

@@ -1,11 +1,48 @@
 // One read of the cluster through the Kubernetes API: the API part of ClusterState (nodeReports come
 // from the node probes). Every list is paginated (limit + continue) and restarts when its token expires (410).
 import { apiRetrier, retryingClient } from './api-retry.ts';
-import { ApiException, AppsV1Api, CoreV1Api, Health, KubeConfig, PolicyV1Api, VersionApi, type V1ListMeta } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  Health,
+  KubeConfig,
+  PolicyV1Api,
+  VersionApi,
+  type RequestContext,
+  type V1ListMeta,
+} from '@kubernetes/client-node';
 import type { ClusterState } from '../../core/cluster-state.ts';
+import type { Permission } from '../../core/permissions.ts';
 import { mapBudget, mapControlPlanePod, mapNode, mapPod, parseClusterConfiguration, withoutV } from './map.ts';
 
 export type ApiClusterState = Omit<ClusterState, 'nodeReports'>;
+
+/** The calls readCluster makes (the plan command's read of the cluster). */
+export const READ_CLUSTER_ACCESS: readonly Permission[] = [
+  { verb: 'get', path: '/version', why: 'reading the server version' },
+  { verb: 'get', path: '/readyz', why: 'reading whether the API server is ready' },
+  { verb: 'list', group: '', resource: 'nodes', why: 'reading the nodes' },
+  { verb: 'list', group: '', resource: 'pods', why: 'reading the pods (control-plane versions, what a drain meets)' },
+  { verb: 'list', group: 'policy', resource: 'poddisruptionbudgets', why: 'reading the disruption budgets a drain must respect' },
+  {
+    verb: 'get',
+    group: '',
+    resource: 'configmaps',
+    namespace: 'kube-system',
+    names: ['kubeadm-config'],
+    why: "reading kubeadm's ClusterConfiguration",
+  },
+  { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'kube-system', names: ['coredns'], why: 'reading the CoreDNS version' },
+  {
+    verb: 'get',
+    group: 'apps',
+    resource: 'daemonsets',
+    namespace: 'kube-system',
+    names: ['kube-proxy'],
+    why: 'reading the kube-proxy version',
+  },
+];
 
 const PAGE_SIZE = 500;
 const RESTARTS_ON_EXPIRED_TOKEN = 3;
@@ -51,9 +88,50 @@ async function readOptional<T>(what: string, read: () => Promise<T>): Promise<T 
   }
 }
 
-/** A KubeConfig from the kubeconfig input's text. The text is never echoed: it holds credentials. */
-export function kubeConfigFromText(text: string): KubeConfig {
-  const kc = new KubeConfig();
+/** How long one API request may take before it is abandoned (no call of the Action waits longer). */
+export const API_REQUEST_TIMEOUT_MS = 60_000;
+
+/** A request the API server did not answer within the bound. */
+class ApiTimeoutError extends Error {
+  constructor(method: string, url: string, timeoutMs: number) {
+    super(`the Kubernetes API did not answer ${method} ${url} within ${timeoutMs / 1000} s`);
+    this.name = 'ApiTimeoutError';
+  }
+}
+
+/** An AbortSignal that fires ApiTimeoutError after timeoutMs (its timer does not keep the process alive). */
+function requestDeadline(method: string, url: string, timeoutMs: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new ApiTimeoutError(method, url, timeoutMs)), timeoutMs).unref();
+  return controller.signal;
+}
+
+/**
+ * Every request made through this KubeConfig is bounded: client-node 2 sends each generated API call with
+ * the RequestContext's signal after asking applySecurityAuthentication, so that is the one place a deadline
+ * goes. (Health ignores the context's signal: it is given `deadline()` directly.)
+ */
+class BoundedKubeConfig extends KubeConfig {
+  readonly timeoutMs: number;
+  constructor(timeoutMs = API_REQUEST_TIMEOUT_MS) {
+    super();
+    this.timeoutMs = timeoutMs;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    if (!context.getSignal()) context.setSignal(requestDeadline(context.getHttpMethod(), context.getUrl(), this.timeoutMs));
+  }
+
+  /** A deadline for a call client-node makes outside the generated APIs (Health). */
+  deadline(method: string, path: string): AbortSignal {
+    return requestDeadline(method, `${this.getCurrentCluster()?.server ?? ''}${path}`, this.timeoutMs);
+  }
+}
+
+/** A KubeConfig from the kubeconfig input's text, every request bounded. The text is never echoed: it holds credentials. */
+export function kubeConfigFromText(text: string, timeoutMs = API_REQUEST_TIMEOUT_MS): KubeConfig {
+  const kc = new BoundedKubeConfig(timeoutMs);
   try {
     kc.loadFromString(text);
   } catch (error) {
@@ -87,7 +165,9 @@ export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
   const coreApi = retryingClient(kc.makeApiClient(CoreV1Api), retry);
   const apps = retryingClient(kc.makeApiClient(AppsV1Api), retry);
   const policy = retryingClient(kc.makeApiClient(PolicyV1Api), retry);
-  const readyz = await new Health(kc).readyz({ timeout: 10_000 }).catch(() => false);
+  // Health's own `timeout` option is ignored by client-node 2 (undici fetch): only a signal bounds it
+  const readyzSignal = kc instanceof BoundedKubeConfig ? kc.deadline('GET', '/readyz') : AbortSignal.timeout(API_REQUEST_TIMEOUT_MS);
+  const readyz = await new Health(kc).readyz({ signal: readyzSignal }).catch(() => false);
   const [nodes, pods, budgets, kubeadmConfig, coreDNS, kubeProxy] = await Promise.all([
     listAll('nodes', (page) => coreApi.listNode(page)),
     listAll('pods in all namespaces', (page) => coreApi.listPodForAllNamespaces(page)),

@@ -1,6 +1,7 @@
 // After an upgrade: does the cluster show the target everywhere? Read-only checks through the API (the
 // optional smoke workload aside), one result per item, each naming the nodes involved.
 import { randomBytes } from 'node:crypto';
+import type { Permission } from '../../core/permissions.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ControlPlaneComponent } from '../../core/cluster-state.ts';
@@ -111,6 +112,31 @@ function workloadCheck(
 }
 
 /** Creates the smoke pod and waits until it is Ready; the caller removes the namespace. */
+/** The calls of verifyCluster's read-only checks. */
+export const VERIFY_ACCESS: readonly Permission[] = [
+  { verb: 'list', group: '', resource: 'nodes', why: 'verify: nodes Ready at the target' },
+  { verb: 'list', group: '', resource: 'pods', namespace: 'kube-system', why: 'verify: control-plane, CoreDNS and kube-proxy pods' },
+  {
+    verb: 'get',
+    group: '',
+    resource: 'configmaps',
+    namespace: 'kube-system',
+    names: ['kubeadm-config'],
+    why: 'verify: kubeadm-config at the target',
+  },
+  { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'kube-system', names: ['coredns'], why: 'verify: CoreDNS' },
+  { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: 'kube-system', names: ['kube-proxy'], why: 'verify: kube-proxy' },
+];
+
+/** The calls of the smoke workload (verify-workload): a namespace of its own with one pod, removed after. */
+export const SMOKE_ACCESS: readonly Permission[] = [
+  { verb: 'create', group: '', resource: 'namespaces', why: 'verify-workload: its own namespace' },
+  { verb: 'delete', group: '', resource: 'namespaces', why: 'verify-workload: removing its namespace' },
+  { verb: 'create', group: '', resource: 'pods', why: 'verify-workload: the smoke pod' },
+  { verb: 'get', group: '', resource: 'pods', why: 'verify-workload: waiting for the smoke pod' },
+  { verb: 'delete', group: '', resource: 'pods', why: 'verify-workload: removing the smoke pod' },
+];
+
 async function runSmokePod(api: VerifyApis, smoke: SmokeWorkload, namespace: string): Promise<Check> {
   const name = 'smoke';
   const started = Date.now();

@@ -1,6 +1,6 @@
 // The cluster lock (a Lease): one run upgrades a cluster at a time; matrix legs of one run share it. Renewed while
 // the run works, released when it finishes (and by the post step after a crash). A dry run takes no lock.
-import { holderIdentity, lockName, type LockHolder } from '../../adapters/cluster/lease.ts';
+import { holderIdentity, LOCK_ACCESS, lockName, type LockHolder } from '../../adapters/cluster/lease.ts';
 import { LOCK_STATE } from '../lock-state.ts';
 import { preparedOf, type Phase } from './phase.ts';
 
@@ -12,6 +12,7 @@ function ageText(ms: number): string {
 export function lockPhase(jobSuffix?: string): Phase {
   return {
     title: 'lock',
+    access: ({ options }) => (options.dryRun ? [] : LOCK_ACCESS),
     async run(run) {
       const { deps } = run;
       const prepared = preparedOf(run);

@@ -3,7 +3,7 @@
 import { foldRun, type RunCommand, type RunEvent, type RunOutcome } from '../../core/run-record.ts';
 import { runOutputs, runSummaryMarkdown } from '../../report/run-report.ts';
 import type { CommandDeps, CommandResult } from '../deps.ts';
-import { runPhaseList, type EventBody, type Phase, type RunState } from './phase.ts';
+import { phasesAccess, runPhaseList, type EventBody, type Phase, type RunState } from './phase.ts';
 
 export async function runPhases(
   command: RunCommand,
@@ -11,6 +11,8 @@ export async function runPhases(
   deps: CommandDeps,
   target = deps.settings.target.raw,
 ): Promise<CommandResult> {
+  // preflight, before any node is touched: the kubeconfig may do what every phase of the command needs
+  await deps.checkAccess?.(command, phasesAccess(phases, { settings: deps.settings, options: deps.options }));
   const events: RunEvent[] = [];
   const run: RunState = {
     deps,

@@ -1,12 +1,20 @@
 // The node phases: the control planes one at a time, then the worker batches. Each node runs its stages
 // (src/upgrade/stages/); a dry run prints those stages' steps, the same ones the plan showed.
+import { drainAccess } from '../../adapters/cluster/drain.ts';
 import { holderIdentity } from '../../adapters/cluster/lease.ts';
+import { PROGRESS_ACCESS } from '../../adapters/cluster/progress.ts';
+import { CLUSTER_OPS_ACCESS } from '../../upgrade/cluster-ops.ts';
 import { commandLine, kubeadmBackupsMode, stageInput } from '../../upgrade/procedure.ts';
 import { runControlPlanes, runWorkerBatches, type RunnerDeps, type RunnerResult } from '../../upgrade/runner.ts';
 import type { ScheduledNode } from '../../upgrade/schedule.ts';
 import { stageNamed } from '../../upgrade/stages/index.ts';
 import { kubeadmBackupsHook } from '../upgrade-backup.ts';
-import { preparedOf, scheduleOf, type Phase, type PhaseStop, type RunState } from './phase.ts';
+import { preparedOf, scheduleOf, type AccessNeeds, type Phase, type PhaseStop, type RunState } from './phase.ts';
+
+/** The node stages' calls: drain and uncordon, progress records, Ready waits and addon versions; none in a dry run. */
+function nodeStagesAccess({ options }: AccessNeeds) {
+  return options.dryRun ? [] : [...drainAccess(options.drain), ...PROGRESS_ACCESS, ...CLUSTER_OPS_ACCESS];
+}
 
 function runnerDeps(run: RunState): RunnerDeps {
   const { deps } = run;
@@ -57,6 +65,7 @@ function printSteps(run: RunState, nodes: readonly ScheduledNode[]): void {
 
 export const controlPlanesPhase: Phase = {
   title: 'control planes',
+  access: nodeStagesAccess,
   shouldRun: (run) => run.parts!.controlPlanes,
   run: async (run) => stopped(run, await runControlPlanes(scheduleOf(run).controlPlanes, runnerDeps(run), run.facts)),
   async dryRun(run) {
@@ -67,6 +76,7 @@ export const controlPlanesPhase: Phase = {
 
 export const workersPhase: Phase = {
   title: 'workers',
+  access: nodeStagesAccess,
   shouldRun: (run) => run.parts!.workers,
   run: async (run) => stopped(run, await runWorkerBatches(scheduleOf(run).workerBatches, runnerDeps(run), run.facts)),
   async dryRun(run) {

@@ -4,6 +4,9 @@
 import type { LockHolder } from '../../adapters/cluster/lease.ts';
 import type { NodeProgress } from '../../adapters/cluster/progress.ts';
 import type { RunCommand, RunEvent, RunOutcome } from '../../core/run-record.ts';
+import { uniquePermissions, type Permission } from '../../core/permissions.ts';
+import type { Settings } from '../../core/settings.ts';
+import type { UpgradeOptions } from '../../core/upgrade-options.ts';
 import type { RunPhases } from '../../upgrade/runner.ts';
 import type { Schedule, ScheduledNode } from '../../upgrade/schedule.ts';
 import type { NodeFacts, RunFacts, UpgradeTarget } from '../../upgrade/types.ts';
@@ -52,6 +55,25 @@ export interface Phase<S = RunState> {
   run(run: S): Promise<PhaseStop | undefined>;
   /** what the phase would do, printed to the log; absent: the phase only reads, so it runs as it is */
   dryRun?(run: S): Promise<PhaseStop | undefined>;
+  /**
+   * The Kubernetes API permissions the phase's calls need (the adapters' lists), for the preflight access
+   * review and the README's role; absent: the phase makes no API call.
+   */
+  access?(needs: AccessNeeds): readonly Permission[];
+}
+
+/** What a command's phase list is made from. */
+export type PhaseDeps = Pick<CommandDeps, 'settings' | 'options'>;
+
+/** What decides a phase's permissions: the inputs (dry run, drain-fallback-delete, verify-workload). */
+export interface AccessNeeds {
+  settings: Settings;
+  options: UpgradeOptions;
+}
+
+/** The permissions a list of phases needs, each once. */
+export function phasesAccess<S>(phases: readonly Phase<S>[], needs: AccessNeeds): Permission[] {
+  return uniquePermissions(phases.map((p) => p.access?.(needs) ?? []));
 }
 
 /**

@@ -1,9 +1,14 @@
 // The plan command's code, first in every changing command: an upgrade never starts when plan would say blocked.
+import { READ_CLUSTER_ACCESS } from '../../adapters/cluster/read-cluster.ts';
 import type { Phase } from './phase.ts';
+
+/** The plan command's calls (readCluster); every changing command makes them first. */
+export const PLAN_ACCESS = READ_CLUSTER_ACCESS;
 
 export function planPhase(only?: (run: Parameters<Phase['run']>[0]) => string | undefined): Phase {
   return {
     title: 'plan',
+    access: () => PLAN_ACCESS,
     async run(run) {
       run.deps.reporter.info("Reading the cluster and the nodes (the plan command's checks)");
       const prepared = await run.deps.preparePlan(only?.(run));

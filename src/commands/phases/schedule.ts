@@ -1,7 +1,7 @@
 // Which nodes this command works on and from which stage: the plan's order corrected by the progress recorded on
 // the nodes (resume), narrowed to the command's part (all, control planes, one worker batch, one node).
 import pLimit from 'p-limit';
-import type { NodeProgress } from '../../adapters/cluster/progress.ts';
+import { PROGRESS_ACCESS, type NodeProgress } from '../../adapters/cluster/progress.ts';
 import type { RunPhases } from '../../upgrade/runner.ts';
 import { buildSchedule, scheduledNodes, type Schedule, type ScheduleOptions } from '../../upgrade/schedule.ts';
 import { nodeFacts, planTarget } from '../../upgrade/procedure.ts';
@@ -23,6 +23,7 @@ async function readAllProgress(deps: CommandDeps, names: string[]): Promise<Map<
 export function schedulePhase(scope: ScheduleScope): Phase {
   return {
     title: 'schedule',
+    access: () => PROGRESS_ACCESS.filter((p) => p.verb === 'get'),
     async run(run) {
       const prepared = preparedOf(run);
       const { plan, state } = prepared;

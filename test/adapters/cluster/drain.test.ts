@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cordonNode,
+  drainAccess,
   drainNode,
   DrainError,
   uncordonNode,
@@ -31,10 +32,15 @@ import {
 
 let cluster: TestCluster;
 let api: ClusterApis;
+let action: ClusterApis;
+let withDelete: ClusterApis;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
   api = cluster.api;
+  // the drain runs as a user with exactly the permissions drain.ts lists
+  action = await cluster.actingAs(drainAccess({ fallbackDelete: false }));
+  withDelete = await cluster.actingAs(drainAccess({ fallbackDelete: true }));
 });
 afterAll(async () => {
   await cluster?.close();
@@ -88,16 +94,16 @@ describe('cordonNode / uncordonNode', () => {
     const {
       nodes: [node],
     } = await setUp(1);
-    expect(await cordonNode(api, node!)).toBe(true);
+    expect(await cordonNode(action, node!)).toBe(true);
     expect(await unschedulable(node!)).toBe(true);
-    expect(await cordonNode(api, node!)).toBe(false);
-    expect(await uncordonNode(api, node!)).toBe(true);
+    expect(await cordonNode(action, node!)).toBe(false);
+    expect(await uncordonNode(action, node!)).toBe(true);
     expect((await api.core.readNode({ name: node! })).spec?.unschedulable).toBeUndefined();
-    expect(await uncordonNode(api, node!)).toBe(false);
+    expect(await uncordonNode(action, node!)).toBe(false);
   });
 
   it('name the node when it does not exist', async () => {
-    await expect(cordonNode(api, 'no-such-node')).rejects.toThrow(/cannot cordon node no-such-node: .*not found/);
+    await expect(cordonNode(action, 'no-such-node')).rejects.toThrow(/cannot cordon node no-such-node: .*not found/);
   });
 });
 
@@ -121,7 +127,7 @@ describe('drainNode', () => {
     const agentOnA = (await appPodsOn(ns, 'agent', a!)).map(id);
 
     const events: DrainEvent[] = [];
-    const result = await drainNode(api, a!, fast, (e) => events.push(e));
+    const result = await drainNode(action, a!, fast, (e) => events.push(e));
 
     expect(result.evicted.sort()).toEqual(webOnA);
     expect(result.skipped).toEqual(
@@ -153,7 +159,7 @@ describe('drainNode', () => {
     expect(onA.length).toBeGreaterThan(0);
 
     const events: DrainEvent[] = [];
-    const error = await drainFailure(drainNode(api, a!, { ...fast, timeoutMs: 1500, retryDelayMs: 200 }, (e) => events.push(e)));
+    const error = await drainFailure(drainNode(action, a!, { ...fast, timeoutMs: 1500, retryDelayMs: 200 }, (e) => events.push(e)));
 
     expect(error.blockers).toEqual(
       onA.map((pod) => ({ pod: id(pod), budget: `${ns}/web-pdb`, reason: 'needs 2 healthy pods and has 2 currently' })),
@@ -190,7 +196,7 @@ describe('drainNode', () => {
         await sleep(20);
       }
     })();
-    const result = await drainNode(api, target, fast).finally(() => {
+    const result = await drainNode(action, target, fast).finally(() => {
       sampling = false;
     });
     await sampler;
@@ -217,7 +223,7 @@ describe('drainNode', () => {
     const before = await podsOnNode(api, a!);
     const cache = before.find((p) => p.metadata?.labels?.app === 'cache')!;
 
-    const error = await drainFailure(drainNode(api, a!, { ...fast, deleteEmptyDirData: false }));
+    const error = await drainFailure(drainNode(action, a!, { ...fast, deleteEmptyDirData: false }));
     expect(error.blockers).toEqual(
       expect.arrayContaining([
         { pod: `${ns}/bare`, reason: expect.stringMatching(/declares no controller.*force-drain-unmanaged: true/) },
@@ -231,7 +237,7 @@ describe('drainNode', () => {
     expect(untouched.map((p) => p.metadata?.uid).sort()).toEqual(before.map((p) => p.metadata?.uid).sort());
     expect(untouched.every((p) => !p.metadata?.deletionTimestamp)).toBe(true);
 
-    const result = await drainNode(api, a!, { ...fast, forceUnmanaged: true, deleteEmptyDirData: true });
+    const result = await drainNode(action, a!, { ...fast, forceUnmanaged: true, deleteEmptyDirData: true });
     expect(result.evicted.sort()).toEqual(before.map(id).sort());
     expect(await podsOnNode(api, a!)).toEqual([]);
     await waitReady(api, ns, 'cache', 1);
@@ -249,7 +255,7 @@ describe('drainNode', () => {
     const onA = (await appPodsOn(ns, 'web', a!)).map(id).sort();
 
     const events: DrainEvent[] = [];
-    const result = await drainNode(api, a!, { ...fast, timeoutMs: 800, fallbackDelete: true }, (e) => events.push(e));
+    const result = await drainNode(withDelete, a!, { ...fast, timeoutMs: 800, fallbackDelete: true }, (e) => events.push(e));
 
     expect(result.deletedIgnoringBudget.sort()).toEqual(onA);
     expect(result.evicted).toEqual([]);
@@ -270,7 +276,7 @@ describe('drainNode', () => {
     await api.core.deleteNamespacedPod({ name: 'stuck', namespace: ns });
 
     const events: DrainEvent[] = [];
-    const error = await drainFailure(drainNode(api, a!, { ...fast, forceUnmanaged: true, timeoutMs: 1000 }, (e) => events.push(e)));
+    const error = await drainFailure(drainNode(action, a!, { ...fast, forceUnmanaged: true, timeoutMs: 1000 }, (e) => events.push(e)));
 
     expect(error.blockers).toEqual([{ pod: `${ns}/stuck`, reason: expect.stringMatching(/still terminating/) }]);
     const kinds = events.filter((e) => e.pod === `${ns}/stuck`).map((e) => e.kind);
@@ -290,7 +296,7 @@ describe('drainNode', () => {
     const [db] = await waitReady(api, ns, 'db', 1);
     const web = (await podsOf(api, ns, 'web')).map(id);
 
-    const result = await drainNode(api, a!, { ...fast, podSelector: 'app=web' });
+    const result = await drainNode(action, a!, { ...fast, podSelector: 'app=web' });
 
     expect(result.evicted).toEqual(web);
     expect((await appPodsOn(ns, 'db', a!)).map((p) => p.metadata?.uid)).toEqual([db!.metadata?.uid]);

@@ -5,13 +5,31 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { startStandaloneApiServer } from '../../../sim/apiserver/standalone.ts';
+import { createKubeClient, loadKubeconfig } from '../../../sim/lib/kube-rest.ts';
+import { kubeConfigFromText } from '../../../src/adapters/cluster/read-cluster.ts';
+import { RBAC_NAME, rbacManifest, type Permission } from '../../../src/core/permissions.ts';
 import { isNotFound, makeClusterApis, MERGE_PATCH, type ClusterApis } from '../../../src/adapters/cluster/progress.ts';
 
 export interface TestCluster {
+  /** cluster-admin (system:masters): for arranging what the tests need */
   api: ClusterApis;
+  /**
+   * The clients of a user granted exactly these permissions (the README's way: a ClusterRole and a Role per
+   * namespace, bound to the user). Adapters called through them get a 403 for any call their permission
+   * list does not name, so a call added without its permission fails its adapter's tests.
+   */
+  actingAs(permissions: readonly Permission[]): Promise<ClusterApis>;
   close(): Promise<void>;
 }
+
+const RBAC_PATHS: Record<string, (namespace?: string) => string> = {
+  ClusterRole: () => '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+  ClusterRoleBinding: () => '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+  Role: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
+  RoleBinding: (ns) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+};
 
 export async function startTestCluster(
   delays: { podStartMs?: number; podStopMs?: number; podReadyMs?: number } = {},
@@ -21,7 +39,23 @@ export async function startTestCluster(
   kc.loadFromFile(server.kubeconfigPath);
   const api = makeClusterApis(kc);
   await ensureNamespace(api, 'kube-system');
-  return { api, close: () => server.close() };
+  return {
+    api,
+    async actingAs(permissions) {
+      const user = `adapter-${randomBytes(3).toString('hex')}`;
+      const admin = createKubeClient(loadKubeconfig(server.kubeconfigPath));
+      try {
+        for (const doc of parseAllDocuments(rbacManifest(permissions, user).replaceAll(`name: ${RBAC_NAME}`, `name: ${user}`))) {
+          const object = doc.toJS();
+          await admin.create(RBAC_PATHS[object.kind]!(object.metadata.namespace), object);
+        }
+      } finally {
+        admin.close();
+      }
+      return makeClusterApis(kubeConfigFromText(await server.userKubeconfig(user)));
+    },
+    close: () => server.close(),
+  };
 }
 
 export function suiteId(): string {

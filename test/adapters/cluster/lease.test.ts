@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acquireClusterLock,
   holderIdentity,
+  LOCK_ACCESS,
   lockName,
   releaseClusterLock,
   startLockRenewal,
@@ -14,10 +15,13 @@ import { startTestCluster, suiteId, waitFor, type TestCluster } from './fixtures
 
 let cluster: TestCluster;
 let api: ClusterApis;
+let action: ClusterApis;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
   api = cluster.api;
+  // the lock runs as a user with exactly LOCK_ACCESS
+  action = await cluster.actingAs(LOCK_ACCESS);
 });
 afterAll(async () => {
   await cluster?.close();
@@ -33,7 +37,7 @@ async function readLease(name: string) {
 describe('cluster lock', () => {
   it('is taken by the first run, with MicroTime stamps the API server accepts', async () => {
     const name = lockName(suiteId());
-    const outcome = await acquireClusterLock(api, { name, holder: run('123'), ttlMs: TTL });
+    const outcome = await acquireClusterLock(action, { name, holder: run('123'), ttlMs: TTL });
     expect(outcome).toEqual({ acquired: true, identity: 'owner/repo run 123 attempt 1', jobs: ['upgrade'] });
     const lease = await readLease(name);
     expect(lease.spec?.holderIdentity).toBe('owner/repo run 123 attempt 1');
@@ -43,9 +47,9 @@ describe('cluster lock', () => {
 
   it('refuses a second run, naming the holder and how long ago it renewed', async () => {
     const name = lockName(suiteId());
-    await acquireClusterLock(api, { name, holder: run('123'), ttlMs: TTL });
+    await acquireClusterLock(action, { name, holder: run('123'), ttlMs: TTL });
     const later = () => new Date(Date.now() + 90_000);
-    const outcome = await acquireClusterLock(api, { name, holder: run('124'), ttlMs: TTL, now: later });
+    const outcome = await acquireClusterLock(action, { name, holder: run('124'), ttlMs: TTL, now: later });
     expect(outcome.acquired).toBe(false);
     if (outcome.acquired) return;
     expect(outcome.holder).toBe('owner/repo run 123 attempt 1');
@@ -57,7 +61,7 @@ describe('cluster lock', () => {
   it('lets exactly one of several runs racing for a free lock win', async () => {
     const name = lockName(suiteId());
     const outcomes = await Promise.all(
-      ['1', '2', '3', '4', '5'].map((id) => acquireClusterLock(api, { name, holder: run(id), ttlMs: TTL })),
+      ['1', '2', '3', '4', '5'].map((id) => acquireClusterLock(action, { name, holder: run(id), ttlMs: TTL })),
     );
     const winners = outcomes.filter((o) => o.acquired);
     expect(winners).toHaveLength(1);
@@ -69,10 +73,10 @@ describe('cluster lock', () => {
   it('takes over a lease not renewed for longer than lock-ttl, and reports whose it was', async () => {
     const name = lockName(suiteId());
     const longAgo = () => new Date(Date.now() - 20 * 60_000);
-    await acquireClusterLock(api, { name, holder: run('100'), ttlMs: TTL, now: longAgo });
+    await acquireClusterLock(action, { name, holder: run('100'), ttlMs: TTL, now: longAgo });
     const before = await readLease(name);
 
-    const outcome = await acquireClusterLock(api, { name, holder: run('200'), ttlMs: TTL });
+    const outcome = await acquireClusterLock(action, { name, holder: run('200'), ttlMs: TTL });
     expect(outcome).toMatchObject({
       acquired: true,
       identity: 'owner/repo run 200 attempt 1',
@@ -87,8 +91,8 @@ describe('cluster lock', () => {
 
   it('is taken over by a re-run attempt of the same run', async () => {
     const name = lockName(suiteId());
-    await acquireClusterLock(api, { name, holder: run('300', 'upgrade', 1), ttlMs: TTL });
-    const outcome = await acquireClusterLock(api, { name, holder: run('300', 'upgrade', 2), ttlMs: TTL });
+    await acquireClusterLock(action, { name, holder: run('300', 'upgrade', 1), ttlMs: TTL });
+    const outcome = await acquireClusterLock(action, { name, holder: run('300', 'upgrade', 2), ttlMs: TTL });
     expect(outcome).toMatchObject({ acquired: true, takenOverFrom: { holder: 'owner/repo run 300 attempt 1' } });
   });
 
@@ -96,8 +100,8 @@ describe('cluster lock', () => {
     const name = lockName(suiteId());
     const first = run('400', 'upgrade (batch 1)');
     const second = run('400', 'upgrade (batch 2)');
-    await acquireClusterLock(api, { name, holder: first, ttlMs: TTL });
-    const shared = await acquireClusterLock(api, { name, holder: second, ttlMs: TTL });
+    await acquireClusterLock(action, { name, holder: first, ttlMs: TTL });
+    const shared = await acquireClusterLock(action, { name, holder: second, ttlMs: TTL });
     expect(shared).toEqual({
       acquired: true,
       identity: holderIdentity(second),
@@ -109,30 +113,30 @@ describe('cluster lock', () => {
       'upgrade (batch 2)',
     ]);
 
-    expect(await releaseClusterLock(api, name, first)).toEqual({ released: true, deleted: false, remainingJobs: ['upgrade (batch 2)'] });
+    expect(await releaseClusterLock(action, name, first)).toEqual({ released: true, deleted: false, remainingJobs: ['upgrade (batch 2)'] });
     expect((await readLease(name)).spec?.holderIdentity).toBe(holderIdentity(second));
-    expect(await releaseClusterLock(api, name, second)).toEqual({ released: true, deleted: true, remainingJobs: [] });
+    expect(await releaseClusterLock(action, name, second)).toEqual({ released: true, deleted: true, remainingJobs: [] });
     await expect(readLease(name)).rejects.toMatchObject({ code: 404 });
   });
 
   it('is not released by a run that does not hold it', async () => {
     const name = lockName(suiteId());
-    await acquireClusterLock(api, { name, holder: run('500'), ttlMs: TTL });
-    const outcome = await releaseClusterLock(api, name, run('501'));
+    await acquireClusterLock(action, { name, holder: run('500'), ttlMs: TTL });
+    const outcome = await releaseClusterLock(action, name, run('501'));
     expect(outcome).toEqual({
       released: false,
       reason: `Lease kube-system/${name} is held by owner/repo run 500 attempt 1, not owner/repo run 501 attempt 1`,
     });
     expect((await readLease(name)).spec?.holderIdentity).toBe('owner/repo run 500 attempt 1');
-    expect(await releaseClusterLock(api, name, run('500'))).toMatchObject({ released: true, deleted: true });
+    expect(await releaseClusterLock(action, name, run('500'))).toMatchObject({ released: true, deleted: true });
   });
 
   it('is renewed while the run goes on, and no more once renewal stops', async () => {
     const name = lockName(suiteId());
-    await acquireClusterLock(api, { name, holder: run('600'), ttlMs: TTL });
+    await acquireClusterLock(action, { name, holder: run('600'), ttlMs: TTL });
     const first = String((await readLease(name)).spec?.renewTime);
     const errors: Error[] = [];
-    const renewal = startLockRenewal(api, { name, holder: run('600'), intervalMs: 50, onError: (e) => errors.push(e) });
+    const renewal = startLockRenewal(action, { name, holder: run('600'), intervalMs: 50, onError: (e) => errors.push(e) });
     const renewed = await waitFor('a renewal', async () => {
       const now = String((await readLease(name)).spec?.renewTime);
       return now !== first ? now : undefined;
@@ -148,10 +152,10 @@ describe('cluster lock', () => {
   it('stops renewing and says so when another run has taken the lock', async () => {
     const name = lockName(suiteId());
     const longAgo = () => new Date(Date.now() - 20 * 60_000);
-    await acquireClusterLock(api, { name, holder: run('700'), ttlMs: TTL, now: longAgo });
-    await acquireClusterLock(api, { name, holder: run('701'), ttlMs: TTL });
+    await acquireClusterLock(action, { name, holder: run('700'), ttlMs: TTL, now: longAgo });
+    await acquireClusterLock(action, { name, holder: run('701'), ttlMs: TTL });
     let lostTo: string | undefined;
-    const renewal = startLockRenewal(api, { name, holder: run('700'), intervalMs: 50, onLost: (holder) => (lostTo = holder) });
+    const renewal = startLockRenewal(action, { name, holder: run('700'), intervalMs: 50, onLost: (holder) => (lostTo = holder) });
     await waitFor('the loss to be noticed', async () => lostTo);
     await renewal.stop();
     expect(lostTo).toBe('owner/repo run 701 attempt 1');

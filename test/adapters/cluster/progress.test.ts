@@ -4,6 +4,7 @@ import {
   clearProgress,
   firstStageNotDone,
   MERGE_PATCH,
+  PROGRESS_ACCESS,
   readProgress,
   recordStage,
   type ClusterApis,
@@ -12,10 +13,13 @@ import { createReadyNode, startTestCluster, suiteId, type TestCluster } from './
 
 let cluster: TestCluster;
 let api: ClusterApis;
+let action: ClusterApis;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
   api = cluster.api;
+  // the progress records are written as a user with exactly PROGRESS_ACCESS
+  action = await cluster.actingAs(PROGRESS_ACCESS);
 });
 afterAll(async () => {
   await cluster?.close();
@@ -34,18 +38,18 @@ async function freshNode(): Promise<string> {
 describe('node progress', () => {
   it('is absent on a node nothing was recorded on', async () => {
     const node = await freshNode();
-    expect(await readProgress(api, node)).toBeUndefined();
+    expect(await readProgress(action, node)).toBeUndefined();
     expect(firstStageNotDone(undefined, '1.31.2', STAGES)).toBe('drain');
   });
 
   it('round-trips through the Node annotations, so a re-run resumes at the first stage not done', async () => {
     const node = await freshNode();
-    await recordStage(api, node, { target: '1.31.2', stage: 'drain', run: RUN, status: 'started' });
-    await recordStage(api, node, { target: '1.31.2', stage: 'drain', run: RUN, status: 'done' });
-    await recordStage(api, node, { target: '1.31.2', stage: 'upgrade-packages', run: RUN, status: 'done' });
-    await recordStage(api, node, { target: '1.31.2', stage: 'kubeadm-upgrade', run: RUN, status: 'failed' });
+    await recordStage(action, node, { target: '1.31.2', stage: 'drain', run: RUN, status: 'started' });
+    await recordStage(action, node, { target: '1.31.2', stage: 'drain', run: RUN, status: 'done' });
+    await recordStage(action, node, { target: '1.31.2', stage: 'upgrade-packages', run: RUN, status: 'done' });
+    await recordStage(action, node, { target: '1.31.2', stage: 'kubeadm-upgrade', run: RUN, status: 'failed' });
 
-    const progress = await readProgress(api, node);
+    const progress = await readProgress(action, node);
     expect(progress).toMatchObject({
       target: '1.31.2',
       stage: 'kubeadm-upgrade',
@@ -61,21 +65,26 @@ describe('node progress', () => {
 
   it('starts the done stages afresh for another target', async () => {
     const node = await freshNode();
-    await recordStage(api, node, { target: '1.30.9', stage: 'drain', run: RUN, status: 'done' });
-    const next = await recordStage(api, node, { target: '1.31.2', stage: 'drain', run: 'owner/repo run 43 attempt 1', status: 'started' });
+    await recordStage(action, node, { target: '1.30.9', stage: 'drain', run: RUN, status: 'done' });
+    const next = await recordStage(action, node, {
+      target: '1.31.2',
+      stage: 'drain',
+      run: 'owner/repo run 43 attempt 1',
+      status: 'started',
+    });
     expect(next).toMatchObject({ target: '1.31.2', doneStages: [], stageStatus: 'started', run: 'owner/repo run 43 attempt 1' });
     expect(firstStageNotDone(next, '1.31.2', STAGES)).toBe('drain');
-    expect(firstStageNotDone(await readProgress(api, node), '1.30.9', STAGES)).toBe('drain');
+    expect(firstStageNotDone(await readProgress(action, node), '1.30.9', STAGES)).toBe('drain');
   });
 
   it("is cleared without touching the node's other annotations", async () => {
     const node = await freshNode();
     await api.core.patchNode({ name: node, body: { metadata: { annotations: { 'example.com/owner': 'team-a' } } } }, MERGE_PATCH);
-    for (const stage of STAGES) await recordStage(api, node, { target: '1.31.2', stage, run: RUN, status: 'done' });
-    expect(firstStageNotDone(await readProgress(api, node), '1.31.2', STAGES)).toBeUndefined();
+    for (const stage of STAGES) await recordStage(action, node, { target: '1.31.2', stage, run: RUN, status: 'done' });
+    expect(firstStageNotDone(await readProgress(action, node), '1.31.2', STAGES)).toBeUndefined();
 
-    await clearProgress(api, node);
-    expect(await readProgress(api, node)).toBeUndefined();
+    await clearProgress(action, node);
+    expect(await readProgress(action, node)).toBeUndefined();
     const annotations = (await api.core.readNode({ name: node })).metadata?.annotations ?? {};
     expect(Object.keys(annotations).filter((k) => k.startsWith('upgrade.kubeadm-upgrade-action.io/'))).toEqual([]);
     expect(annotations['example.com/owner']).toBe('team-a');

@@ -3,11 +3,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterApis } from '../../../src/adapters/cluster/progress.ts';
 import { MERGE_PATCH } from '../../../src/adapters/cluster/progress.ts';
-import { verifyCluster, type VerifyCheck, type VerifyResult } from '../../../src/adapters/cluster/verify-api.ts';
+import {
+  SMOKE_ACCESS,
+  VERIFY_ACCESS,
+  verifyCluster,
+  type VerifyCheck,
+  type VerifyResult,
+} from '../../../src/adapters/cluster/verify-api.ts';
 import { createReadyNode, startTestCluster, suiteId, waitFor, type TestCluster } from './fixtures.ts';
 
 let cluster: TestCluster;
 let api: ClusterApis;
+let action: ClusterApis;
 let cp: string;
 let workers: string[];
 
@@ -46,6 +53,8 @@ async function createMirrorPod(node: string, component: string, image: string): 
 beforeAll(async () => {
   cluster = await startTestCluster();
   api = cluster.api;
+  // verify runs as a user with exactly VERIFY_ACCESS and SMOKE_ACCESS
+  action = await cluster.actingAs([...VERIFY_ACCESS, ...SMOKE_ACCESS]);
   const suite = suiteId();
   cp = `${suite}-cp1`;
   workers = [`${suite}-w1`, `${suite}-w2`];
@@ -116,7 +125,7 @@ async function smokeNamespaces(): Promise<string[]> {
 
 describe('verifyCluster', () => {
   it('passes every check on a cluster at the target, smoke pod included, and leaves no smoke namespace behind', async () => {
-    const result = await verifyCluster(api, {
+    const result = await verifyCluster(action, {
       version: VERSION,
       coreDNSImage: COREDNS,
       controlPlaneImages: { etcd: ETCD },
@@ -139,9 +148,9 @@ describe('verifyCluster', () => {
   });
 
   it('checks CoreDNS against the tag kubeadm announced when the image is not known', async () => {
-    const atTag = await verifyCluster(api, { version: VERSION, coreDNSVersion: 'v1.11.3', nodes: [cp] });
+    const atTag = await verifyCluster(action, { version: VERSION, coreDNSVersion: 'v1.11.3', nodes: [cp] });
     expect(check(atTag, 'coredns')).toMatchObject({ ok: true });
-    const behind = await verifyCluster(api, { version: VERSION, coreDNSVersion: 'v1.12.0', nodes: [cp] });
+    const behind = await verifyCluster(action, { version: VERSION, coreDNSVersion: 'v1.12.0', nodes: [cp] });
     expect(check(behind, 'coredns')).toMatchObject({ ok: false, message: `CoreDNS template runs ${COREDNS}, expected tag v1.12.0` });
   });
 
@@ -162,7 +171,7 @@ describe('verifyCluster', () => {
     );
     await setKubeadmConfigVersion('1.30.5');
 
-    const result = await verifyCluster(api, {
+    const result = await verifyCluster(action, {
       version: VERSION,
       coreDNSImage: 'registry.k8s.io/coredns/coredns:v1.11.4',
       controlPlaneImages: { etcd: 'registry.k8s.io/etcd:3.5.16-0' },
@@ -199,7 +208,7 @@ describe('verifyCluster', () => {
   });
 
   it('checks only the nodes asked for, and reports a node that does not exist', async () => {
-    const result = await verifyCluster(api, { version: VERSION, nodes: [cp, 'ghost'] });
+    const result = await verifyCluster(action, { version: VERSION, nodes: [cp, 'ghost'] });
     expect(check(result, 'nodes-ready')).toMatchObject({ ok: false, nodes: ['ghost'], message: 'not Ready: ghost (no such node)' });
     expect(check(result, 'kubelet-version')).toMatchObject({ ok: true, nodes: [cp] });
   });

@@ -280,12 +280,19 @@ describe('authentication and fixed paths', () => {
     }
   });
 
-  it('answers 401 to a client without certificate or token', async () => {
+  it('treats a client without certificate or token as system:anonymous: public paths only, 403 elsewhere', async () => {
     const { createKubeClient } = await import('../../../sim/lib/kube-rest.ts');
     const anonymous = createKubeClient({ server: c.server.url, ca: Buffer.from(c.server.caPem) });
     const res = await anonymous.request('GET', '/api/v1/nodes');
+    const readyz = await anonymous.request('GET', '/readyz');
     anonymous.close();
-    expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized', code: 401 });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({
+      kind: 'Status',
+      reason: 'Forbidden',
+      code: 403,
+      message: 'nodes is forbidden: User "system:anonymous" cannot list resource "nodes" in API group "" at the cluster scope',
+    });
+    expect(readyz.status).toBe(200);
   });
 });
