@@ -62,10 +62,10 @@ describe('downgradePackages on a dnf node', () => {
     const changing = shell.ran.filter((r) => /^(dnf|yum|sh -c cat)/.test(r.line));
     expect(changing.map((r) => r.line)).toEqual([
       'sh -c cat > "$1" sh /etc/yum.repos.d/kubernetes.repo',
-      'dnf versionlock delete kubeadm kubelet kubectl',
+      'dnf --setopt=skip_if_unavailable=True versionlock delete kubeadm kubelet kubectl',
       'dnf clean metadata',
       'dnf downgrade -y --setopt=skip_if_unavailable=True kubeadm-1.30.5-150500.1.1 kubelet-1.30.5-150500.1.1 kubectl-1.30.5-150500.1.1 --disableexcludes=kubernetes',
-      'dnf versionlock add kubeadm kubelet kubectl',
+      'dnf --setopt=skip_if_unavailable=True versionlock add kubeadm kubelet kubectl',
     ]);
     expect(changing[0]?.stdin).toBe(REPO_30);
     expect(shell.ran.every((r) => r.sudo)).toBe(true);
@@ -76,7 +76,9 @@ describe('downgradePackages on a dnf node', () => {
   it('goes on when there was no versionlock to delete, and stops naming the command when the downgrade fails', async () => {
     const unlocked = new CannedShell(
       upgradedRhelNode((line) =>
-        line.startsWith('dnf versionlock delete') ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined,
+        line.startsWith('dnf --setopt=skip_if_unavailable=True versionlock delete')
+          ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' }
+          : undefined,
       ),
     );
     await expect(downgradePackages(unlocked, RECORDED, 120)).resolves.toHaveLength(3);
@@ -94,7 +96,7 @@ describe('downgradePackages on a dnf node', () => {
     await expect(downgradePackages(failing, RECORDED, 120)).rejects.toThrow(
       /installing the recorded package versions \(`dnf downgrade -y --setopt=skip_if_unavailable=True kubeadm-1\.30\.5-150500\.1\.1 .*`\) on worker-1 failed \(exit 1\): All matches were filtered out/,
     );
-    expect(failing.ran.some((r) => r.line.startsWith('dnf versionlock add'))).toBe(false);
+    expect(failing.ran.some((r) => r.line.startsWith('dnf --setopt=skip_if_unavailable=True versionlock add'))).toBe(false);
   });
 
   it("refuses when the node's package family is not the one the backup recorded", async () => {

@@ -135,10 +135,10 @@ describe('per-node steps', () => {
     const p = plan(cluster({ packageManager: 'dnf' }));
     const install = stepsOf(p, 'worker-1').find((s) => s.id === 'kubelet-install')!.actions;
     expect(install.map((a) => a.text)).toEqual([
-      'dnf versionlock delete kubelet kubectl',
+      'dnf --setopt=skip_if_unavailable=True versionlock delete kubelet kubectl',
       'dnf list --showduplicates --setopt=skip_if_unavailable=True --disableexcludes=kubernetes kubelet',
       'dnf install -y --setopt=skip_if_unavailable=True kubelet-<the 1.31.4 revision the node lists> kubectl-<the 1.31.4 revision the node lists> --disableexcludes=kubernetes',
-      'dnf versionlock add kubelet kubectl',
+      'dnf --setopt=skip_if_unavailable=True versionlock add kubelet kubectl',
     ]);
     expect(install[2]).toMatchObject({ on: 'node', resolvedAtRunTime: true });
     expect(lines(stepsOf(p, 'worker-1'), 'repo-switch')[0]).toContain('-- /etc/yum.repos.d/kubernetes.repo');

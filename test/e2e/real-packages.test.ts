@@ -115,13 +115,16 @@ describe('real package managers', () => {
       env: { GITHUB_RUN_ID: '9102' },
       timeoutMs: 600_000,
     });
-    // release the lock once an apt command on worker-2 is waiting for it
+    // release the lock once an apt command on worker-2 is waiting for it (or once the run is over)
+    let over = false;
+    void running.finally(() => {
+      over = true;
+    });
     const released = (async () => {
-      for (let i = 0; i < 3000; i++) {
-        if (sshCommands(cluster, 'worker-2').some((c) => c.includes('DPkg::Lock::Timeout'))) break;
+      while (!over && !sshCommands(cluster, 'worker-2').some((c) => c.includes('DPkg::Lock::Timeout'))) {
         await new Promise((r) => setTimeout(r, 200));
       }
-      await new Promise((r) => setTimeout(r, 2000));
+      if (!over) await new Promise((r) => setTimeout(r, 2000));
       process.kill(holder, 'SIGTERM');
     })();
     upgrade = await running;

@@ -66,7 +66,7 @@ export function nodeLog(cluster: SimCluster, node: string): NodeLogLine[] {
 }
 
 const CHANGING =
-  /(^|\s)(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) (install|downgrade)|apt-mark( -o \S+)* (hold|unhold)|(yum|dnf) versionlock (add|delete)|systemctl restart|sed -i|tee )/;
+  /(^|\s)(kubeadm upgrade (apply|node)|apt-get install|(yum|dnf) (install|downgrade)|apt-mark( -o \S+)* (hold|unhold)|(yum|dnf)( --setopt=\S+)* versionlock (add|delete)|systemctl restart|sed -i|tee )/;
 
 /** Commands that change a node (as opposed to the plan's read-only probes). */
 export function changingCommands(entries: NodeLogLine[]): string[] {

@@ -62,7 +62,9 @@ describe('the first control plane on a RHEL-family node', () => {
   it('uses versionlock and --disableexcludes, keeps kubeadm upgrade plan, stops kube-apiserver gracefully, applies', async () => {
     const recorder = new Recorder();
     recorder.responders.push((_node, argv) =>
-      argv.join(' ') === 'yum versionlock delete kubeadm' ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' } : undefined,
+      argv.join(' ') === 'yum --setopt=skip_if_unavailable=True versionlock delete kubeadm'
+        ? { code: 1, stderr: 'Error: No package found for: kubeadm\n' }
+        : undefined,
     );
     recorder.responders.push(nodeWorld(TARGET.version));
     recorder.responders.push((_node, argv) =>
@@ -88,16 +90,16 @@ describe('the first control plane on a RHEL-family node', () => {
     expect(recorder.commandsOf('cp-1')).toEqual([
       sed(YUM_REPO),
       'yum clean metadata',
-      'yum versionlock delete kubeadm',
+      'yum --setopt=skip_if_unavailable=True versionlock delete kubeadm',
       'yum install -y --setopt=skip_if_unavailable=True kubeadm-1.31.4-150500.1.1 --disableexcludes=kubernetes',
-      'yum versionlock add kubeadm',
+      'yum --setopt=skip_if_unavailable=True versionlock add kubeadm',
       'kubeadm version -o short',
       'kubeadm upgrade plan',
       'killall -s SIGTERM kube-apiserver',
       'kubeadm upgrade apply v1.31.4 --yes --certificate-renewal=true --etcd-upgrade=true',
-      'yum versionlock delete kubelet kubectl',
+      'yum --setopt=skip_if_unavailable=True versionlock delete kubelet kubectl',
       'yum install -y --setopt=skip_if_unavailable=True kubelet-1.31.4-150500.1.1 kubectl-1.31.4-150500.1.1 --disableexcludes=kubernetes',
-      'yum versionlock add kubelet kubectl',
+      'yum --setopt=skip_if_unavailable=True versionlock add kubelet kubectl',
       'systemctl daemon-reload',
       'systemctl restart kubelet',
     ]);

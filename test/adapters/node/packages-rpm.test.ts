@@ -64,7 +64,7 @@ describe('rpm: reading', () => {
   it('reads installed versions and versionlocks', () => {
     expect(dnf.installedCommand(['kubeadm'])).toEqual(['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n', 'kubeadm']);
     expect(dnf.parseInstalled('kubeadm\t1.30.5-150500.1.1\npackage kubectl is not installed\n')).toEqual({ kubeadm: '1.30.5-150500.1.1' });
-    expect(dnf.holdsCommand()).toEqual(['dnf', 'versionlock', 'list']);
+    expect(dnf.holdsCommand()).toEqual(['dnf', '--setopt=skip_if_unavailable=True', 'versionlock', 'list']);
     expect(
       parseVersionlockList(
         'Loaded plugins: fastestmirror, versionlock\nkubeadm-0:1.30.5-150500.1.1.*\nkubernetes-cni-0:1.4.0-150500.1.1.*\n0:kubelet-1.30.5-150500.1.1.*\n',
@@ -105,7 +105,7 @@ describe('rpm: changing packages', () => {
   it("upgrade: versionlock delete (nothing locked is fine), install past the repo's exclude=, versionlock add", () => {
     const [unlock, install, lock, ...rest] = yum.installSteps(['kubeadm'], '1.31.4-150500.1.1', context);
     expect(rest).toEqual([]);
-    expect(unlock?.argv).toEqual(['yum', 'versionlock', 'delete', 'kubeadm']);
+    expect(unlock?.argv).toEqual(['yum', '--setopt=skip_if_unavailable=True', 'versionlock', 'delete', 'kubeadm']);
     expect(unlock?.tolerate?.test('Error: No package found for: kubeadm')).toBe(true);
     expect(unlock?.tolerate?.test('No such command: versionlock. Please use /usr/bin/yum --help')).toBe(true);
     // another repository that fails to load does not stop the Kubernetes install (EL9 fails by default)
@@ -113,7 +113,7 @@ describe('rpm: changing packages', () => {
       argv: ['yum', 'install', '-y', '--setopt=skip_if_unavailable=True', 'kubeadm-1.31.4-150500.1.1', '--disableexcludes=kubernetes'],
       install: true,
     });
-    expect(lock?.argv).toEqual(['yum', 'versionlock', 'add', 'kubeadm']);
+    expect(lock?.argv).toEqual(['yum', '--setopt=skip_if_unavailable=True', 'versionlock', 'add', 'kubeadm']);
     expect(lock?.tolerate?.test('Error: No package found for: kubeadm')).toBe(false);
     expect(dnf.refreshMetadataCommand()).toEqual(['dnf', 'clean', 'metadata']);
   });
@@ -130,7 +130,7 @@ describe('rpm: changing packages', () => {
       context,
     );
     expect(steps.map((s) => s.argv)).toEqual([
-      ['dnf', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
+      ['dnf', '--setopt=skip_if_unavailable=True', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
       ['dnf', 'clean', 'metadata'],
       [
         'dnf',
@@ -142,7 +142,7 @@ describe('rpm: changing packages', () => {
         'kubectl-1.30.5-150500.1.1',
         '--disableexcludes=kubernetes',
       ],
-      ['dnf', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
+      ['dnf', '--setopt=skip_if_unavailable=True', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
     ]);
     // the downgrade itself must succeed: no failure of it is tolerated
     expect(steps[2]?.tolerate).toBeUndefined();
@@ -156,11 +156,11 @@ describe('rpm: changing packages', () => {
       context,
     );
     expect(steps.map((s) => s.argv)).toEqual([
-      ['yum', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
+      ['yum', '--setopt=skip_if_unavailable=True', 'versionlock', 'delete', 'kubeadm', 'kubelet', 'kubectl'],
       ['yum', 'clean', 'metadata'],
       ['yum', 'downgrade', '-y', '--setopt=skip_if_unavailable=True', 'kubeadm-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
       ['yum', 'install', '-y', '--setopt=skip_if_unavailable=True', 'kubectl-1.30.5-150500.1.1', '--disableexcludes=kubernetes'],
-      ['yum', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
+      ['yum', '--setopt=skip_if_unavailable=True', 'versionlock', 'add', 'kubeadm', 'kubelet', 'kubectl'],
     ]);
   });
 });

@@ -210,7 +210,7 @@ describe('probeNode', () => {
       }
       if (argv[0] === 'rpm')
         return { stdout: 'kubeadm\t1.30.5-150500.1.1\nkubelet\t1.30.5-150500.1.1\npackage kubectl is not installed\n' };
-      if (line === 'dnf versionlock list') return { stdout: 'kubelet-0:1.30.5-150500.1.1.*\n' };
+      if (line === 'dnf --setopt=skip_if_unavailable=True versionlock list') return { stdout: 'kubelet-0:1.30.5-150500.1.1.*\n' };
       if (argv[0] === 'dnf' && argv.includes('--repofrompath=kubernetes-target,https://pkgs.k8s.io/core:/stable:/v1.31/rpm/')) {
         return {
           stdout:

@@ -91,12 +91,12 @@ function listedVersions(listing: string): string[] {
 
 export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
   const unlock = (names: readonly string[]): PackageCommand => ({
-    argv: [tool, 'versionlock', 'delete', ...names],
+    argv: [tool, OTHER_REPOS_MAY_FAIL, 'versionlock', 'delete', ...names],
     tolerate: new RegExp(`No package found|${NO_VERSIONLOCK.source}`, 'i'),
     tolerateReason: 'nothing was locked (or the versionlock plugin is absent)',
   });
   const lock = (names: readonly string[]): PackageCommand => ({
-    argv: [tool, 'versionlock', 'add', ...names],
+    argv: [tool, OTHER_REPOS_MAY_FAIL, 'versionlock', 'add', ...names],
     tolerate: NO_VERSIONLOCK,
     tolerateReason: "the versionlock plugin is not installed; the repository's exclude= line keeps the packages from moving",
   });
@@ -114,7 +114,7 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
 
     installedCommand: (names: readonly string[]) => ['rpm', '-q', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n', ...names],
     parseInstalled: parseInstalledPackages,
-    holdsCommand: () => [tool, 'versionlock', 'list'],
+    holdsCommand: () => [tool, OTHER_REPOS_MAY_FAIL, 'versionlock', 'list'],
     parseHolds: parseVersionlockList,
     publishedCommand: (name: string) => [tool, 'list', '--showduplicates', OTHER_REPOS_MAY_FAIL, ...SEE_EVERY_VERSION, name],
     parsePublished: parseYumListPackages,
