@@ -5,6 +5,7 @@ import {
   allRepoSearchPaths,
   choosePackageManager,
   detectionArgs,
+  findCoreRepoFilesCommand,
   parseDetection,
   type KnownPackageManager,
 } from '../adapters/node/packages/manager.ts';
@@ -17,9 +18,9 @@ const KUBE_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'];
 const KUBELET_FILES = ['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env'];
 const CONTROL_PLANE_DIRS = ['/etc/kubernetes/manifests', '/etc/kubernetes/pki'];
 
-/** The pkgs.k8s.io repository file(s) of the node. */
+/** The node's repository file(s) naming a pkgs.k8s.io core repository (as the probe finds them). */
 export async function repoFiles(shell: NodeShell): Promise<string[]> {
-  const found = await tryAsRoot(shell, ['grep', '-rls', 'pkgs.k8s.io', ...allRepoSearchPaths()]);
+  const found = await tryAsRoot(shell, findCoreRepoFilesCommand(allRepoSearchPaths()));
   return found.stdout.split('\n').filter(Boolean).sort();
 }
 

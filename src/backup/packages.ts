@@ -25,7 +25,12 @@ export async function restoreRepoFile(shell: NodeShell, recorded: PackageVersion
 
 /** Runs one package step as root; a failure its `tolerate` expects is not an error. */
 async function runPackageStep(shell: NodeShell, step: PackageCommand): Promise<void> {
-  const result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
+  let result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
+  const giveUpAt = Date.now() + (step.retryWhile?.forSeconds ?? 0) * 1000;
+  while (result.code !== 0 && step.retryWhile?.pattern.test(`${result.stdout}\n${result.stderr}`) && Date.now() < giveUpAt) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    result = await tryAsRoot(shell, step.argv, { timeoutMs: INSTALL_TIMEOUT_MS });
+  }
   const output = `${result.stdout}\n${result.stderr}`;
   if (result.code === 0 || step.tolerate?.test(output)) return;
   const what = step.install

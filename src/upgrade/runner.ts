@@ -61,6 +61,8 @@ async function record(deps: RunnerDeps, node: string, stage: string, status: 'st
   await deps.cluster.recordStage(node, { target: deps.target.version, stage, run: deps.runIdentity, status });
 }
 
+const RETRY_EVERY_MS = 2000;
+
 /** Runs one step: a command on the node (values captured by earlier steps filled in), or a cluster action. */
 async function runStep(step: StageStep, ctx: StageContext, values: Map<string, string>): Promise<void> {
   if (step.kind === 'cluster') {
@@ -73,11 +75,21 @@ async function runStep(step: StageStep, ctx: StageContext, values: Map<string, s
     if (value === undefined) throw new Error(`${commandLine(step.argv)}: no value was read for ${arg.shown}`);
     return `${arg.prefix ?? ''}${value}`;
   });
-  const result = await ctx.shell.run(argv, {
-    ...(step.rerunOnDrop ? { rerunOnDrop: true } : {}),
-    ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
-    allowFailure: step.allowFailure === true || step.tolerate !== undefined || step.explain !== undefined,
-  });
+  const run = () =>
+    ctx.shell.run(argv, {
+      ...(step.rerunOnDrop ? { rerunOnDrop: true } : {}),
+      ...(step.timeoutMs ? { timeoutMs: step.timeoutMs } : {}),
+      allowFailure: step.allowFailure === true || step.tolerate !== undefined || step.explain !== undefined || step.retry !== undefined,
+    });
+  let result = await run();
+  const giveUpAt = ctx.clock.now() + (step.retry?.forMs ?? 0);
+  while (result.code !== 0 && step.retry?.while.test(`${result.stdout}\n${result.stderr}`) && ctx.clock.now() < giveUpAt) {
+    ctx.say(
+      `(another process holds the lock; trying again in ${RETRY_EVERY_MS / 1000} s, for up to ${Math.round(step.retry.forMs / 1000)} s)`,
+    );
+    await ctx.clock.sleep(RETRY_EVERY_MS);
+    result = await run();
+  }
   if (result.code !== 0 && step.allowFailure !== true) {
     const output = `${result.stdout}\n${result.stderr}`;
     if (!step.tolerate?.pattern.test(output)) {

@@ -134,6 +134,8 @@ export interface CommandStep {
   timeoutMs?: number;
   /** a failure whose output matches is expected and harmless, with the reason for the log */
   tolerate?: { pattern: RegExp; reason: string };
+  /** run again every 2 s while a failure's output matches `while`, for up to `forMs` (a lock another process holds) */
+  retry?: { while: RegExp; forMs: number };
   /** names the cause and the fix of a failure it recognises in the output (a dpkg lock held by another process) */
   explain?(output: string): string | undefined;
   /** any exit code is accepted (read-only commands whose failure the next step handles) */

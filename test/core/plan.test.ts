@@ -115,10 +115,10 @@ describe('per-node steps', () => {
       "sed -i -E 's#(pkgs\\.k8s\\.io/core:/stable:/v)[0-9]+\\.[0-9]+/#\\11.31/#g' -- /etc/apt/sources.list.d/kubernetes.list",
     );
     expect(lines(cp1, 'kubeadm-install')).toEqual([
-      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'apt-mark unhold kubeadm',
       'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
-      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
+      'apt-mark hold kubeadm',
       'kubeadm version -o short',
     ]);
     expect(lines(cp1, 'kubeadm-upgrade').slice(0, 2)).toEqual([

@@ -29,16 +29,16 @@ describe('a Debian worker changing minor', () => {
     expect(ok).toBe(true);
     expect(recorder.commandsOf('worker-1')).toEqual([
       sed(APT_LIST),
-      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'apt-mark unhold kubeadm',
       'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
-      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
+      'apt-mark hold kubeadm',
       'kubeadm version -o short',
       'kubeadm upgrade node',
-      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubelet kubectl',
+      'apt-mark unhold kubelet kubectl',
       'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
-      'apt-mark -o DPkg::Lock::Timeout=120 hold kubelet kubectl',
+      'apt-mark hold kubelet kubectl',
       'systemctl daemon-reload',
       'systemctl restart kubelet',
     ]);
@@ -183,17 +183,17 @@ describe('a plan that could not list package revisions', () => {
       {},
     );
     expect(recorder.commandsOf('worker-1')).toEqual([
-      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubeadm',
+      'apt-mark unhold kubeadm',
       'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'apt-cache madison kubeadm',
       'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubeadm=1.31.4-1.1',
-      'apt-mark -o DPkg::Lock::Timeout=120 hold kubeadm',
+      'apt-mark hold kubeadm',
       'kubeadm version -o short',
-      'apt-mark -o DPkg::Lock::Timeout=120 unhold kubelet kubectl',
+      'apt-mark unhold kubelet kubectl',
       'env DEBIAN_FRONTEND=noninteractive apt-get update -o DPkg::Lock::Timeout=120 -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/kubernetes.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0',
       'apt-cache madison kubelet',
       'env DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-change-held-packages -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold kubelet=1.31.4-1.1 kubectl=1.31.4-1.1',
-      'apt-mark -o DPkg::Lock::Timeout=120 hold kubelet kubectl',
+      'apt-mark hold kubelet kubectl',
     ]);
     await runNode(
       scheduled({ name: 'worker-2', role: 'worker', packageManager: 'dnf', kubeadmAction: 'node' }, ['kubeadm-install']),

@@ -45,6 +45,7 @@ export function packageSteps(input: StageInput, names: string[]): CommandStep[] 
     // the lock wait comes on top of the command's own time
     timeoutMs: PACKAGE_TIMEOUT_MS + input.packageLockTimeoutMs,
     ...(c.explain ? { explain: c.explain } : {}),
+    ...(c.retryWhile ? { retry: { while: c.retryWhile.pattern, forMs: c.retryWhile.forSeconds * 1000 } } : {}),
     ...(c.tolerate ? { tolerate: { pattern: c.tolerate, reason: c.tolerateReason ?? 'expected' } } : {}),
   }));
   if (planned) return steps;

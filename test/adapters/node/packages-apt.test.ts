@@ -90,7 +90,7 @@ describe('apt: changing packages', () => {
   it('upgrade: unhold, update the Kubernetes repository only, install the exact version keeping changed conffiles, hold', () => {
     const steps = apt.installSteps(['kubelet', 'kubectl'], '1.31.4-1.1', context);
     expect(argvs(steps)).toEqual([
-      ['apt-mark', ...lock, 'unhold', 'kubelet', 'kubectl'],
+      ['apt-mark', 'unhold', 'kubelet', 'kubectl'],
       update,
       [
         'env',
@@ -104,7 +104,7 @@ describe('apt: changing packages', () => {
         'kubelet=1.31.4-1.1',
         'kubectl=1.31.4-1.1',
       ],
-      ['apt-mark', ...lock, 'hold', 'kubelet', 'kubectl'],
+      ['apt-mark', 'hold', 'kubelet', 'kubectl'],
     ]);
     expect(steps.map((s) => s.install === true)).toEqual([false, false, true, false]);
     expect(apt.refreshMetadataCommand()).toBeUndefined();
@@ -113,6 +113,20 @@ describe('apt: changing packages', () => {
   it('with several repository files (or none found), apt-get update refreshes every source', () => {
     const steps = apt.installSteps(['kubeadm'], '1.31.4-1.1', { repoFiles: ['/a.list', '/b.list'], lockTimeoutSeconds: 5 });
     expect(steps[1]?.argv).toEqual(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'update', '-o', 'DPkg::Lock::Timeout=5']);
+  });
+
+  it('runs apt-mark again while dpkg says another process holds its lock (dpkg --set-selections does not wait)', () => {
+    const [unhold, , install, hold] = apt.installSteps(['kubeadm'], '1.31.4-1.1', context);
+    for (const step of [unhold, hold]) {
+      expect(step?.retryWhile?.forSeconds).toBe(120);
+      expect(step?.retryWhile?.pattern.test('dpkg: error: dpkg frontend lock was locked by another process with pid 4711')).toBe(true);
+      expect(step?.retryWhile?.pattern.test('E: Unable to locate package kubeadm')).toBe(false);
+    }
+    // apt-get waits itself (DPkg::Lock::Timeout)
+    expect(install?.retryWhile).toBeUndefined();
+    expect(hold?.explain?.('dpkg: error: dpkg frontend lock was locked by another process with pid 4711')).toMatch(
+      /^\/var\/lib\/dpkg\/lock-frontend is held by process 4711 and was not released within 120s/,
+    );
   });
 
   it('names the process holding the dpkg lock and the fix', () => {
@@ -132,7 +146,7 @@ describe('apt: changing packages', () => {
       context,
     );
     expect(argvs(steps)).toEqual([
-      ['apt-mark', ...lock, 'unhold', 'kubeadm', 'kubelet'],
+      ['apt-mark', 'unhold', 'kubeadm', 'kubelet'],
       update,
       [
         'env',
@@ -147,7 +161,7 @@ describe('apt: changing packages', () => {
         'kubeadm=1.30.5-1.1',
         'kubelet=1.30.5-1.1',
       ],
-      ['apt-mark', ...lock, 'hold', 'kubeadm', 'kubelet'],
+      ['apt-mark', 'hold', 'kubeadm', 'kubelet'],
     ]);
     expect(steps.some((s) => s.tolerate)).toBe(false);
   });

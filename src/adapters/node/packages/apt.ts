@@ -1,6 +1,7 @@
 // apt (Debian, Ubuntu): dpkg-query, apt-mark holds, apt-cache madison, apt-get install of an exact version.
 import type { PackageCommand, PackageContext, PackageManager, ReadCommand } from './manager.ts';
 import {
+  findCoreRepoFilesCommand,
   isPackageName,
   isRepoLine,
   newestRevisionOf,
@@ -56,6 +57,8 @@ function madisonVersions(listing: string): string[] {
     .map((f) => f[1]!.trim());
 }
 
+const APT_REPO_PATHS = ['/etc/apt/sources.list.d', '/etc/apt/sources.list'];
+
 /** No debconf question and no conffile prompt may wait for a terminal that is not there. */
 const APT_ENV = ['env', 'DEBIAN_FRONTEND=noninteractive'];
 /**
@@ -80,16 +83,35 @@ function updateCommand(context: PackageContext): string[] {
   return [...APT_ENV, 'apt-get', 'update', ...lockWait(context), ...only];
 }
 
+/**
+ * apt-mark changes holds through `dpkg --set-selections`, which does not wait for the dpkg lock (apt's
+ * DPkg::Lock::Timeout does not reach it): it is run again while another process holds the lock.
+ */
+function aptMark(verb: 'hold' | 'unhold', names: readonly string[], context: PackageContext): PackageCommand {
+  return {
+    argv: ['apt-mark', verb, ...names],
+    retryWhile: { pattern: DPKG_LOCKED, forSeconds: context.lockTimeoutSeconds },
+    explain: explainLock(context),
+  };
+}
+
+/** apt's and dpkg's own words for a lock another process holds. */
+const DPKG_LOCKED = /Could not get lock|dpkg frontend lock was locked by another process|Unable to acquire the dpkg frontend lock/;
+
 const HELD_LOCK = /Could not get lock (\/\S+?)\.? It is held by process (\d+)(?: \(([^)]*)\))?/;
+/** dpkg's own words (apt-mark): "dpkg: error: dpkg frontend lock was locked by another process with pid 4711" */
+const DPKG_HELD = /dpkg frontend lock was locked by another process with pid (\d+)/;
 
 /** "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4711 (unattended-upgr)" → cause and fix. */
 export function explainLock(context: PackageContext): (output: string) => string | undefined {
   return (output) => {
-    const held = HELD_LOCK.exec(output);
-    if (!held) return undefined;
-    const holder = `process ${held[2]}${held[3] ? ` (${held[3]})` : ''}`;
+    const apt = HELD_LOCK.exec(output);
+    const dpkg = apt ? undefined : DPKG_HELD.exec(output);
+    if (!apt && !dpkg) return undefined;
+    const lock = apt?.[1] ?? '/var/lib/dpkg/lock-frontend';
+    const holder = apt ? `process ${apt[2]}${apt[3] ? ` (${apt[3]})` : ''}` : `process ${dpkg?.[1]}`;
     return (
-      `${held[1]} is held by ${holder} and was not released within ${context.lockTimeoutSeconds}s (package-lock-timeout): ` +
+      `${lock} is held by ${holder} and was not released within ${context.lockTimeoutSeconds}s (package-lock-timeout): ` +
       'let it finish (unattended-upgrades usually does within minutes) or stop it, then run the workflow again; a longer package-lock-timeout waits longer'
     );
   };
@@ -113,15 +135,9 @@ export const aptPackageManager = {
   name: 'apt',
   family: 'apt',
   tool: 'apt-get',
-  repoSearchPaths: ['/etc/apt/sources.list.d', '/etc/apt/sources.list'],
+  repoSearchPaths: APT_REPO_PATHS,
 
-  findRepoFilesCommand: () => [
-    'grep',
-    '-rlsE',
-    'pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/',
-    '/etc/apt/sources.list.d',
-    '/etc/apt/sources.list',
-  ],
+  findRepoFilesCommand: (): string[] => findCoreRepoFilesCommand(APT_REPO_PATHS),
   refreshMetadataCommand: () => undefined,
 
   installedCommand: (names) => ['dpkg-query', '-W', '-f=${Package}\t${Version}\n', ...names],
@@ -167,17 +183,17 @@ export const aptPackageManager = {
   ],
   installSteps(names, version, context): PackageCommand[] {
     return [
-      { argv: ['apt-mark', ...lockWait(context), 'unhold', ...names], explain: explainLock(context) },
+      aptMark('unhold', names, context),
       { argv: updateCommand(context), explain: explainUpdate(context) },
       { argv: aptPackageManager.installCommand(names, version, context), install: true, explain: explainLock(context) },
-      { argv: ['apt-mark', ...lockWait(context), 'hold', ...names], explain: explainLock(context) },
+      aptMark('hold', names, context),
     ];
   },
   // apt-get installs each exact version, up or down, in one transaction: what is installed now does not matter
   downgradeSteps(recorded, _installed, context): PackageCommand[] {
     const names = Object.keys(recorded);
     return [
-      { argv: ['apt-mark', ...lockWait(context), 'unhold', ...names], explain: explainLock(context) },
+      aptMark('unhold', names, context),
       { argv: updateCommand(context), explain: explainUpdate(context) },
       {
         argv: [
@@ -194,7 +210,7 @@ export const aptPackageManager = {
         install: true,
         explain: explainLock(context),
       },
-      { argv: ['apt-mark', ...lockWait(context), 'hold', ...names], explain: explainLock(context) },
+      aptMark('hold', names, context),
     ];
   },
 } as const satisfies PackageManager;

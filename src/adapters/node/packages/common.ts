@@ -2,6 +2,17 @@
 // Pure helpers for the package-manager implementations (apt.ts, rpm.ts) and their callers.
 import semver from 'semver';
 
+/**
+ * grep -E pattern of a line naming a pkgs.k8s.io core repository. Other pkgs.k8s.io repositories (CRI-O's
+ * addons:/cri-o:, say) are not the Kubernetes packages' and are never switched, recorded or restored.
+ */
+export const CORE_REPO_GREP = 'pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/';
+
+/** The files (or directories, searched recursively) among `paths` that name a pkgs.k8s.io core repository. */
+export function findCoreRepoFilesCommand(paths: readonly string[]): string[] {
+  return ['grep', '-rlsE', CORE_REPO_GREP, ...paths];
+}
+
 /** One pkgs.k8s.io core repository: its minor is what an upgrade to another minor rewrites. */
 const CORE_STABLE = /(pkgs\.k8s\.io\/core:\/stable:\/v)(\d+\.\d+)(\/)/g;
 const REPO_MINOR = /pkgs\.k8s\.io\/core:\/stable:\/v(\d+\.\d+)\//;

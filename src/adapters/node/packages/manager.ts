@@ -30,6 +30,7 @@ import { parseRepoMinor, repoMinorsIn, type PublishedPackage } from './common.ts
 import { rpmPackageManager } from './rpm.ts';
 
 export {
+  findCoreRepoFilesCommand,
   ofMinor,
   parseRepoMinor,
   repoMinorsIn,
@@ -49,6 +50,8 @@ export interface PackageCommand {
   install?: boolean;
   /** the cause and the fix of a failure recognised in its output (a package lock another process holds) */
   explain?: (output: string) => string | undefined;
+  /** run again while a failure's output matches (a lock the command itself does not wait for), for up to forSeconds */
+  retryWhile?: { pattern: RegExp; forSeconds: number };
 }
 
 /** What the node's install and downgrade commands need beyond the packages. */

@@ -2,11 +2,19 @@
 // plugin as the hold, and the repository's `exclude=` lifted for our own installs by --disableexcludes=kubernetes
 // (the repository id the kubeadm install guide uses).
 import type { PackageCommand, PackageContext, PackageManager, ReadCommand } from './manager.ts';
-import { newestRevisionOf, parseInstalledPackages, parsePackageVersion, uniqueNewestRevision, type PublishedPackage } from './common.ts';
+import {
+  findCoreRepoFilesCommand,
+  newestRevisionOf,
+  parseInstalledPackages,
+  parsePackageVersion,
+  uniqueNewestRevision,
+  type PublishedPackage,
+} from './common.ts';
 
 /** The repo file's `exclude=` and versionlock both hide versions from `list`; the plan needs to see them all. */
 const SEE_EVERY_VERSION = ['--disableexcludes=all', '--disableplugin=versionlock'];
 const OUR_REPO_EXCLUDES = '--disableexcludes=kubernetes';
+const RPM_REPO_PATHS = ['/etc/yum.repos.d'];
 /**
  * Another repository on the node that fails to load (an expired key, a mirror that is down) must not stop the
  * Kubernetes install: dnf then warns "Ignoring repositories: …" and goes on (EL9's default is to fail).
@@ -106,9 +114,9 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
     name: tool,
     family: 'rpm',
     tool,
-    repoSearchPaths: ['/etc/yum.repos.d'],
+    repoSearchPaths: RPM_REPO_PATHS,
 
-    findRepoFilesCommand: () => ['grep', '-rlsE', 'pkgs\\.k8s\\.io/core:/stable:/v[0-9]+\\.[0-9]+/', '/etc/yum.repos.d'],
+    findRepoFilesCommand: (): string[] => findCoreRepoFilesCommand(RPM_REPO_PATHS),
     // the repository kept its id with another baseurl: drop the old minor's cached metadata
     refreshMetadataCommand: () => [tool, 'clean', 'metadata'],
 
