@@ -129,6 +129,16 @@ describe('apt: changing packages', () => {
     );
   });
 
+  it("names the failing repository when the Kubernetes repository's update fails", () => {
+    const [, update] = apt.installSteps(['kubeadm'], '1.31.4-1.1', context);
+    expect(
+      update?.explain?.("E: The repository 'https://pkgs.k8s.io/core:/stable:/v1.31/deb  Release' does not have a Release file.\n"),
+    ).toBe(
+      "apt-get update of the Kubernetes repository failed (E: The repository 'https://pkgs.k8s.io/core:/stable:/v1.31/deb  Release' does not have a Release file.): check the repository file, its signed-by keyring and that the node reaches pkgs.k8s.io",
+    );
+    expect(update?.explain?.('Hit:1 https://pkgs.k8s.io/core:/stable:/v1.31/deb  InRelease\n')).toBeUndefined();
+  });
+
   it('names the process holding the dpkg lock and the fix', () => {
     const [, , install] = apt.installSteps(['kubeadm'], '1.31.4-1.1', context);
     const output =

@@ -121,7 +121,7 @@ function explainUpdate(context: PackageContext): (output: string) => string | un
   return (output) => {
     const lock = explainLock(context)(output);
     if (lock) return lock;
-    const failed = /(?:E: Failed to fetch|E: The repository|E: Release file for|NO_PUBKEY|EXPKEYSIG)\s*(\S*)/.exec(output);
+    const failed = /E: (?:Failed to fetch|The repository|Release file for)[^\n]*|NO_PUBKEY \S+|EXPKEYSIG \S+/.exec(output);
     return failed
       ? `apt-get update of the Kubernetes repository failed (${failed[0].trim()}): check the repository file, its signed-by keyring and that the node reaches pkgs.k8s.io`
       : undefined;
