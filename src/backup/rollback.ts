@@ -16,6 +16,19 @@ import { remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
 import { loadRecord, type RollbackSource } from './rollback-source.ts';
 import type { EtcdMember, EtcdSnapshotRecord, NodeBackup } from './types.ts';
 
+/**
+ * A rollback that stopped part way, maybe after etcd was restored: what the cluster now holds (its lock Lease
+ * among it) may be the backup's. Carries the backup's id so the caller can clear what the restore brought back.
+ */
+export class RollbackFailedError extends Error {
+  readonly backupId: string;
+  constructor(backupId: string, cause: Error) {
+    super(cause.message, { cause });
+    this.name = 'RollbackFailedError';
+    this.backupId = backupId;
+  }
+}
+
 export interface RollbackOptions {
   cluster: string;
   /** the confirm-rollback input: must be the cluster's name */
@@ -224,6 +237,8 @@ export async function runRollback(options: RollbackOptions, deps: RollbackDeps):
   }
   try {
     await restoreCluster(options, deps, { byName, owner, snapshot, snapshotLocal, runnerDir, stamp, report });
+  } catch (error) {
+    throw new RollbackFailedError(manifest.id, error as Error);
   } finally {
     // a snapshot this rollback copied to the runner holds every secret: do not leave it there
     if (!runnerDir && snapshotLocal) await rm(snapshotLocal, { force: true });

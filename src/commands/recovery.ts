@@ -1,6 +1,7 @@
 // command: backup and command: rollback as lists of phases (the same phase loop as the upgrade commands): the nodes
 // and the cluster's name from the inventory (or the cluster), real SSH shells, the artifact client, a job summary and
 // outputs. Rollback holds the cluster lock while it works, so no upgrade starts under it.
+import { RollbackFailedError } from '../backup/rollback.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { requireAccess } from '../adapters/cluster/access-review.ts';
 import {
@@ -193,6 +194,11 @@ const rollbackPhase: Phase<RecoveryRun> = {
       log: io.info,
       waitTimeoutMs: settings.upgrade.nodeReadyTimeoutMs * 2,
       packageLockTimeoutMs: settings.upgrade.packageLockTimeoutMs,
+    }).catch(async (error: unknown) => {
+      // stopped after etcd was restored: the lock Lease is the backup's (its run is over), and would refuse the
+      // re-run that finishes the rollback
+      if (error instanceof RollbackFailedError) await clearRestoredLock(kubeconfig, lockName(inventory.cluster), error.backupId, io);
+      throw error;
     });
     await clearRestoredLock(kubeconfig, lockName(inventory.cluster), report.backupId, io);
     io.setOutputs({ 'backup-id': report.backupId });
