@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterSpec, SimNodeSpec } from '../node/spec.ts';
 import type { FaultSpec } from './faults.ts';
 import { loginSpecFor, loginUserProblem } from './login.ts';
-import { defaultPublished, isVersion, compareVersions } from './versions.ts';
+import { defaultPublished, isPrerelease, isVersion, compareVersions } from './versions.ts';
 
 export type OsChoice = 'debian' | 'rhel' | 'mixed';
 
@@ -93,7 +93,7 @@ export function resolveOptions(options: UpOptions): ResolvedOptions {
   const workload = options.workload ?? 'none';
   if (!['none', 'demo'].includes(workload)) throw new Error(`--workload must be none or demo, got "${workload}"`);
   const published = options.published ?? defaultPublished([version, workerVersion], version);
-  for (const v of published) requireVersion('published', v);
+  for (const v of published) if (!isPrerelease(v)) requireVersion('published', v);
   for (const [name, v] of [
     ['version', version],
     ['worker-version', workerVersion],

@@ -47,18 +47,28 @@ export interface Semver {
   major: number;
   minor: number;
   patch: number;
+  /** alpha/beta/rc (0/1/2) and its number */
+  pre?: { stage: number; number: number };
 }
 
 const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+/** A pre-release as Kubernetes tags it: 1.32.0-rc.1 (pkgs.k8s.io publishes them as 1.32.0~rc.1). */
+const PRERELEASE = /^(\d+)\.(\d+)\.(\d+)-((alpha|beta|rc)\.(\d+))$/;
+const STAGES = ['alpha', 'beta', 'rc'];
 
 export function isVersion(text: string): boolean {
   return VERSION.test(text);
 }
 
+export function isPrerelease(text: string): boolean {
+  return PRERELEASE.test(text);
+}
+
 export function parseVersion(text: string): Semver {
-  const match = VERSION.exec(text);
+  const match = VERSION.exec(text) ?? PRERELEASE.exec(text);
   if (!match) throw new Error(`"${text}" is not a version like 1.30.5`);
-  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]) };
+  const pre = match[5] ? { stage: STAGES.indexOf(match[5]), number: Number(match[6]) } : undefined;
+  return { major: Number(match[1]), minor: Number(match[2]), patch: Number(match[3]), ...(pre ? { pre } : {}) };
 }
 
 export function minorOf(version: string): string {
@@ -69,7 +79,9 @@ export function minorOf(version: string): string {
 export function compareVersions(a: string, b: string): number {
   const x = parseVersion(a);
   const y = parseVersion(b);
-  return x.major - y.major || x.minor - y.minor || x.patch - y.patch;
+  // a pre-release comes before its release
+  const pre = (v: Semver) => (v.pre ? v.pre.stage * 1_000_000 + v.pre.number : Number.MAX_SAFE_INTEGER);
+  return x.major - y.major || x.minor - y.minor || x.patch - y.patch || Math.sign(pre(x) - pre(y));
 }
 
 export function lastPatchOf(minor: number): number {

@@ -19,6 +19,7 @@ import {
   debVersion,
   forFormat,
   kubePackages,
+  packageUpstream,
   RPM_RELEASE,
   rpmFileName,
   type PackageDef,
@@ -233,7 +234,7 @@ async function buildDeb(pkg: PackageDef, outDir: string): Promise<void> {
 function rpmSpec(pkgs: PackageDef[], version: string): string {
   const lines = [
     'Name: sim-kubernetes',
-    `Version: ${version}`,
+    `Version: ${packageUpstream(version)}`,
     `Release: ${RPM_RELEASE}`,
     'Summary: Kubernetes packages built by the cluster simulator',
     'License: Apache-2.0',
@@ -243,7 +244,7 @@ function rpmSpec(pkgs: PackageDef[], version: string): string {
     'Kubernetes packages built by the cluster simulator.',
   ];
   for (const pkg of pkgs) {
-    lines.push(`%package -n ${pkg.name}`, `Version: ${pkg.version}`, `Summary: ${pkg.summary}`, 'AutoReqProv: no');
+    lines.push(`%package -n ${pkg.name}`, `Version: ${packageUpstream(pkg.version)}`, `Summary: ${pkg.summary}`, 'AutoReqProv: no');
     for (const [name, min] of pkg.depends) lines.push(`Requires: ${name} >= ${min}`);
     lines.push(`%description -n ${pkg.name}`, `${pkg.summary}.`);
   }

@@ -54,6 +54,7 @@ export function parseExecutable(text: string): { name: string; version: string }
 }
 
 function minorNumber(version: string): number {
+  // 1.32.0-rc.1 → 32 as well
   const minor = Number(version.split('.')[1]);
   if (!Number.isInteger(minor)) throw new Error(`not a Kubernetes version: ${version}`);
   return minor;
@@ -142,12 +143,17 @@ export function forFormat(pkg: PackageDef, kind: 'deb' | 'rpm'): PackageDef {
   return pkg.name === 'kubelet' ? { ...pkg, files: [...pkg.files, kubeletDefaults(kind, pkg.version)] } : pkg;
 }
 
+/** The version as the packages spell it: a pre-release sorts before its release with "~" (1.32.0~rc.1). */
+export function packageUpstream(version: string): string {
+  return version.replace(/-(alpha|beta|rc)\./, '~$1.');
+}
+
 export function debVersion(version: string): string {
-  return `${version}-${DEB_REVISION}`;
+  return `${packageUpstream(version)}-${DEB_REVISION}`;
 }
 
 export function rpmVersion(version: string): string {
-  return `${version}-${RPM_RELEASE}`;
+  return `${packageUpstream(version)}-${RPM_RELEASE}`;
 }
 
 export function debFileName(pkg: PackageDef): string {

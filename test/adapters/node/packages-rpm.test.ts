@@ -100,6 +100,18 @@ describe('rpm: versions', () => {
   });
 });
 
+describe('rpm: pre-releases', () => {
+  it('spells 1.32.0-rc.1 as pkgs.k8s.io does (1.32.0~rc.1: an rpm version holds no "-") and picks its revision', () => {
+    expect(dnf.upstreamVersion('1.32.0-rc.1')).toBe('1.32.0~rc.1');
+    expect(dnf.versionPattern('1.32.0-rc.1')).toBe('1.32.0~rc.1-*');
+    const listing =
+      'Available Packages\nkubeadm.x86_64  1.31.4-150500.1.1  kubernetes\nkubeadm.x86_64  1.32.0~rc.1-150500.1.1  kubernetes\n';
+    expect(dnf.pickRevision(listing, '1.32.0-rc.1')).toBe('1.32.0~rc.1-150500.1.1');
+    expect(dnf.pickRevision(listing, '1.31.4')).toBe('1.31.4-150500.1.1');
+    expect(dnf.parsePublished(listing).map((p) => p.version)).toEqual(['1.31.4', '1.32.0-rc.1']);
+  });
+});
+
 describe('rpm: changing packages', () => {
   const context = { repoFiles: ['/etc/yum.repos.d/kubernetes.repo'], lockTimeoutSeconds: 120 };
   it("upgrade: versionlock delete (nothing locked is fine), install past the repo's exclude=, versionlock add", () => {

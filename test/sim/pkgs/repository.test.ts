@@ -62,6 +62,22 @@ describe('the apt repository of a minor', () => {
   });
 });
 
+describe('pre-releases', () => {
+  it('are published as pkgs.k8s.io spells them (1.32.0~rc.1), sorting before their release in dpkg and rpm', async () => {
+    const next = await ensureMinorRepo(cache, key, '1.32', ['1.32.0-rc.1', '1.32.0']);
+    const packages = readFileSync(join(next.dir, 'deb', 'Packages'), 'utf8');
+    const stanzas = packages.split('\n\n');
+    expect(stanzas.some((p) => p.includes('Package: kubeadm\n') && p.includes('Version: 1.32.0~rc.1-1.1\n'))).toBe(true);
+    expect(() => run('dpkg', ['--compare-versions', '1.32.0~rc.1-1.1', 'lt', '1.32.0-1.1'])).not.toThrow();
+    const rpm = join(next.dir, 'rpm', 'kubeadm-1.32.0~rc.1-150500.1.1.x86_64.rpm');
+    expect(run('rpm', ['-qp', '--qf', '%{VERSION}-%{RELEASE}', rpm])).toBe('1.32.0~rc.1-150500.1.1');
+    // the executable says the version as Kubernetes tags it
+    expect(run('dpkg-deb', ['--fsys-tarfile', join(next.dir, 'deb', 'kubeadm_1.32.0~rc.1-1.1_amd64.deb')])).toContain(
+      '# sim-package: kubeadm 1.32.0-rc.1',
+    );
+  }, 60_000);
+});
+
 describe('the dnf repository of a minor', () => {
   it('has a repomd.xml signed by the key served beside it, and signed packages', () => {
     const rpm = join(repo.dir, 'rpm');

@@ -15,6 +15,8 @@ import {
 const SEE_EVERY_VERSION = ['--disableexcludes=all', '--disableplugin=versionlock'];
 const OUR_REPO_EXCLUDES = '--disableexcludes=kubernetes';
 const RPM_REPO_PATHS = ['/etc/yum.repos.d'];
+/** An rpm version cannot hold "-": pkgs.k8s.io spells 1.32.0-rc.1 as 1.32.0~rc.1, which sorts before 1.32.0. */
+const prerelease = (target: string) => target.replace(/-(alpha|beta|rc)/, '~$1');
 /**
  * Another repository on the node that fails to load (an expired key, a mirror that is down) must not stop the
  * Kubernetes install: dnf then warns "Ignoring repositories: …" and goes on (EL9's default is to fail).
@@ -143,9 +145,9 @@ export function rpmPackageManager<T extends 'dnf' | 'yum'>(tool: T) {
     ],
 
     listRevisionsCommand: (name: string) => [tool, 'list', '--showduplicates', OTHER_REPOS_MAY_FAIL, OUR_REPO_EXCLUDES, name],
-    pickRevision: (listing: string, target: string) => newestRevisionOf(listedVersions(listing), target),
-    upstreamVersion: (target: string) => target,
-    versionPattern: (target: string) => `${target}-*`,
+    pickRevision: (listing: string, target: string) => newestRevisionOf(listedVersions(listing), prerelease(target)),
+    upstreamVersion: prerelease,
+    versionPattern: (target: string) => `${prerelease(target)}-*`,
 
     installCommand: (names: readonly string[], version: string, _context: PackageContext) => [
       tool,
