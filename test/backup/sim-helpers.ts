@@ -110,3 +110,15 @@ export async function changeApiAfterBackup(cluster: SimCluster): Promise<void> {
     kube.close();
   }
 }
+
+/** Runs argv on the cluster's node `name` over SSH (root), returns its stdout; throws naming the node when it fails. */
+export async function runOnNode(cluster: SimCluster, name: string, argv: string[], stdin?: string): Promise<string> {
+  const node = inventoryNodes(cluster).find((n) => n.name === name);
+  if (!node) throw new Error(`no node ${name}`);
+  const shell = await sshOpener(cluster)(node);
+  try {
+    return await mustRun(shell, argv, stdin);
+  } finally {
+    await shell.close();
+  }
+}

@@ -16,13 +16,13 @@ import { backupCommand, type BackupCommandResult } from '../../src/commands/back
 import { rollbackCommand } from '../../src/commands/rollback.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import {
-  apiState,
   type ApiState,
+  apiState,
   changeApiAfterBackup,
   etcdctlArgs,
   inventoryNodes,
-  mustRun,
   recordingLog,
+  runOnNode,
   sshOpener,
 } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
@@ -44,16 +44,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function onNode(name: string, argv: string[], stdin?: string): Promise<string> {
-  const node = inventoryNodes(cluster).find((n) => n.name === name);
-  if (!node) throw new Error(name);
-  const shell = await sshOpener(cluster)(node);
-  try {
-    return await mustRun(shell, argv, stdin);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 const member = (name: string) => cluster.spec.nodes.find((n) => n.name === name) as { address: string };
 const etcdOn = (name: string, ...rest: string[]) => onNode(name, etcdctlArgs(member(name), ...rest));

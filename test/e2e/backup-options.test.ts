@@ -16,7 +16,7 @@ import { backupCommand } from '../../src/commands/backup.ts';
 import { rollbackCommand } from '../../src/commands/rollback.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { startArtifactService, type ArtifactServiceStandIn } from '../backup/artifact-service.ts';
-import { etcdctlArgs, inventoryNodes, mustRun, recordingLog, sshOpener } from '../backup/sim-helpers.ts';
+import { etcdctlArgs, inventoryNodes, recordingLog, runOnNode, sshOpener } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
 
 let cluster: SimCluster;
@@ -35,14 +35,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function onNode(name: string, argv: string[], stdin?: string): Promise<string> {
-  const shell = await sshOpener(cluster)(inventoryNodes(cluster).find((n) => n.name === name) as InventoryNode);
-  try {
-    return await mustRun(shell, argv, stdin);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 function run(runId: string, inputs: Record<string, string>, openShell = sshOpener(cluster)) {
   const settings = parseBackupSettings((name) => inputs[name] ?? '');

@@ -21,13 +21,13 @@ import { rollbackCommand } from '../../src/commands/rollback.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { startArtifactService, type ArtifactServiceStandIn } from '../backup/artifact-service.ts';
 import {
-  apiState,
   type ApiState,
+  apiState,
   changeApiAfterBackup,
   etcdctlArgs,
   inventoryNodes,
-  mustRun,
   recordingLog,
+  runOnNode,
   sshOpener,
 } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
@@ -48,16 +48,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function onNode(name: string, argv: string[], stdin?: string): Promise<string> {
-  const node = inventoryNodes(cluster).find((n) => n.name === name);
-  if (!node) throw new Error(name);
-  const shell = await sshOpener(cluster)(node);
-  try {
-    return await mustRun(shell, argv, stdin);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 const cp = () => cluster.spec.nodes[0] as { name: string; address: string };
 const etcd = (...rest: string[]) => onNode('cp-1', etcdctlArgs(cp(), ...rest));

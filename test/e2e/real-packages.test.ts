@@ -10,7 +10,7 @@
 //   re-run once it is gone.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
-import { inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
+import { runOnNode } from '../backup/sim-helpers.ts';
 import { runAction, type ActionResult } from '../support/action-runner.ts';
 import { logGroups, sshCommands, upgradeInputs } from './upgrade-helpers.ts';
 
@@ -30,16 +30,7 @@ const HOLD_LOCK = [
 let cluster: SimCluster;
 let upgrade: ActionResult;
 
-async function onNode(name: string, argv: string[], stdin?: string): Promise<string> {
-  const node = inventoryNodes(cluster).find((n) => n.name === name);
-  if (!node) throw new Error(`no node ${name}`);
-  const shell = await sshOpener(cluster)(node);
-  try {
-    return await mustRun(shell, argv, stdin);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 /** Starts the lock holder on the node; resolves to its pid (on the node, which shares the host's pid space). */
 async function holdDpkgLock(node: string, seconds: number): Promise<number> {

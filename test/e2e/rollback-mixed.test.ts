@@ -10,23 +10,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { runAction, type ActionResult } from '../support/action-runner.ts';
-import { apiState, type ApiState, changeApiAfterBackup, inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
+import { type ApiState, apiState, changeApiAfterBackup, runOnNode } from '../backup/sim-helpers.ts';
 import { upgradeInputs } from './upgrade-helpers.ts';
 
 let cluster: SimCluster;
 let upgrade: ActionResult;
 let beforeUpgrade: ApiState;
 
-async function onNode(name: string, argv: string[]): Promise<string> {
-  const node = inventoryNodes(cluster).find((n) => n.name === name);
-  if (!node) throw new Error(`no node ${name}`);
-  const shell = await sshOpener(cluster)(node);
-  try {
-    return await mustRun(shell, argv);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 /** What holds a node's kube packages: apt-mark's names, or dnf's versionlock entries (name-epoch:version-release.*). */
 async function holdsOf(node: { name: string; os: string }): Promise<string[]> {

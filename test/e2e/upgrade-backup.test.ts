@@ -12,7 +12,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { decryptBackup } from '../../src/backup/unpack.ts';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
-import { etcdctlArgs, inventoryNodes, mustRun, sshOpener } from '../backup/sim-helpers.ts';
+import { etcdctlArgs, runOnNode } from '../backup/sim-helpers.ts';
 import { secretsIn } from '../backup/secrets.ts';
 import { upgradeInputs } from './upgrade-helpers.ts';
 
@@ -22,16 +22,7 @@ let bundle: string;
 let identity: string;
 const runs: ActionResult[] = [];
 
-async function onNode(name: string, argv: string[], stdin?: string): Promise<string> {
-  const node = inventoryNodes(cluster).find((n) => n.name === name);
-  if (!node) throw new Error(`no node ${name}`);
-  const shell = await sshOpener(cluster)(node);
-  try {
-    return await mustRun(shell, argv, stdin);
-  } finally {
-    await shell.close();
-  }
-}
+const onNode = (name: string, argv: string[], stdin?: string): Promise<string> => runOnNode(cluster, name, argv, stdin);
 
 const etcd = (...rest: string[]) => onNode('cp-1', etcdctlArgs(cluster.spec.nodes[0]!, ...rest));
 
