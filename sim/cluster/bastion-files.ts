@@ -5,6 +5,7 @@ import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bastionPaths, type ClusterSpec } from '../node/spec.ts';
+import { sshdBaseline } from '../node/sshd.ts';
 import { writeAccount } from './login.ts';
 
 const execFileAsync = promisify(execFile);
@@ -19,18 +20,7 @@ function bastionSshdConfig(spec: ClusterSpec): string {
     `HostKey ${paths.hostKey}`,
     `AuthorizedKeysFile ${paths.authorizedKeys}`,
     `AllowUsers ${login.user}`,
-    'PubkeyAuthentication yes',
-    'PermitRootLogin no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'HostbasedAuthentication no',
-    'StrictModes no',
-    'UsePAM no',
-    'PidFile none',
-    'MaxSessions 50',
-    'MaxStartups 100',
-    'LogLevel DEBUG1',
-    'PrintMotd no',
+    ...sshdBaseline('no', 'DEBUG1'),
     'PermitTTY no',
     'X11Forwarding no',
     'AllowAgentForwarding no',

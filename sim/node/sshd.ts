@@ -5,6 +5,27 @@ import { join } from 'node:path';
 import { keepChildRunning, type KeptChild } from './child.ts';
 import { compileCacheDir, type ClusterSpec, type NodePaths, type SimNodeSpec } from './spec.ts';
 
+/**
+ * What every sshd of the simulator has (the nodes' and the bastion's): key logins only, no PAM, no pid file, room
+ * for the parallel sessions the Action opens. `permitRootLogin` and `logLevel` are each caller's.
+ */
+export function sshdBaseline(permitRootLogin: 'no' | 'prohibit-password', logLevel: 'INFO' | 'DEBUG1'): string[] {
+  return [
+    'PubkeyAuthentication yes',
+    `PermitRootLogin ${permitRootLogin}`,
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'HostbasedAuthentication no',
+    'StrictModes no',
+    'UsePAM no',
+    'PidFile none',
+    'MaxSessions 50',
+    'MaxStartups 100',
+    `LogLevel ${logLevel}`,
+    'PrintMotd no',
+  ];
+}
+
 export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: NodePaths): string {
   const forced = join(cluster.repoRoot, 'sim/node/forced-command.ts');
   const words = [cluster.node24, forced, paths.nodeDir, paths.hostKey, cluster.dir];
@@ -15,18 +36,7 @@ export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: N
     `HostKey ${paths.hostKey}`,
     // with a login user (sim/cluster/login.ts) root may not log in and the key is in the user's home
     `AuthorizedKeysFile ${cluster.login ? '.ssh/authorized_keys' : join(cluster.dir, 'ssh', 'authorized_keys')}`,
-    'PubkeyAuthentication yes',
-    `PermitRootLogin ${cluster.login ? 'no' : 'prohibit-password'}`,
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'HostbasedAuthentication no',
-    'StrictModes no',
-    'UsePAM no',
-    'PidFile none',
-    'MaxSessions 50',
-    'MaxStartups 100',
-    'LogLevel INFO',
-    'PrintMotd no',
+    ...sshdBaseline(cluster.login ? 'no' : 'prohibit-password', 'INFO'),
     'Subsystem sftp /usr/lib/openssh/sftp-server',
     // the login user finds the stand-ins of the tools a real node has in /usr/bin (sim/cluster/login.ts)
     ...(cluster.login ? [`SetEnv PATH=${paths.nodeDir}/user-bin:/usr/local/bin:/usr/bin:/bin:/usr/games`] : []),

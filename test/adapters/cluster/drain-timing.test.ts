@@ -10,13 +10,12 @@ import {
   createBudget,
   createDeployment,
   createReadyNode,
-  ensureNamespace,
   isReady,
   podsOf,
   startTestCluster,
-  suiteId,
   waitReady,
   type TestCluster,
+  freshNodes,
 } from './fixtures.ts';
 
 let cluster: TestCluster;
@@ -40,13 +39,7 @@ const options: DrainOptions = {
 };
 const id = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 
-async function setUp(count: number): Promise<{ ns: string; nodes: string[] }> {
-  const ns = suiteId();
-  await ensureNamespace(api, ns);
-  const nodes = Array.from({ length: count }, (_, i) => `${ns}-n${i + 1}`);
-  for (const node of nodes) await createReadyNode(api, node, { suite: ns });
-  return { ns, nodes };
-}
+const setUp = (count: number) => freshNodes(api, count);
 
 describe('a drain through pods that take time to stop and to start', () => {
   it('names a pod that ignores SIGTERM as still terminating when drain-timeout ends, and uncordons the node', async () => {

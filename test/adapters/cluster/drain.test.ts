@@ -19,15 +19,14 @@ import {
   createDaemonSet,
   createDeployment,
   createReadyNode,
-  ensureNamespace,
   isReady,
   podsOf,
   podsOnNode,
   startTestCluster,
-  suiteId,
   waitFor,
   waitReady,
   type TestCluster,
+  freshNodes,
 } from './fixtures.ts';
 
 let cluster: TestCluster;
@@ -56,14 +55,7 @@ const fast: DrainOptions = {
 };
 const id = (pod: V1Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
 
-/** A fresh namespace and `count` Ready nodes labelled for this test only. */
-async function setUp(count: number): Promise<{ ns: string; nodes: string[] }> {
-  const ns = suiteId();
-  await ensureNamespace(api, ns);
-  const nodes = Array.from({ length: count }, (_, i) => `${ns}-n${i + 1}`);
-  for (const node of nodes) await createReadyNode(api, node, { suite: ns });
-  return { ns, nodes };
-}
+const setUp = (count: number) => freshNodes(api, count);
 
 async function unschedulable(node: string): Promise<boolean> {
   return (await api.core.readNode({ name: node })).spec?.unschedulable === true;

@@ -213,3 +213,12 @@ export async function waitReady(api: ClusterApis, namespace: string, app: string
     return ready.length === count ? ready : undefined;
   });
 }
+
+/** A fresh namespace and `count` Ready nodes labelled for this test only. */
+export async function freshNodes(api: ClusterApis, count: number): Promise<{ ns: string; nodes: string[] }> {
+  const ns = suiteId();
+  await ensureNamespace(api, ns);
+  const nodes = Array.from({ length: count }, (_, i) => `${ns}-n${i + 1}`);
+  for (const node of nodes) await createReadyNode(api, node, { suite: ns });
+  return { ns, nodes };
+}
