@@ -1,14 +1,14 @@
 // Every action input parsed once into one typed object. Pure: inputs come through a reader (core.getInput in
 // the action, a Map in tests); the only outside access is reading the inventory file, and that goes through
 // `env.readFile` when the caller passes one.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { fail, inputField as input, isFail, type Fail } from './input-field.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
+import { resolveInWorkspace, type RealPath } from './workspace-path.ts';
 import {
   externalEtcdFrom,
   parseEtcdEndpoints,
@@ -89,7 +89,11 @@ export interface SettingsEnv {
   workspace?: string;
   /** reads a file (absolute path); defaults to fs.readFileSync as UTF-8 */
   readFile?: (absolutePath: string) => string;
+  /** resolves symlinks (absolute path) before the workspace containment check; defaults to fs.realpathSync.native */
+  realpath?: RealPath;
 }
+
+const defaultRealpath: RealPath = (p) => realpathSync.native(p);
 
 function oneOf<T extends string>(values: readonly T[], fallback: T) {
   return (v: string): T | Fail => {
@@ -299,7 +303,7 @@ function backupSettings(v: ParsedInputs, env: SettingsEnv, problems: InputProble
     { caFile: v['etcd-ca'], certFile: v['etcd-cert'], keyFile: v['etcd-key'] },
     problems,
   );
-  const source = parseRollbackSource(v['rollback-source'], env.workspace);
+  const source = parseRollbackSource(v['rollback-source'], env.workspace, env.realpath ?? defaultRealpath);
   if (isFail(source)) problems.push({ input: 'rollback-source', ...source });
   if (v.command === 'rollback' && v['confirm-rollback'] === '') {
     problems.push({
@@ -338,7 +342,7 @@ function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProb
     }
     return { text: value, source: 'input' };
   }
-  const resolved = resolveWorkspacePath(value, env.workspace);
+  const resolved = resolveWorkspacePath(value, env.workspace, env.realpath ?? defaultRealpath);
   if ('problem' in resolved) {
     problems.push({ input: 'inventory', ...resolved });
     return undefined;
@@ -366,8 +370,12 @@ function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProb
   }
 }
 
-/** A path given in the inventory input must stay inside GITHUB_WORKSPACE. */
-export function resolveWorkspacePath(value: string, workspace: string | undefined): { absolute: string; relative: string } | Fail {
+/** A path given in the inventory input must stay inside GITHUB_WORKSPACE, also after its symlinks are resolved. */
+export function resolveWorkspacePath(
+  value: string,
+  workspace: string | undefined,
+  realpath: RealPath = defaultRealpath,
+): { absolute: string; relative: string } | Fail {
   if (value.startsWith('-') || /[\0\n\r]/.test(value))
     return fail(`${quoteValue(value)} is not a usable path`, 'give a path relative to the workspace, such as .github/inventory.yaml');
   if (!workspace)
@@ -375,14 +383,7 @@ export function resolveWorkspacePath(value: string, workspace: string | undefine
       `${quoteValue(value)} looks like a file path, but GITHUB_WORKSPACE is not set`,
       'pass the inventory YAML itself, or run in a GitHub workflow after actions/checkout',
     );
-  const root = path.resolve(workspace);
-  const absolute = path.resolve(root, value);
-  const relative = path.relative(root, absolute);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    return fail(
-      `path ${quoteValue(value)} is outside the workspace ${root}`,
-      'keep the inventory file in the repository and give its path relative to the workspace',
-    );
-  }
-  return { absolute, relative };
+  return resolveInWorkspace(value, workspace, realpath, {
+    fix: 'keep the inventory file in the repository (not a symlink to a file outside it) and give its path relative to the workspace',
+  });
 }
