@@ -132,7 +132,8 @@ export function etcdEndpointProblem(url: string): string | undefined {
   const rest = scheme[2]!;
   const authority = /^[^/?#]*/.exec(rest)![0];
   const after = rest.slice(authority.length);
-  if (authority.includes('@')) return 'carries a user name or password before "@" (userinfo); etcd authenticates with the client certificate';
+  if (authority.includes('@'))
+    return 'carries a user name or password before "@" (userinfo); etcd authenticates with the client certificate';
   if (after !== '' && after !== '/') return 'has a path, query or fragment after the port';
   const hostPort = /^(\[[^\]]*\]|[^:]*)(?::([^:]*))?$/.exec(authority);
   if (!hostPort) return 'has a host that is neither a host name nor an IP address (IPv6 goes in brackets)';
@@ -169,8 +170,7 @@ const MAX_NODE_PATH = 4096;
 
 /** Why `text` is not a usable path on a node, or undefined. */
 export function nodePathProblem(text: string): string | undefined {
-  const ok =
-    text.length <= MAX_NODE_PATH && NODE_PATH.test(text) && !text.split('/').some((part) => part === '.' || part === '..');
+  const ok = text.length <= MAX_NODE_PATH && NODE_PATH.test(text) && !text.split('/').some((part) => part === '.' || part === '..');
   return ok
     ? undefined
     : `${quoteValue(text)} is not an absolute path of letters, digits, ".", "_", "-", "+" and "@" (no "." or ".." parts, at most ${MAX_NODE_PATH} characters)`;

@@ -51,8 +51,7 @@ export function resolveInWorkspace(
     const ok = (relative !== '' || opts.allowRoot === true) && !relative.startsWith('..') && !path.isAbsolute(relative);
     return { ok, relative };
   };
-  if (!inside(lexicalRoot, lexical).ok)
-    return fail(`path ${quoteValue(value)} is outside the workspace ${lexicalRoot}`, opts.fix);
+  if (!inside(lexicalRoot, lexical).ok) return fail(`path ${quoteValue(value)} is outside the workspace ${lexicalRoot}`, opts.fix);
   let root: string;
   let absolute: string;
   try {

@@ -22,14 +22,12 @@ function problemsOf(inputs: Record<string, string>, env: SettingsEnv = {}) {
 const ETCD = { 'etcd-ca': '/etc/etcd/ca.crt', 'etcd-cert': '/etc/etcd/client.crt', 'etcd-key': '/etc/etcd/client.key' };
 
 describe('etcd-endpoints are https URLs of a host and a port', () => {
-  test.each([
-    'https://10.0.0.5:2379',
-    'https://etcd-1.example.com:2379',
-    'https://[fd00::5]:2379',
-    'https://10.0.0.5:2379/',
-  ])('accepts %s', (url) => {
-    expect(problemsOf({ ...ETCD, 'etcd-endpoints': url })).toEqual([]);
-  });
+  test.each(['https://10.0.0.5:2379', 'https://etcd-1.example.com:2379', 'https://[fd00::5]:2379', 'https://10.0.0.5:2379/'])(
+    'accepts %s',
+    (url) => {
+      expect(problemsOf({ ...ETCD, 'etcd-endpoints': url })).toEqual([]);
+    },
+  );
 
   test.each([
     ['https://$(id):2379', /host/],

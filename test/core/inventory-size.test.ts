@@ -41,7 +41,11 @@ describe('inline inventory size', () => {
     }
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).problems).toMatchObject([
-      { input: 'inventory', problem: /inline YAML is \d+ bytes, more than the 131055 one input can carry/, fix: /path of a file in the workspace/ },
+      {
+        input: 'inventory',
+        problem: /inline YAML is \d+ bytes, more than the 131055 one input can carry/,
+        fix: /path of a file in the workspace/,
+      },
     ]);
   });
 

@@ -20,7 +20,7 @@ let dir: string;
 let workspace: string;
 let base: Record<string, string>;
 
-export const KUBECONFIG = [
+const KUBECONFIG = [
   'apiVersion: v1',
   'kind: Config',
   'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1", insecure-skip-tls-verify: true } }]',

@@ -13,7 +13,9 @@ export interface KnownHostsEntry {
   key: string;
 }
 
-export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked' | 'certificate-authority'; offered: string; expected: string[] };
+export type HostKeyVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked' | 'certificate-authority'; offered: string; expected: string[] };
 
 /** Parses known_hosts text; lines that are not entries (comments, blanks, garbage) are skipped like ssh does. */
 export function parseKnownHosts(text: string): KnownHostsEntry[] {
