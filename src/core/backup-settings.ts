@@ -125,7 +125,7 @@ export function parseRecipientsInput(text: string): string[] | Fail {
  * address (IPv6 in brackets), a port; no user info, path, query or fragment. Checked piece by piece (not with
  * WHATWG URL, which percent-encodes and accepts far more) so the message says which piece is wrong.
  */
-export function etcdEndpointProblem(url: string): string | undefined {
+function etcdEndpointProblem(url: string): string | undefined {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url);
   if (!scheme) return 'is not a URL (it does not start with https://)';
   if (scheme[1]!.toLowerCase() !== 'https') return `has scheme ${quoteValue(scheme[1]!)}: an etcd client URL here is https`;
@@ -169,7 +169,7 @@ const NODE_PATH = /^(?:\/[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*)+$/;
 const MAX_NODE_PATH = 4096;
 
 /** Why `text` is not a usable path on a node, or undefined. */
-export function nodePathProblem(text: string): string | undefined {
+function nodePathProblem(text: string): string | undefined {
   const ok = text.length <= MAX_NODE_PATH && NODE_PATH.test(text) && !text.split('/').some((part) => part === '.' || part === '..');
   return ok
     ? undefined

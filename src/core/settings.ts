@@ -44,7 +44,7 @@ export const MAX_INVENTORY_BYTES = 10 * 1024 * 1024;
 export const MAX_INLINE_INVENTORY_BYTES = 131_072 - 'INPUT_INVENTORY='.length - 1;
 
 /** Inline inventories above this get a warning that the limit is near. */
-export const INLINE_INVENTORY_WARN_BYTES = 100 * 1024;
+const INLINE_INVENTORY_WARN_BYTES = 100 * 1024;
 
 const INVENTORY_FILE_FIX =
   'commit the inventory as a file in the repository and pass the path of a file in the workspace instead (inventory: .github/inventory.yaml, after actions/checkout)';

@@ -27,7 +27,7 @@ function realPathOf(absolute: string, realpath: RealPath): string {
   }
 }
 
-export interface WorkspacePath {
+interface WorkspacePath {
   /** the real absolute path (symlinks resolved) */
   absolute: string;
   /** relative to the workspace's real path */

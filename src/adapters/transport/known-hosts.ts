@@ -103,7 +103,7 @@ export function verifyAgainstKnownHosts(entries: KnownHostsEntry[], host: string
 }
 
 /** Whether a `@cert-authority` line names host:port. */
-export function certificateAuthorityFor(entries: KnownHostsEntry[], host: string, port: number): boolean {
+function certificateAuthorityFor(entries: KnownHostsEntry[], host: string, port: number): boolean {
   const name = lookupName(host, port);
   return entries.some((e) => e.marker === '@cert-authority' && hostsFieldMatches(e.hosts, name));
 }
