@@ -2,7 +2,10 @@
 // only says what is wrong with a value), and the types of the settings they produce. Nothing here connects
 // anywhere and nothing here needs the age library: recipients are checked by their bech32 shape, exactly as
 // age-encryption's Encrypter.addRecipient checks them, so a bad key is named before any node is touched.
+import { isIP } from 'node:net';
 import { quoteValue, type InputProblem } from './errors.ts';
+import { addressProblem, portProblem } from './names.ts';
+import { resolveInWorkspace, type RealPath } from './workspace-path.ts';
 
 type Fail = { problem: string; fix: string };
 
@@ -117,13 +120,60 @@ export function parseRecipientsInput(text: string): string[] | Fail {
   return recipients;
 }
 
+/**
+ * Why `url` is not an etcd client URL this action hands to etcdctl, or undefined: https, a host name or IP
+ * address (IPv6 in brackets), a port; no user info, path, query or fragment. Checked piece by piece (not with
+ * WHATWG URL, which percent-encodes and accepts far more) so the message says which piece is wrong.
+ */
+function etcdEndpointProblem(url: string): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s.exec(url);
+  if (!scheme) return 'is not a URL (it does not start with https://)';
+  if (scheme[1]!.toLowerCase() !== 'https') return `has scheme ${quoteValue(scheme[1]!)}: an etcd client URL here is https`;
+  const rest = scheme[2]!;
+  const authority = /^[^/?#]*/.exec(rest)![0];
+  const after = rest.slice(authority.length);
+  if (authority.includes('@'))
+    return 'carries a user name or password before "@" (userinfo); etcd authenticates with the client certificate';
+  if (after !== '' && after !== '/') return 'has a path, query or fragment after the port';
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::([^:]*))?$/.exec(authority);
+  if (!hostPort) return 'has a host that is neither a host name nor an IP address (IPv6 goes in brackets)';
+  const host = hostPort[1]!;
+  if (host.startsWith('[')) {
+    if (isIP(host.slice(1, -1)) !== 6) return `has host ${quoteValue(host)}, which is not an IPv6 address`;
+  } else {
+    const p = addressProblem(host);
+    if (p) return `has host ${quoteValue(host)}, which ${p}`;
+  }
+  const port = hostPort[2];
+  if (port === undefined || port === '') return 'has no port (etcd listens on 2379 for clients)';
+  if (!/^\d{1,5}$/.test(port) || portProblem(Number(port))) return `has port ${quoteValue(port)}, which is not a TCP port (1-65535)`;
+  return undefined;
+}
+
 /** etcd-endpoints: external etcd client URLs, comma- or space-separated. */
 export function parseEtcdEndpoints(text: string): string[] | Fail {
   const endpoints = text.split(/[\s,]+/).filter(Boolean);
-  const bad = endpoints.find((url) => !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(url));
-  if (bad !== undefined)
-    return { problem: `${quoteValue(bad)} is not an etcd client URL`, fix: 'write URLs such as https://10.0.0.5:2379, comma-separated' };
+  for (const url of endpoints) {
+    const why = etcdEndpointProblem(url);
+    if (why)
+      return {
+        problem: `${quoteValue(url)} is not an etcd client URL: it ${why}`,
+        fix: 'write https URLs of a host and a port, such as https://10.0.0.5:2379, comma-separated',
+      };
+  }
   return endpoints;
+}
+
+/** A path on a node: absolute, of safe characters only, no "." or ".." parts, at most PATH_MAX. */
+const NODE_PATH = /^(?:\/[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*)+$/;
+const MAX_NODE_PATH = 4096;
+
+/** Why `text` is not a usable path on a node, or undefined. */
+function nodePathProblem(text: string): string | undefined {
+  const ok = text.length <= MAX_NODE_PATH && NODE_PATH.test(text) && !text.split('/').some((part) => part === '.' || part === '..');
+  return ok
+    ? undefined
+    : `${quoteValue(text)} is not an absolute path of letters, digits, ".", "_", "-", "+" and "@" (no "." or ".." parts, at most ${MAX_NODE_PATH} characters)`;
 }
 
 /** etcd-ca / etcd-cert / etcd-key: paths on the control-plane nodes, never PEM text. */
@@ -134,10 +184,11 @@ export function parseNodePath(text: string): string | undefined | Fail {
       problem: 'holds PEM text, not a path (the value is not shown)',
       fix: "give the file's path on the control-plane nodes, as in ClusterConfiguration etcd.external; no key material passes through the action",
     };
-  if (!text.startsWith('/') || /[\0\n\r]/.test(text))
+  const problem = nodePathProblem(text);
+  if (problem)
     return {
-      problem: `${quoteValue(text)} is not an absolute path`,
-      fix: "give the file's path on the control-plane nodes, as in ClusterConfiguration etcd.external",
+      problem,
+      fix: "give the file's path on the control-plane nodes, as in ClusterConfiguration etcd.external, such as /etc/kubernetes/pki/etcd/ca.crt",
     };
   return text;
 }
@@ -174,9 +225,10 @@ export function externalEtcdFrom(
 /**
  * rollback-source: empty = the newest backup this action made on the nodes; a backup id (the failed run's
  * `backup-id` output) = that backup on the nodes; anything else = a folder on the runner holding a decrypted,
- * unpacked backup artifact (absolute, or relative to the workspace).
+ * unpacked backup artifact: absolute (a folder the operator chose, taken as given), or relative to the
+ * workspace and then contained in it after symlinks are resolved (`realpath`).
  */
-export function parseRollbackSource(text: string, workspace: string | undefined): RollbackSource | Fail {
+export function parseRollbackSource(text: string, workspace: string | undefined, realpath: RealPath): RollbackSource | Fail {
   if (text === '' || text === 'node') return { kind: 'node' };
   if (isBackupId(text)) return { kind: 'node', id: text };
   if (/[\0\n\r]/.test(text) || text.startsWith('-'))
@@ -190,5 +242,9 @@ export function parseRollbackSource(text: string, workspace: string | undefined)
       problem: `${quoteValue(text)} is a relative folder, but GITHUB_WORKSPACE is not set`,
       fix: 'give an absolute path on the runner',
     };
-  return { kind: 'runner', dir: `${workspace.replace(/\/+$/, '')}/${text}` };
+  const resolved = resolveInWorkspace(text, workspace, realpath, {
+    allowRoot: true,
+    fix: 'unpack the backup into a folder inside the workspace and give its path relative to it, or give an absolute path on the runner',
+  });
+  return 'problem' in resolved ? resolved : { kind: 'runner', dir: resolved.absolute };
 }

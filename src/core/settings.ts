@@ -1,14 +1,14 @@
 // Every action input parsed once into one typed object. Pure: inputs come through a reader (core.getInput in
 // the action, a Map in tests); the only outside access is reading the inventory file, and that goes through
 // `env.readFile` when the caller passes one.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
 import { z } from 'zod';
 import { InputError, type InputProblem, quoteValue } from './errors.ts';
 import { fail, inputField as input, isFail, type Fail } from './input-field.ts';
 import { addressProblem, labelKeyProblem, portProblem, userNameProblem } from './names.ts';
 import { parseTargetSpec, type TargetSpec } from './versions.ts';
 import { parseUpgradeOptions, UPGRADE_INPUTS, type UpgradeOptions } from './upgrade-options.ts';
+import { resolveInWorkspace, type RealPath } from './workspace-path.ts';
 import {
   externalEtcdFrom,
   parseEtcdEndpoints,
@@ -29,8 +29,25 @@ export type Command = (typeof COMMANDS)[number];
 /** Commands that act on a Kubernetes version and therefore need target-version. */
 const COMMANDS_WITH_TARGET: readonly Command[] = ['plan', 'upgrade', 'control-plane', 'workers', 'node'];
 
-/** Largest inventory accepted (text or file): generous for 3,000 nodes, small enough to parse safely. */
+/**
+ * Largest inventory file accepted: small enough to parse safely (a 5,000-node inventory, one line per node, is
+ * about 300 KB; test/e2e/hostile-inputs.test.ts runs one through the bundle).
+ */
 export const MAX_INVENTORY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Largest inline inventory: the runner hands each input to the Action as one environment string
+ * `INPUT_INVENTORY=<value>`, and Linux refuses to start a process with a single string longer than
+ * MAX_ARG_STRLEN (32 pages = 131,072 bytes with its NUL), failing the step with E2BIG before this code runs.
+ * About 2,100 nodes in the README's one-line format (61 bytes a node), about 970 with a hostKeyFingerprint each.
+ */
+export const MAX_INLINE_INVENTORY_BYTES = 131_072 - 'INPUT_INVENTORY='.length - 1;
+
+/** Inline inventories above this get a warning that the limit is near. */
+const INLINE_INVENTORY_WARN_BYTES = 100 * 1024;
+
+const INVENTORY_FILE_FIX =
+  'commit the inventory as a file in the repository and pass the path of a file in the workspace instead (inventory: .github/inventory.yaml, after actions/checkout)';
 
 export type MaxUnavailable = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
 
@@ -89,7 +106,11 @@ export interface SettingsEnv {
   workspace?: string;
   /** reads a file (absolute path); defaults to fs.readFileSync as UTF-8 */
   readFile?: (absolutePath: string) => string;
+  /** resolves symlinks (absolute path) before the workspace containment check; defaults to fs.realpathSync.native */
+  realpath?: RealPath;
 }
+
+const defaultRealpath: RealPath = (p) => realpathSync.native(p);
 
 function oneOf<T extends string>(values: readonly T[], fallback: T) {
   return (v: string): T | Fail => {
@@ -258,6 +279,12 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
   if (problems.length > 0 || !upgrade) throw new InputError(problems);
 
   const warnings: string[] = [];
+  const inlineBytes = inventory?.source === 'input' ? Buffer.byteLength(inventory.text) : 0;
+  if (inlineBytes > INLINE_INVENTORY_WARN_BYTES) {
+    warnings.push(
+      `inventory: the inline YAML is ${inlineBytes} bytes; Linux refuses to start a step whose input is longer than ${MAX_INLINE_INVENTORY_BYTES} bytes (E2BIG, "Argument list too long"), so a few hundred more nodes will stop this step from starting. Fix: ${INVENTORY_FILE_FIX}`,
+    );
+  }
   if (v['ssh-insecure-skip-host-key-check']) {
     warnings.push(
       'ssh-insecure-skip-host-key-check is true: SSH host keys are NOT verified, so a machine in the middle could impersonate a node. Pass ssh-known-hosts or hostKeyFingerprint per node instead.',
@@ -299,7 +326,7 @@ function backupSettings(v: ParsedInputs, env: SettingsEnv, problems: InputProble
     { caFile: v['etcd-ca'], certFile: v['etcd-cert'], keyFile: v['etcd-key'] },
     problems,
   );
-  const source = parseRollbackSource(v['rollback-source'], env.workspace);
+  const source = parseRollbackSource(v['rollback-source'], env.workspace, env.realpath ?? defaultRealpath);
   if (isFail(source)) problems.push({ input: 'rollback-source', ...source });
   if (v.command === 'rollback' && v['confirm-rollback'] === '') {
     problems.push({
@@ -328,17 +355,19 @@ export function looksLikeInventoryText(value: string): boolean {
 
 function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProblem[]): Settings['inventory'] {
   if (looksLikeInventoryText(value)) {
-    if (Buffer.byteLength(value) > MAX_INVENTORY_BYTES) {
+    // Reached only where the platform allowed more (not Linux): the same limit everywhere, so a workflow that works
+    // on one runner does not fail on another.
+    if (Buffer.byteLength(value) > MAX_INLINE_INVENTORY_BYTES) {
       problems.push({
         input: 'inventory',
-        problem: `is ${Buffer.byteLength(value)} bytes, more than the ${MAX_INVENTORY_BYTES} accepted`,
-        fix: 'list only the nodes to upgrade; 3,000 nodes fit in well under 1 MiB',
+        problem: `inline YAML is ${Buffer.byteLength(value)} bytes, more than the ${MAX_INLINE_INVENTORY_BYTES} one input can carry on Linux (E2BIG)`,
+        fix: INVENTORY_FILE_FIX,
       });
       return undefined;
     }
     return { text: value, source: 'input' };
   }
-  const resolved = resolveWorkspacePath(value, env.workspace);
+  const resolved = resolveWorkspacePath(value, env.workspace, env.realpath ?? defaultRealpath);
   if ('problem' in resolved) {
     problems.push({ input: 'inventory', ...resolved });
     return undefined;
@@ -350,7 +379,7 @@ function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProb
       problems.push({
         input: 'inventory',
         problem: `file ${resolved.relative} is larger than ${MAX_INVENTORY_BYTES} bytes`,
-        fix: 'list only the nodes to upgrade',
+        fix: 'list only the nodes to upgrade (5,000 nodes take about 300 KB)',
       });
       return undefined;
     }
@@ -366,8 +395,12 @@ function loadInventoryInput(value: string, env: SettingsEnv, problems: InputProb
   }
 }
 
-/** A path given in the inventory input must stay inside GITHUB_WORKSPACE. */
-export function resolveWorkspacePath(value: string, workspace: string | undefined): { absolute: string; relative: string } | Fail {
+/** A path given in the inventory input must stay inside GITHUB_WORKSPACE, also after its symlinks are resolved. */
+export function resolveWorkspacePath(
+  value: string,
+  workspace: string | undefined,
+  realpath: RealPath = defaultRealpath,
+): { absolute: string; relative: string } | Fail {
   if (value.startsWith('-') || /[\0\n\r]/.test(value))
     return fail(`${quoteValue(value)} is not a usable path`, 'give a path relative to the workspace, such as .github/inventory.yaml');
   if (!workspace)
@@ -375,14 +408,7 @@ export function resolveWorkspacePath(value: string, workspace: string | undefine
       `${quoteValue(value)} looks like a file path, but GITHUB_WORKSPACE is not set`,
       'pass the inventory YAML itself, or run in a GitHub workflow after actions/checkout',
     );
-  const root = path.resolve(workspace);
-  const absolute = path.resolve(root, value);
-  const relative = path.relative(root, absolute);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
-    return fail(
-      `path ${quoteValue(value)} is outside the workspace ${root}`,
-      'keep the inventory file in the repository and give its path relative to the workspace',
-    );
-  }
-  return { absolute, relative };
+  return resolveInWorkspace(value, workspace, realpath, {
+    fix: 'keep the inventory file in the repository (not a symlink to a file outside it) and give its path relative to the workspace',
+  });
 }

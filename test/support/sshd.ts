@@ -14,6 +14,8 @@ export interface TestSshd {
   clientKey: string;
   /** "type base64" of each host key */
   hostKeys: { ed25519: string; ecdsa: string; rsa: string };
+  /** with `hostCertificate`: the host CA's public key ("type base64") that signed the ed25519 host key */
+  hostCa?: string;
   /** sshd's log (LogLevel INFO): one "Accepted publickey" line per connection */
   log(): string;
   stop(): Promise<void>;
@@ -35,7 +37,15 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-export async function startSshd(): Promise<TestSshd> {
+export interface SshdOptions {
+  /**
+   * Sign the ed25519 host key with a fresh host CA (`ssh-keygen -s ca -h -n PRINCIPALS`) and serve the certificate
+   * (`HostCertificate`); principals default to the listen address.
+   */
+  hostCertificate?: { principals?: string[] };
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'kua-sshd-'));
   mkdirSync('/run/sshd', { recursive: true }); // privilege separation directory sshd insists on
   const host = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 256)}.${10 + Math.floor(Math.random() * 200)}`;
@@ -45,6 +55,24 @@ export async function startSshd(): Promise<TestSshd> {
     ecdsa: keygen(join(dir, 'host_ecdsa'), 'ecdsa', '256'),
     rsa: keygen(join(dir, 'host_rsa'), 'rsa', '2048'),
   };
+  let hostCa: string | undefined;
+  if (options.hostCertificate) {
+    hostCa = keygen(join(dir, 'host_ca'), 'ed25519');
+    const principals = options.hostCertificate.principals ?? [host];
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-s',
+      join(dir, 'host_ca'),
+      '-I',
+      'test-host',
+      '-h',
+      '-n',
+      principals.join(','),
+      '-V',
+      '-5m:+1h',
+      join(dir, 'host_ed25519.pub'),
+    ]);
+  }
   const clientPub = keygen(join(dir, 'client'), 'ed25519');
   writeFileSync(join(dir, 'authorized_keys'), `${clientPub}\n`, { mode: 0o600 });
   const config = [
@@ -52,6 +80,7 @@ export async function startSshd(): Promise<TestSshd> {
     `HostKey ${join(dir, 'host_ed25519')}`,
     `HostKey ${join(dir, 'host_ecdsa')}`,
     `HostKey ${join(dir, 'host_rsa')}`,
+    ...(hostCa ? [`HostCertificate ${join(dir, 'host_ed25519-cert.pub')}`] : []),
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     'PermitRootLogin prohibit-password',
@@ -77,6 +106,7 @@ export async function startSshd(): Promise<TestSshd> {
     dir,
     clientKey: readFileSync(join(dir, 'client'), 'utf8'),
     hostKeys,
+    ...(hostCa ? { hostCa } : {}),
     log: () => readFileSync(logFile, 'utf8'),
     stop: () =>
       new Promise((resolve) => {

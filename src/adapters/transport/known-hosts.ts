@@ -1,5 +1,7 @@
 // Host-key verification the way OpenSSH reads known_hosts: plain and hashed (|1|salt|hash) host names,
 // `[host]:port` for ports other than 22, wildcard patterns, negation, @revoked; or a pinned SHA256 fingerprint.
+// `@cert-authority` lines are read but cannot vouch for a key: ssh2 (1.17) cannot negotiate certificate host keys
+// (see test/adapters/transport/host-certificate.test.ts), so a host listed only through a CA gets its own verdict.
 import { createHash, createHmac } from 'node:crypto';
 
 export interface KnownHostsEntry {
@@ -11,7 +13,9 @@ export interface KnownHostsEntry {
   key: string;
 }
 
-export type HostKeyVerdict = { ok: true } | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked'; offered: string; expected: string[] };
+export type HostKeyVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'unknown' | 'mismatch' | 'revoked' | 'certificate-authority'; offered: string; expected: string[] };
 
 /** Parses known_hosts text; lines that are not entries (comments, blanks, garbage) are skipped like ssh does. */
 export function parseKnownHosts(text: string): KnownHostsEntry[] {
@@ -93,7 +97,15 @@ export function verifyAgainstKnownHosts(entries: KnownHostsEntry[], host: string
     return { ok: false, reason: 'revoked', offered: describe(offered), expected };
   }
   if (applicable.some((e) => e.marker === undefined && e.key === offeredB64)) return { ok: true };
+  if (expected.length === 0 && certificateAuthorityFor(entries, host, port))
+    return { ok: false, reason: 'certificate-authority', offered: describe(offered), expected };
   return { ok: false, reason: expected.length === 0 ? 'unknown' : 'mismatch', offered: describe(offered), expected };
+}
+
+/** Whether a `@cert-authority` line names host:port. */
+function certificateAuthorityFor(entries: KnownHostsEntry[], host: string, port: number): boolean {
+  const name = lookupName(host, port);
+  return entries.some((e) => e.marker === '@cert-authority' && hostsFieldMatches(e.hosts, name));
 }
 
 /** Checks the key a server offered against a pinned fingerprint ("SHA256:…", padding optional). */

@@ -55,6 +55,15 @@ function hostKeyMessage(what: string, verdict: Exclude<HostKeyVerdict, { ok: tru
   switch (verdict.reason) {
     case 'unknown':
       return `host key of ${what} is unknown: it is not in ssh-known-hosts and no hostKeyFingerprint is set; ${offered}. ${HOST_KEY_FIX}`;
+    case 'certificate-authority':
+      return (
+        `host key of ${what} is vouched for only by a host certificate authority (@cert-authority in ssh-known-hosts), ` +
+        'and this Action cannot verify SSH host certificates: its SSH library (ssh2) negotiates only plain host keys, ' +
+        `not the *-cert-v01@openssh.com types; ${offered}. ` +
+        "Fix: add the node's own host key next to the @cert-authority line in `ssh-known-hosts` " +
+        '(for example `ssh-keyscan -t ed25519 HOST`, checked against the certificate `ssh-keygen -L -f /etc/ssh/ssh_host_ed25519_key-cert.pub` shows on the node), ' +
+        'or pin it with `hostKeyFingerprint` on the node in the inventory.'
+      );
     case 'revoked':
       return `host key of ${what} is marked @revoked in ssh-known-hosts; ${offered}. ${HOST_KEY_FIX}`;
     case 'mismatch':
