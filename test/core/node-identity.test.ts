@@ -10,7 +10,7 @@ const MID = (n: number) => n.toString(16).padStart(32, '0');
 /** cp-1, cp-2, worker-1, worker-2 whose Nodes report machine-ids 1..4; each machine's identity from `say`. */
 function state(say: (name: string, i: number) => NodeIdentity | undefined): ClusterState {
   const s = cluster({ controlPlanes: 2, workers: 2 });
-  s.nodes.forEach((n, i) => (n.machineID = MID(i + 1)));
+  for (const [i, n] of s.nodes.entries()) n.machineID = MID(i + 1);
   s.nodeReports.forEach((r, i) => {
     const identity = say(r.name, i);
     if (identity) r.identity = identity;
@@ -71,7 +71,7 @@ describe('node identity', () => {
     );
 
     const cloned = state((_name) => ({ ...noCert, machineId: MID(1) }));
-    cloned.nodes.forEach((n) => (n.machineID = MID(1)));
+    for (const n of cloned.nodes) n.machineID = MID(1);
     expect(nodeIdentityVerdict(cloned, inventoryOf(cloned)).message).toMatch(
       /is reported by 4 Nodes \(cp-1, cp-2, worker-1, worker-2\), so it proves nothing/,
     );
