@@ -14,7 +14,8 @@ let bundle: string;
 let cluster: SimCluster;
 beforeAll(async () => {
   bundle = await buildBundle();
-  cluster = await startCluster({ controlPlanes: 2, workers: 2, version: '1.30.5', workload: 'none', os: 'debian' });
+  // logging in as ops (passwordless sudo): kubelet.conf and the certificate file are root's, read through sudo -n
+  cluster = await startCluster({ controlPlanes: 2, workers: 2, version: '1.30.5', workload: 'none', os: 'debian', loginUser: 'ops' });
 }, 300_000);
 afterAll(async () => {
   await cluster?.stop();
@@ -65,6 +66,12 @@ describe.each([
       expect(blocker!.message).toMatch(new RegExp(`${entry}\\b[^;]*${escaped(addressOf[machine]!)}[^;]*\\b${machine}\\b`));
     }
     expect(blocker!.message).toMatch(/correct the address/i);
+    // proven by the kubelet's certificate in both forms kubeadm leaves: inline on the first control plane, the
+    // rotated certificate's file on a joined node
+    const form = (node: string) =>
+      node === 'cp-1' ? '/etc/kubernetes/kubelet.conf (client-certificate-data)' : '/var/lib/kubelet/pki/kubelet-client-current.pem';
+    for (const machine of [a, b])
+      expect(blocker!.message).toContain(`its kubelet client certificate (${form(machine)}) is CN=system:node:${machine}`);
   });
 
   it('upgrade refuses, and no node received a changing command', () => {
