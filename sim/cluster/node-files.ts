@@ -1,7 +1,8 @@
 // What `kubeadm init/join` would have left on each SSH node, written into the node's overlay upper dirs, plus its
 // state.json, stand-in shims and SSH host key; then the packages, as the real tools installed them (sim/pkgs).
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +24,8 @@ const execFileAsync = promisify(execFile);
  */
 export const STANDIN_TOOLS = ['systemctl', 'swapon', 'killall'];
 const DISPATCHER = 'sim-standin';
+/** Where a joined node's kubelet.conf finds its client certificate and key (one file, kept by certificate rotation). */
+const KUBELET_CLIENT_CURRENT = '/var/lib/kubelet/pki/kubelet-client-current.pem';
 
 async function put(file: string, content: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
@@ -100,16 +103,43 @@ async function writeControlPlanePki(etcK8s: string, pki: ClusterPki, node: SimNo
   ]);
 }
 
+/**
+ * kubelet.conf as kubeadm leaves it, the kubelet's client certificate (CN=system:node:NAME) and the machine's own
+ * /etc/machine-id (the kubelet reports it as nodeInfo.machineID). The first control plane's kubelet.conf carries
+ * the certificate inline (as `kubeadm init` wrote it before v1.17's kubelet-finalize phase, which clusters made
+ * then still have); every other node's names /var/lib/kubelet/pki/kubelet-client-current.pem, as the kubelet's
+ * TLS bootstrap leaves a joined node: a link to kubelet-client-<date>.pem, which holds the certificate and its key.
+ */
 async function writeKubeletFiles(spec: ClusterSpec, pki: ClusterPki, node: SimNodeSpec, upperEtc: string, upperVar: string) {
   const client = pki.nodes[node.name]?.kubeletClient;
   if (!client) throw new Error(`no kubelet client certificate was made for ${node.name}`);
-  const kubeletConf = clientKubeconfig(spec, pki, `system:node:${node.name}`, client);
-  await Promise.all([
+  const initNode = spec.nodes.find((n) => n.role === 'control-plane')?.name === node.name;
+  const kubeletConf = initNode
+    ? clientKubeconfig(spec, pki, `system:node:${node.name}`, client)
+    : renderKubeconfig({
+        server: spec.apiServer.url,
+        clusterName: spec.name,
+        userName: 'default-auth',
+        caPem: readFileSync(pki.ca.cert, 'utf8'),
+        certFile: KUBELET_CLIENT_CURRENT,
+        keyFile: KUBELET_CLIENT_CURRENT,
+      });
+  const work: Promise<unknown>[] = [
     put(join(upperEtc, 'kubernetes/kubelet.conf'), kubeletConf, 0o600),
     mkdir(join(upperEtc, 'kubernetes/pki'), { recursive: true }).then(() => copyFile(pki.ca.cert, join(upperEtc, 'kubernetes/pki/ca.crt'))),
+    put(join(upperEtc, 'machine-id'), `${randomBytes(16).toString('hex')}\n`, 0o444),
     put(join(upperVar, 'lib/kubelet/config.yaml'), kubeletConfigurationYaml()),
     put(join(upperVar, 'lib/kubelet/kubeadm-flags.env'), kubeadmFlagsEnv()),
-  ]);
+  ];
+  if (!initNode) {
+    const dated = `kubelet-client-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}.pem`;
+    const pem = readFileSync(client.cert, 'utf8') + readFileSync(client.key, 'utf8');
+    const dir = join(upperVar, 'lib/kubelet/pki');
+    work.push(
+      put(join(dir, dated), pem, 0o600).then(() => symlink(`/var/lib/kubelet/pki/${dated}`, join(dir, 'kubelet-client-current.pem'))),
+    );
+  }
+  await Promise.all(work);
 }
 
 async function writeShims(spec: ClusterSpec, node: SimNodeSpec, bin: string): Promise<void> {

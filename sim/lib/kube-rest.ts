@@ -96,13 +96,16 @@ export interface KubeconfigParts {
   caPem: string;
   certPem?: string;
   keyPem?: string;
+  /** instead of certPem/keyPem: the file holding the client certificate and the one holding its key (they may be one file) */
+  certFile?: string;
+  keyFile?: string;
   token?: string;
   /** names for the cluster, user and context entries, default "sim", "admin", "admin@sim" */
   clusterName?: string;
   userName?: string;
 }
 
-/** Renders a kubeconfig (inline base64 data) that kubectl, client-node and loadKubeconfig all read. */
+/** Renders a kubeconfig (inline base64 data, or the client certificate's files) that kubectl, client-node and loadKubeconfig all read. */
 export function renderKubeconfig(parts: KubeconfigParts): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const clusterName = parts.clusterName ?? 'sim';
@@ -110,6 +113,8 @@ export function renderKubeconfig(parts: KubeconfigParts): string {
   const user: Record<string, string> = {};
   if (parts.certPem) user['client-certificate-data'] = b64(parts.certPem);
   if (parts.keyPem) user['client-key-data'] = b64(parts.keyPem);
+  if (parts.certFile) user['client-certificate'] = parts.certFile;
+  if (parts.keyFile) user['client-key'] = parts.keyFile;
   if (parts.token) user.token = parts.token;
   const contextName = `${userName}@${clusterName}`;
   return YAML.stringify({

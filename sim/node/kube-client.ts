@@ -1,7 +1,8 @@
-// The few Kubernetes REST calls a kubelet makes, over HTTPS with a kubeconfig's embedded
+// The few Kubernetes REST calls a kubelet makes, over HTTPS with a kubeconfig's embedded (or named)
 // credentials (client certificate or bearer token). Standard API only, so a real server would do.
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 export interface KubeCredentials {
@@ -16,10 +17,22 @@ interface KubeconfigShape {
   'current-context'?: string;
   contexts?: { name: string; context: { cluster: string; user: string } }[];
   clusters?: { name: string; cluster: { server: string; 'certificate-authority-data'?: string } }[];
-  users?: { name: string; user: { 'client-certificate-data'?: string; 'client-key-data'?: string; token?: string } }[];
+  users?: {
+    name: string;
+    user: {
+      'client-certificate-data'?: string;
+      'client-key-data'?: string;
+      'client-certificate'?: string;
+      'client-key'?: string;
+      token?: string;
+    };
+  }[];
 }
 
 const fromBase64 = (value: string | undefined): Buffer | undefined => (value ? Buffer.from(value, 'base64') : undefined);
+/** A file a kubeconfig names (as the kubelet's kubelet.conf names /var/lib/kubelet/pki/kubelet-client-current.pem), relative to the kubeconfig. */
+const fromFile = (kubeconfig: string, file: string | undefined): Buffer | undefined =>
+  file ? readFileSync(isAbsolute(file) ? file : resolve(dirname(kubeconfig), file)) : undefined;
 
 export function readKubeconfig(file: string): KubeCredentials {
   const config = parseYaml(readFileSync(file, 'utf8')) as KubeconfigShape;
@@ -30,8 +43,8 @@ export function readKubeconfig(file: string): KubeCredentials {
   return {
     server: cluster.cluster.server.replace(/\/$/, ''),
     ca: fromBase64(cluster.cluster['certificate-authority-data']),
-    cert: fromBase64(user?.user['client-certificate-data']),
-    key: fromBase64(user?.user['client-key-data']),
+    cert: fromBase64(user?.user['client-certificate-data']) ?? fromFile(file, user?.user['client-certificate']),
+    key: fromBase64(user?.user['client-key-data']) ?? fromFile(file, user?.user['client-key']),
     token: user?.user.token,
   };
 }

@@ -1,8 +1,9 @@
 // The node's kubelet as the API sees it: registers the Node, heartbeats its status, and on
 // SIGHUP ("systemctl restart kubelet") goes NotReady for a while and comes back with the
 // installed kubelet version.
-import { hostname, release } from 'node:os';
-import { renameSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hasNeverReadyFault } from './faults.ts';
 import { installedExecutableVersion } from './package-db.ts';
 import { withFileLock } from './file-lock.ts';
@@ -56,7 +57,7 @@ function nodeObject(node: SimNodeSpec): unknown {
   };
 }
 
-function statusPatch(node: SimNodeSpec, state: NodeState, readiness: Readiness, transitionTime: string): unknown {
+function statusPatch(node: SimNodeSpec, machineId: string, state: NodeState, readiness: Readiness, transitionTime: string): unknown {
   const now = new Date().toISOString();
   const resources = { cpu: '4', memory: '8Gi', pods: '110' };
   return {
@@ -85,7 +86,7 @@ function statusPatch(node: SimNodeSpec, state: NodeState, readiness: Readiness, 
         architecture: 'amd64',
         kernelVersion: release(),
         containerRuntimeVersion: 'containerd://1.7.22',
-        machineID: `${hostname()}-${node.name}`,
+        machineID: machineId,
         systemUUID: `${node.name}-${node.address}`,
         bootID: `${node.name}-boot`,
       },
@@ -111,6 +112,18 @@ export function createKubelet(deps: KubeletDeps): Kubelet {
   // the package's executable, as this process sees the node's /usr (the supervisor runs inside the node)
   const installedKubelet = () => installedExecutableVersion(deps.kubeletBinary ?? '/usr/bin/kubelet');
   const nodePath = `/api/v1/nodes/${encodeURIComponent(node.name)}`;
+  // as the real kubelet: nodeInfo.machineID is the machine's /etc/machine-id (this node's own, in its /etc overlay)
+  let machineIdRead: string | undefined;
+  const machineId = (): string => {
+    if (machineIdRead === undefined) {
+      try {
+        machineIdRead = readFileSync(join(paths.upperEtc, 'machine-id'), 'utf8').trim();
+      } catch {
+        machineIdRead = '';
+      }
+    }
+    return machineIdRead;
+  };
   let uid: string | undefined;
   let restartEndsAt = 0;
   let restartPending = false; // set by SIGHUP, cleared when the node is Ready again
@@ -153,7 +166,7 @@ export function createKubelet(deps: KubeletDeps): Kubelet {
       log(`Ready=${now.ready} (${now.message}), kubelet v${state.kubelet.version}`);
     }
     const path = `${nodePath}/status`;
-    const body = statusPatch(node, state, now, transitionTime);
+    const body = statusPatch(node, machineId(), state, now, transitionTime);
     expectStatus('PATCH', path, await request('PATCH', path, body, 'application/strategic-merge-patch+json'));
     lastReady = now.ready;
   };

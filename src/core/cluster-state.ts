@@ -19,6 +19,8 @@ export interface NodeObservation {
   /** kubelet version without the leading "v", e.g. "1.30.5" */
   kubeletVersion: string;
   internalIP?: string;
+  /** status.nodeInfo.machineID: the /etc/machine-id the Node's kubelet reported */
+  machineID?: string;
   labels: Record<string, string>;
   taints: { key: string; value?: string; effect: string }[];
   allocatable: Quantity & { pods: number };
@@ -117,6 +119,20 @@ export interface NodeReport {
   login?: { user: string; root: boolean; sudoRefused?: string };
   /** free bytes under /var/lib/etcd and /etc/kubernetes */
   freeBytes: { etcd?: number; kubernetes?: number };
+  /** who the machine at the node's address says it is (src/core/node-identity.ts); absent when not read (older probe output) */
+  identity?: NodeIdentity;
+}
+
+/** What the machine at an inventory address says it is. */
+export interface NodeIdentity {
+  /** NAME of CN=system:node:NAME in the kubelet's client certificate, when one was read */
+  certificateNode?: string;
+  /** where that certificate was: "/etc/kubernetes/kubelet.conf (client-certificate-data)" or the file kubelet.conf names */
+  certificateSource?: string;
+  /** why no Node name could be read from a kubelet client certificate */
+  certificateProblem?: string;
+  /** /etc/machine-id (32 hex digits), when readable */
+  machineId?: string;
 }
 
 export interface KubeadmClusterConfig {

@@ -32,7 +32,7 @@ export interface SkewVerdict extends NodeNames {
 }
 
 export interface PreflightVerdict extends NodeNames {
-  /** api-reachable, readyz, nodes-ready, control-plane-healthy, swap-off, packages-published, disk-room, nodes-reachable, nodes-not-in-inventory */
+  /** api-reachable, readyz, nodes-ready, control-plane-healthy, swap-off, packages-published, disk-room, nodes-reachable, node-identity, nodes-not-in-inventory */
   id: string;
   severity: Severity;
   message: string;

@@ -1,8 +1,10 @@
 // Preflight verdicts: what kubeadm's own preflight and the upstream procedure require before an upgrade
 // (API reachable, nodes Ready, control plane healthy, swap off), plus what this Action needs (packages
-// published for every node's OS, disk room for backups, every node reachable over its transport).
+// published for every node's OS, disk room for backups, every node reachable over its transport, and the machine
+// at every inventory address being the Node of that name).
 import type { ClusterState, ControlPlaneComponent } from './cluster-state.ts';
 import type { Inventory } from './inventory.ts';
+import { nodeIdentityVerdict } from './node-identity.ts';
 import type { PreflightVerdict, Severity, TargetResolution } from './plan-types.ts';
 import { capNames, listText } from './util.ts';
 
@@ -90,6 +92,7 @@ export function preflightVerdicts(state: ClusterState, inventory: Inventory, tar
   );
 
   out.push(rootAccess(state, inventory));
+  if (inventory.nodes.some((n) => reports.get(n.name)?.identity)) out.push(nodeIdentityVerdict(state, inventory));
   out.push(packagesPublished(target));
   out.push(diskRoom(state, inventory));
 

@@ -57,6 +57,7 @@ export function mapNode(node: V1Node): NodeObservation {
   const labels = node.metadata?.labels ?? {};
   const allocatable = node.status?.allocatable ?? {};
   const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  const machineID = node.status?.nodeInfo?.machineID;
   return {
     name: node.metadata?.name ?? '',
     role: CONTROL_PLANE_ROLE_LABEL in labels ? 'control-plane' : 'worker',
@@ -65,6 +66,7 @@ export function mapNode(node: V1Node): NodeObservation {
     ...(cordonedByUpgrade(node) ? { cordonedByUpgrade: true } : {}),
     kubeletVersion: withoutV(node.status?.nodeInfo?.kubeletVersion),
     ...(internalIP ? { internalIP } : {}),
+    ...(machineID ? { machineID } : {}),
     labels,
     taints: (node.spec?.taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: t.effect })),
     allocatable: {

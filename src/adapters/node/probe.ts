@@ -16,6 +16,7 @@ import {
   type PackageManager,
   type PublishedPackage,
 } from './packages/manager.ts';
+import { IDENTITY_SCRIPT, parseIdentity } from './identity.ts';
 import { parseDfAvail, parseFactSections, parseKubeadmShortVersion, parseLogin, parseOsRelease, parseSwapOn } from './probe-parse.ts';
 
 const KUBE_PACKAGES = ['kubeadm', 'kubelet', 'kubectl'];
@@ -32,6 +33,7 @@ const BASIC_FACTS = [
   'echo "@@ swap"; swapon --show --noheadings 2>/dev/null',
   'echo "@@ df-etcd"; df -B1 --output=avail /var/lib/etcd 2>/dev/null',
   'echo "@@ df-kubernetes"; df -B1 --output=avail /etc/kubernetes 2>/dev/null',
+  IDENTITY_SCRIPT,
   'true',
 ].join('\n');
 /** Reading a repository index may fetch from the network: give it longer than the other probes. */
@@ -119,6 +121,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     swapOn: parseSwapOn(basic.swap ?? ''),
     ...(login ? { login } : {}),
     freeBytes: { etcd: parseDfAvail(basic['df-etcd'] ?? ''), kubernetes: parseDfAvail(basic['df-kubernetes'] ?? '') },
+    identity: parseIdentity(basic.identity ?? '', basic['machine-id'] ?? ''),
   };
 }
 

@@ -97,6 +97,8 @@ function debianNode(swap = false, login = '0\nroot'): Responder {
           swap: swap ? '/swapfile file 2G 0B -2' : '',
           'df-etcd': 'Avail\n1000',
           'df-kubernetes': 'Avail\n2000',
+          identity: 'none',
+          'machine-id': '0123456789abcdef0123456789abcdef',
         }),
       };
     }
@@ -146,6 +148,10 @@ describe('probeNode', () => {
       swapOn: true,
       login: { user: 'root', root: true },
       freeBytes: { etcd: 1000, kubernetes: 2000 },
+      identity: {
+        certificateProblem: '/etc/kubernetes/kubelet.conf could not be read or names no client certificate',
+        machineId: '0123456789abcdef0123456789abcdef',
+      },
     });
     const prepare = shell.ran.find((r) => r.argv[0] === 'sh' && r.argv[2]?.includes('k.list'));
     // the temporary directory goes in as "$1", never into the script text

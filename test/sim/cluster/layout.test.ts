@@ -1,6 +1,6 @@
 // What `sim up` writes before anything starts: spec, PKI, node files, access files (no processes here).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,8 +76,24 @@ describe('cluster layout', () => {
     for (const conf of ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf', 'kubelet.conf']) {
       expect(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes', conf), 'utf8')).toContain('server: https://127.199.250.1:6443');
     }
+    // the first control plane's kubelet.conf carries its certificate inline; a joined node's names the file the
+    // kubelet's TLS bootstrap writes (certificate and key), through the kubelet-client-current.pem link
+    const initConf = parseYaml(readFileSync(join(node('cp-1'), 'upper/etc/kubernetes/kubelet.conf'), 'utf8'));
+    expect(initConf.users[0].name).toBe('system:node:cp-1');
+    expect(initConf.users[0].user['client-certificate-data']).toBeTruthy();
     const kubelet = parseYaml(readFileSync(join(node('worker-2'), 'upper/etc/kubernetes/kubelet.conf'), 'utf8'));
-    expect(kubelet.users[0].name).toBe('system:node:worker-2');
+    const current = '/var/lib/kubelet/pki/kubelet-client-current.pem';
+    expect(kubelet.users[0].user).toEqual({ 'client-certificate': current, 'client-key': current });
+    const link = readlinkSync(join(node('worker-2'), 'upper', current));
+    expect(link).toMatch(/^\/var\/lib\/kubelet\/pki\/kubelet-client-\d{8}-\d{6}\.pem$/);
+    const pem = join(node('worker-2'), 'upper', link);
+    expect(readFileSync(pem, 'utf8')).toMatch(/-----END CERTIFICATE-----\n-----BEGIN (EC )?PRIVATE KEY-----/);
+    expect(statSync(pem).mode & 0o777).toBe(0o600);
+    expect(x509(pem, '-subject')).toMatch(/CN\s*=\s*system:node:worker-2/);
+    // each machine its own /etc/machine-id
+    const ids = ['cp-1', 'cp-2', 'worker-2'].map((n) => readFileSync(join(node(n), 'upper/etc/machine-id'), 'utf8'));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(new Set(ids).size).toBe(3);
     expect(parseYaml(readFileSync(join(node('worker-2'), 'upper/var/lib/kubelet/config.yaml'), 'utf8')).kind).toBe('KubeletConfiguration');
     expect(JSON.parse(readFileSync(join(node('worker-1'), 'state.json'), 'utf8'))).toEqual({
       kubelet: { active: true, version: '1.29.9' },

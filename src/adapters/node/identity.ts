@@ -1,0 +1,79 @@
+// Who the machine at an inventory address says it is: the Node name in its kubelet's client certificate, and its
+// /etc/machine-id. Read by the probe's one batch of read-only commands (IDENTITY_SCRIPT), parsed here on the runner;
+// the comparison with the Node is pure (src/core/node-identity.ts).
+import { X509Certificate } from 'node:crypto';
+import type { NodeIdentity } from '../../core/cluster-state.ts';
+
+/**
+ * A constant part of the probe's script (no value from outside is part of it). kubelet.conf (0600, so as root:
+ * `sudo -n` for another login user) holds the kubelet's client certificate inline (`client-certificate-data`, as
+ * `kubeadm init` wrote it before the kubelet-finalize phase) or names the file the kubelet's certificate rotation
+ * keeps it in (`client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem`, certificate AND private key).
+ * Only the value of client-certificate-data, or only the CERTIFICATE blocks of the file, leave the node: sed
+ * drops every line of a PRIVATE KEY block before it prints anything. kubelet.conf's client-key-data is never read.
+ */
+/** sed's two expressions: drop every line of a PRIVATE KEY block, print the CERTIFICATE blocks (`sed -n -e A -e B`). */
+export const CERTIFICATE_BLOCKS_SED = [
+  '/-----BEGIN [A-Z ]*PRIVATE KEY-----/,/-----END [A-Z ]*PRIVATE KEY-----/d',
+  '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p',
+] as const;
+
+export const IDENTITY_SCRIPT = [
+  'echo "@@ identity"',
+  'asroot() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@" </dev/null; fi; }',
+  'conf=/etc/kubernetes/kubelet.conf',
+  `data=$(asroot sed -n 's/^[[:space:]]*client-certificate-data:[[:space:]]*//p' "$conf" 2>/dev/null | head -n 1)`,
+  'if [ -n "$data" ]; then echo "inline $data"; else',
+  `  file=$(asroot sed -n 's/^[[:space:]]*client-certificate:[[:space:]]*//p' "$conf" 2>/dev/null | head -n 1 | tr -d "\\"'")`,
+  '  case "$file" in ""|/*) ;; *) file="/etc/kubernetes/$file" ;; esac',
+  '  if [ -z "$file" ]; then echo none; else echo "file $file";',
+  `    asroot sed -n -e '${CERTIFICATE_BLOCKS_SED[0]}' -e '${CERTIFICATE_BLOCKS_SED[1]}' "$file" 2>/dev/null; fi`,
+  'fi',
+  'echo "@@ machine-id"; cat /etc/machine-id 2>/dev/null',
+].join('\n');
+
+const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/;
+
+/** CN=system:node:NAME of the first certificate in `pem`, or why there is none. */
+export function nodeNameOfCertificate(pem: string): { node: string } | { problem: string } {
+  const block = PEM_CERTIFICATE.exec(pem)?.[0];
+  if (!block) return { problem: 'no certificate' };
+  let subject: string;
+  try {
+    subject = new X509Certificate(block).subject;
+  } catch (error) {
+    return { problem: `the certificate cannot be parsed (${(error as Error).message})` };
+  }
+  const cn = subject
+    .split('\n')
+    .map((part) => /^CN=(.*)$/.exec(part.trim())?.[1])
+    .find((value) => value !== undefined);
+  const node = cn ? /^system:node:(.+)$/.exec(cn)?.[1] : undefined;
+  return node ? { node } : { problem: `its subject is ${subject.replace(/\n/g, ', ') || 'empty'}, not CN=system:node:NAME` };
+}
+
+const unquote = (value: string) => value.trim().replace(/^(["'])(.*)\1$/, '$2');
+
+/** The `identity` and `machine-id` sections of the probe's output. */
+export function parseIdentity(identitySection: string, machineIdSection: string): NodeIdentity {
+  const lines = identitySection.split('\n');
+  const first = lines.findIndex((l) => l.trim() !== '');
+  const head = first >= 0 ? (lines[first] ?? '').trim() : '';
+  const machineId = machineIdSection.trim();
+  const identity: NodeIdentity = /^[0-9a-f]{32}$/.test(machineId) ? { machineId } : {};
+  const named = (source: string, read: { node: string } | { problem: string }): NodeIdentity =>
+    'node' in read
+      ? { ...identity, certificateNode: read.node, certificateSource: source }
+      : { ...identity, certificateProblem: `the kubelet client certificate in ${source}: ${read.problem}` };
+  if (head.startsWith('inline ')) {
+    const pem = Buffer.from(unquote(head.slice('inline '.length)), 'base64').toString('utf8');
+    return named(`${KUBELET_CONF} (client-certificate-data)`, nodeNameOfCertificate(pem));
+  }
+  if (head.startsWith('file ')) {
+    const file = head.slice('file '.length).trim();
+    const pem = lines.slice(first + 1).join('\n');
+    return named(file, nodeNameOfCertificate(pem));
+  }
+  return { ...identity, certificateProblem: `${KUBELET_CONF} could not be read or names no client certificate` };
+}
