@@ -28,8 +28,18 @@ interface NodeObject {
 function nodes(): NodeObject[] {
   const out = execFileSync('/usr/bin/kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'get', 'nodes', '-o', 'json'], {
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   return (JSON.parse(out) as { items: NodeObject[] }).items;
+}
+
+/** The nodes, or none while the API server restarts (kubeadm upgrade apply on the only control plane). */
+function nodesIfUp(): NodeObject[] {
+  try {
+    return nodes();
+  } catch {
+    return [];
+  }
 }
 
 /** The pid of the process running this bundle copy (a process this test started). */
@@ -58,7 +68,7 @@ beforeAll(async () => {
   cluster.setFaults([{ type: 'pdb-blocks', namespace: 'demo', name: 'web-pdb' }]);
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '1', 'drain-timeout': '5m', 'node-ready-timeout': '60s' });
   const running = runAction(inputs, { bundle: copy, env: { GITHUB_RUN_ID: '9201' }, timeoutMs: 600_000 });
-  for (let i = 0; i < 3000 && !draining(nodes().find((n) => n.metadata.name === 'worker-1')); i++) await sleep(100);
+  for (let i = 0; i < 3000 && !draining(nodesIfUp().find((n) => n.metadata.name === 'worker-1')); i++) await sleep(100);
   await sleep(2000); // evictions refused meanwhile: the drain waits for the budget
   const pid = pidOf(copy);
   if (pid) process.kill(pid, 'SIGKILL');
