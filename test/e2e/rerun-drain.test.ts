@@ -83,7 +83,7 @@ afterAll(async () => {
 });
 
 describe('a plain re-run after an interrupted drain', () => {
-  it('was killed during worker-1\'s drain, leaving it cordoned', () => {
+  it("was killed during worker-1's drain, leaving it cordoned", () => {
     expect(killed.exitCode).not.toBe(0);
     expect(cordonedAfterKill).toEqual({ 'cp-1': false, 'worker-1': true, 'worker-2': false });
   });

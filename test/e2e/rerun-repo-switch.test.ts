@@ -39,6 +39,10 @@ function pidOf(bundle: string): number | undefined {
 /** The plan's refusal for want of a published target patch (the lines only: stdout also carries masked secrets). */
 const noPatch = (result: ActionResult) => result.stdout.split('\n').filter((l) => /no 1\.31 patch is published/.test(l));
 
+/** Whether the run's log says it refreshes `node`'s stale package metadata (the repo-switch stage's line). */
+const saidStale = (result: ActionResult, node: string) =>
+  result.stdout.includes(`${node}: the package metadata predates the switch to v1.31`);
+
 const rewrote = (node: string) => nodeLog(cluster, node).some((e) => /(^|\s)sed -i /.test(e.line));
 
 beforeAll(async () => {
@@ -50,7 +54,10 @@ beforeAll(async () => {
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '4', 'node-ready-timeout': '60s' });
 
   cluster.setFaults([{ type: 'command-fails', node: 'cp-1', match: 'apt-get update', stderr: 'E: Failed to fetch https://pkgs.k8s.io/' }]);
-  cpFailed = await runAction({ ...inputs, command: 'control-plane' }, { bundle: built, env: { GITHUB_RUN_ID: '9101' }, timeoutMs: 300_000 });
+  cpFailed = await runAction(
+    { ...inputs, command: 'control-plane' },
+    { bundle: built, env: { GITHUB_RUN_ID: '9101' }, timeoutMs: 300_000 },
+  );
   cpHoldsAfterFailure = (await cluster.status()).nodes.find((n) => n.name === 'cp-1')!.holds;
   cluster.setFaults([]);
   cpRerun = await runAction({ ...inputs, command: 'control-plane' }, { bundle: built, env: { GITHUB_RUN_ID: '9102' }, timeoutMs: 300_000 });
@@ -77,7 +84,7 @@ afterAll(async () => {
 });
 
 describe('a plain re-run after an interrupted repository switch', () => {
-  it("cp-1: the failed apt-get update after the switch fails the run and leaves kubeadm unheld", () => {
+  it('cp-1: the failed apt-get update after the switch fails the run and leaves kubeadm unheld', () => {
     expect(cpFailed.exitCode).toBe(1);
     expect(cpFailed.summary).toMatch(/\*\*cp-1\*\* failed at \*\*kubeadm-install\*\*/);
     expect(cpHoldsAfterFailure).not.toContain('kubeadm');
@@ -86,6 +93,8 @@ describe('a plain re-run after an interrupted repository switch', () => {
   it('cp-1: the re-run plans the target, says it refreshes the stale lists, and converges with every package held', async () => {
     expect(cpRerun.exitCode, cpRerun.stdout.slice(-3000)).toBe(0);
     expect(noPatch(cpRerun)).toEqual([]);
+    // the re-run's repo-switch refreshes what the failed update left stale, and says so
+    expect(saidStale(cpRerun, 'cp-1')).toBe(true);
     const cp = (await cluster.status()).nodes.find((n) => n.name === 'cp-1')!;
     expect(cp.kubeletVersion).toMatch(/^v1\.31\./);
     expect([...cp.holds].sort()).toEqual(['kubeadm', 'kubectl', 'kubelet']);
@@ -99,6 +108,8 @@ describe('a plain re-run after an interrupted repository switch', () => {
   it('workers: the plain re-run plans the target and upgrades every worker, packages held', async () => {
     expect(workersRerun.exitCode, workersRerun.stdout.slice(-3000)).toBe(0);
     expect(noPatch(workersRerun)).toEqual([]);
+    // Debian: the lists predate the rewrite (EL's dnf keys its cache by baseurl, so it reads the new minor afresh)
+    for (const node of ['worker-2', 'worker-4']) expect(saidStale(workersRerun, node), node).toBe(true);
     const target = (JSON.parse(workersRerun.outputs.result!) as { target: string }).target;
     for (const node of (await cluster.status()).nodes) {
       expect(node.kubeletVersion, node.name).toBe(`v${target}`);

@@ -11,7 +11,13 @@ import { FakeCluster, Recorder, TARGET, nodeWorld, runnerDeps } from './fakes.ts
 const YUM_REPO = '/etc/yum.repos.d/kubernetes.repo';
 const APT_LIST = '/etc/apt/sources.list.d/kubernetes.list';
 const STALE = (path: string): NodeFacts => ({ repoFiles: [{ path, minors: ['1.31'] }], repoMetadataStale: true, cordonedBefore: false });
-const job = (packageManager: NodeJob['packageManager']): NodeJob => ({ name: 'worker-1', role: 'worker', packageManager, kubeadmAction: 'node', batch: 0 });
+const job = (packageManager: NodeJob['packageManager']): NodeJob => ({
+  name: 'worker-1',
+  role: 'worker',
+  packageManager,
+  kubeadmAction: 'node',
+  batch: 0,
+});
 
 describe('repo-switch after an interrupted switch', () => {
   it('dnf: drops the stale metadata before the install, rewrites nothing, and ends with the packages locked', async () => {
@@ -33,7 +39,9 @@ describe('repo-switch after an interrupted switch', () => {
     const stale = describeProcedure(nodeProcedure(stageInput(job('apt'), TARGET, STALE(APT_LIST), settings)));
     expect(stale[0]!.id).toBe('repo-switch');
     expect(stale[0]!.actions.map((a) => a.text)).toEqual([
-      expect.stringMatching(/already names v1\.31 but the node's package metadata does not list it .*the install's apt-get update refreshes the lists/),
+      expect.stringMatching(
+        /already names v1\.31 but the node's package metadata does not list it .*the install's apt-get update refreshes the lists/,
+      ),
       expect.stringMatching(/keyring stays/),
     ]);
     const fresh = describeProcedure(

@@ -13,7 +13,9 @@ export const repoSwitch: Stage = {
   title: 'point the package repository at the target minor',
   // also when the files already name the target but the lists do not know it: a switch cut short before its refresh
   shouldRun: ({ node, target }) =>
-    node.repoFiles.length === 0 || node.repoFiles.some((f) => f.minors.join() !== minorOf(target.version)) || node.repoMetadataStale === true,
+    node.repoFiles.length === 0 ||
+    node.repoFiles.some((f) => f.minors.join() !== minorOf(target.version)) ||
+    node.repoMetadataStale === true,
   steps(input) {
     const { job, node, target } = input;
     const minor = minorOf(target.version);
