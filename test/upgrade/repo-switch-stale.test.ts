@@ -27,8 +27,22 @@ describe('repo-switch after an interrupted switch', () => {
     expect(await runNode({ job: job('dnf'), stages: [...STAGE_ORDER], doneBefore: [] }, deps, {})).toBe(true);
     const commands = recorder.commandsOf('worker-1');
     expect(commands.some((c) => c.startsWith('sed'))).toBe(false);
-    expect(commands.slice(0, 2)).toEqual(['dnf clean metadata', 'dnf --setopt=skip_if_unavailable=True versionlock delete kubeadm']);
+    // repo-switch drops it, and so does each install (an earlier run may have recorded repo-switch done)
+    expect(commands.slice(0, 3)).toEqual([
+      'dnf clean metadata',
+      'dnf clean metadata',
+      'dnf --setopt=skip_if_unavailable=True versionlock delete kubeadm',
+    ]);
     expect(commands).toContain('dnf --setopt=skip_if_unavailable=True versionlock add kubelet kubectl');
+  });
+
+  it('dnf: drops the stale metadata before the install even when repo-switch is recorded done', async () => {
+    const recorder = new Recorder();
+    recorder.responders.push(nodeWorld(TARGET.version));
+    const deps = runnerDeps(recorder, new FakeCluster(), { nodeFacts: () => STALE(YUM_REPO) });
+    const stages = STAGE_ORDER.filter((s) => s !== 'repo-switch');
+    expect(await runNode({ job: job('dnf'), stages, doneBefore: [] }, deps, {})).toBe(true);
+    expect(recorder.commandsOf('worker-1')[0]).toBe('dnf clean metadata');
   });
 
   it('the plan shows the stage and why; a node whose lists know the target has no repo-switch', () => {

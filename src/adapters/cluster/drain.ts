@@ -141,7 +141,7 @@ export async function uncordonNode(api: Pick<ClusterApis, 'core'>, node: string)
  * kill, an API outage) the cordon is known to be this Action's. 'cordoned': cordoned now; 'ours': already cordoned
  * with our mark (an earlier run's interrupted drain); 'operator': cordoned without it, an operator's fence.
  */
-export async function cordonForDrain(api: Pick<ClusterApis, 'core'>, node: string): Promise<'cordoned' | 'ours' | 'operator'> {
+async function cordonForDrain(api: Pick<ClusterApis, 'core'>, node: string): Promise<'cordoned' | 'ours' | 'operator'> {
   try {
     const current = await api.core.readNode({ name: node });
     if (current.spec?.unschedulable === true) return CORDON_MARK in (current.metadata?.annotations ?? {}) ? 'ours' : 'operator';

@@ -92,7 +92,7 @@ function readTargetMinor(shell: NodeShell, pm: PackageManager, minor: string, re
  * a kill or a dropped connection right after the write). Those lists say nothing about the target minor, so it is
  * read as if the file did not name it yet (read-only, in a temporary directory), and the run refreshes them.
  */
-export function metadataPredatesRepo(repoMinor: string | undefined, listed: readonly PublishedPackage[], targetMinor: string): boolean {
+function metadataPredatesRepo(repoMinor: string | undefined, listed: readonly PublishedPackage[], targetMinor: string): boolean {
   return repoMinor === targetMinor && ofMinor([...listed], targetMinor).length === 0;
 }
 
