@@ -18,6 +18,7 @@ const PREFIX = 'upgrade.kubeadm-upgrade-action.io/';
 let cluster: SimCluster;
 let killed: ActionResult;
 let cordonedAfterKill: Record<string, boolean | null>;
+let markedAfterKill: string[];
 let rerun: ActionResult;
 
 interface NodeObject {
@@ -74,6 +75,9 @@ beforeAll(async () => {
   if (pid) process.kill(pid, 'SIGKILL');
   killed = await running;
   cordonedAfterKill = Object.fromEntries((await cluster.status()).nodes.map((n) => [n.name, n.cordoned]));
+  markedAfterKill = nodes()
+    .filter((n) => n.metadata.annotations?.[`${PREFIX}cordoned-by-upgrade`] !== undefined)
+    .map((n) => n.metadata.name);
   cluster.setFaults([]);
   rerun = await runAction(inputs, { bundle: built, env: { GITHUB_RUN_ID: '9201', GITHUB_RUN_ATTEMPT: '2' }, timeoutMs: 600_000 });
 }, 1_200_000);
@@ -86,6 +90,8 @@ describe('a plain re-run after an interrupted drain', () => {
   it("was killed during worker-1's drain, leaving it cordoned", () => {
     expect(killed.exitCode).not.toBe(0);
     expect(cordonedAfterKill).toEqual({ 'cp-1': false, 'worker-1': true, 'worker-2': false });
+    // recorded as this Action's cordon by the cordon's own PATCH, before any pod was evicted
+    expect(markedAfterKill).toEqual(['worker-1']);
   });
 
   it('the re-run does not hold its own cordon against the forecast, and finishes', async () => {
