@@ -43,7 +43,15 @@ const noPatch = (result: ActionResult) => result.stdout.split('\n').filter((l) =
 const saidStale = (result: ActionResult, node: string) =>
   result.stdout.includes(`${node}: the package metadata predates the switch to v1.31`);
 
-const rewrote = (node: string) => nodeLog(cluster, node).some((e) => /(^|\s)sed -i /.test(e.line));
+const SED = /(^|\s)sed -i /;
+/** How often the node received the repository rewrite. */
+const rewrites = (node: string) => nodeLog(cluster, node).filter((e) => SED.test(e.line)).length;
+/** Whether the node received a command matching `next` after its repository rewrite (the switch is over). */
+const pastRewrite = (node: string, next: RegExp) => {
+  const lines = nodeLog(cluster, node).map((e) => e.line);
+  const at = lines.findIndex((l) => SED.test(l));
+  return at >= 0 && lines.slice(at + 1).some((l) => next.test(l));
+};
 
 beforeAll(async () => {
   const built = await buildBundle();
@@ -70,7 +78,14 @@ beforeAll(async () => {
   const running = runAction(inputs, { bundle: copy, env: { GITHUB_RUN_ID: '9103' }, timeoutMs: 600_000 }).finally(() => {
     ended = true;
   });
-  for (let i = 0; i < 3000 && !ended && !(rewrote('worker-3') && rewrote('worker-4')); i++) await sleep(50);
+  // the dropped connections: the rewrite ran, and ran again on reconnect; the kill: right after the rewrite, as
+  // the next command (apt-mark unhold, dnf clean metadata) arrives, before any refresh of the package lists
+  const switched = () =>
+    rewrites('worker-1') >= 2 &&
+    rewrites('worker-2') >= 2 &&
+    pastRewrite('worker-3', /(^|\s)dnf /) &&
+    pastRewrite('worker-4', /(^|\s)apt-/);
+  for (let i = 0; i < 6000 && !ended && !switched(); i++) await sleep(25);
   const pid = pidOf(copy);
   if (pid) process.kill(pid, 'SIGKILL');
   workersKilled = await running;
