@@ -121,8 +121,10 @@ describe('a plain re-run after an interrupted repository switch', () => {
   it('workers: the plain re-run plans the target and upgrades every worker, packages held', async () => {
     expect(workersRerun.exitCode, workersRerun.stdout.slice(-3000)).toBe(0);
     expect(noPatch(workersRerun)).toEqual([]);
-    // Debian: the lists predate the rewrite (EL's dnf keys its cache by baseurl, so it reads the new minor afresh)
-    for (const node of ['worker-2', 'worker-4']) expect(saidStale(workersRerun, node), node).toBe(true);
+    // worker-2 (Debian) never finished its repo-switch: the re-run runs it again, to refresh what predates the rewrite
+    // (EL's dnf keys its cache by the baseurl, so it reads the new minor afresh; worker-4's repo-switch had finished,
+    // and its install's apt-get update refreshes the lists)
+    expect(saidStale(workersRerun, 'worker-2')).toBe(true);
     const target = (JSON.parse(workersRerun.outputs.result!) as { target: string }).target;
     for (const node of (await cluster.status()).nodes) {
       expect(node.kubeletVersion, node.name).toBe(`v${target}`);
