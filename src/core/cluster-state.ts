@@ -105,6 +105,11 @@ export interface NodeReport {
   /** versions published in the target minor's repository, read without changing the node; undefined when not readable */
   publishedInTargetMinor?: string[];
   /**
+   * the repository file names the target minor but the node's package lists / metadata cache list none of it (a
+   * repository switch cut short before the refresh): the run refreshes them in its repo-switch stage
+   */
+  repoMetadataStale?: boolean;
+  /**
    * The exact package version (with the repository's packaging revision) of each version listed in
    * publishedInRepo and publishedInTargetMinor: { "1.31.13": "1.31.13-1.1" } (apt), "1.31.13-150500.1.1" (yum/dnf).
    * Absent when the node's listings gave none.

@@ -44,6 +44,7 @@ export function planTarget(plan: Plan, options: UpgradeOptions): UpgradeTarget {
 export function nodeFacts(report: NodeReport | undefined, node: NodeObservation | undefined): NodeFacts {
   return {
     repoFiles: report?.repoFiles ?? [],
+    ...(report?.repoMetadataStale ? { repoMetadataStale: true } : {}),
     // cordoned, and not by an unfinished run of this Action: the operator's fence
     cordonedBefore: node?.unschedulable === true && node.cordonedByUpgrade !== true,
   };

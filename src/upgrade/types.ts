@@ -98,6 +98,8 @@ export interface RunFacts {
 export interface NodeFacts {
   /** the pkgs.k8s.io repository files and the minors their lines name */
   repoFiles: { path: string; minors: string[] }[];
+  /** the repository files name the target minor, the package lists / metadata cache do not know it yet (NodeReport) */
+  repoMetadataStale?: boolean;
   /** the node was cordoned before any run of this Action cordoned it: the operator's fence, never undone */
   cordonedBefore: boolean;
 }

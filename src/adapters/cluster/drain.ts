@@ -8,7 +8,7 @@ import type { Permission } from '../../core/permissions.ts';
 import { classifyPod, compilePolicy, type CompiledPolicy, type PodFacts, type PodVerdict } from '../../core/pod-policy.ts';
 import { mapPod } from './map.ts';
 import { listAll } from './read-cluster.ts';
-import { apiFailure, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
+import { apiFailure, CORDON_MARK, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
 
 /** The calls drainNode and uncordonNode make; deleting pods only with drain-fallback-delete. */
 export function drainAccess(options: { fallbackDelete: boolean }): Permission[] {
@@ -114,26 +114,44 @@ type DrainApis = Pick<ClusterApis, 'core' | 'apps'>;
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 
-/** Marks the node unschedulable. Returns false when it already was (nothing changed). */
+/** Marks the node unschedulable (and ours: CORDON_MARK). Returns false when it already was (nothing changed). */
 export async function cordonNode(api: Pick<ClusterApis, 'core'>, node: string): Promise<boolean> {
-  return setUnschedulable(api, node, true);
+  return (await cordonForDrain(api, node)) === 'cordoned';
 }
 
-/** Makes the node schedulable again. Returns false when it already was (nothing changed). */
+/** Makes the node schedulable again and drops CORDON_MARK. Returns false when it already was schedulable. */
 export async function uncordonNode(api: Pick<ClusterApis, 'core'>, node: string): Promise<boolean> {
-  return setUnschedulable(api, node, false);
-}
-
-async function setUnschedulable(api: Pick<ClusterApis, 'core'>, node: string, unschedulable: boolean): Promise<boolean> {
-  const verb = unschedulable ? 'cordon' : 'uncordon';
   try {
     const current = await api.core.readNode({ name: node });
-    if ((current.spec?.unschedulable === true) === unschedulable) return false;
-    // A merge patch: null removes the field, as kubectl uncordon leaves it.
-    await api.core.patchNode({ name: node, body: { spec: { unschedulable: unschedulable ? true : null } } }, MERGE_PATCH);
-    return true;
+    const marked = CORDON_MARK in (current.metadata?.annotations ?? {});
+    if (current.spec?.unschedulable !== true && !marked) return false;
+    // A merge patch: null removes the field, as kubectl uncordon leaves it, and the mark with it.
+    await api.core.patchNode(
+      { name: node, body: { metadata: { annotations: { [CORDON_MARK]: null } }, spec: { unschedulable: null } } },
+      MERGE_PATCH,
+    );
+    return current.spec?.unschedulable === true;
   } catch (error) {
-    throw new Error(`cannot ${verb} node ${node}: ${apiFailure(error).message}`);
+    throw new Error(`cannot uncordon node ${node}: ${apiFailure(error).message}`);
+  }
+}
+
+/**
+ * Cordons the node for a drain, marking the cordon as ours in the same PATCH, so that however the drain ends (a
+ * kill, an API outage) the cordon is known to be this Action's. 'cordoned': cordoned now; 'ours': already cordoned
+ * with our mark (an earlier run's interrupted drain); 'operator': cordoned without it, an operator's fence.
+ */
+async function cordonForDrain(api: Pick<ClusterApis, 'core'>, node: string): Promise<'cordoned' | 'ours' | 'operator'> {
+  try {
+    const current = await api.core.readNode({ name: node });
+    if (current.spec?.unschedulable === true) return CORDON_MARK in (current.metadata?.annotations ?? {}) ? 'ours' : 'operator';
+    await api.core.patchNode(
+      { name: node, body: { metadata: { annotations: { [CORDON_MARK]: new Date().toISOString() } }, spec: { unschedulable: true } } },
+      MERGE_PATCH,
+    );
+    return 'cordoned';
+  } catch (error) {
+    throw new Error(`cannot cordon node ${node}: ${apiFailure(error).message}`);
   }
 }
 
@@ -354,8 +372,16 @@ function formatDuration(ms: number): string {
  */
 export async function drainNode(api: DrainApis, node: string, options: DrainOptions, events: DrainEvents = () => {}): Promise<DrainResult> {
   const emit = (kind: DrainEventKind, message: string, pod?: string) => events({ kind, node, ...(pod ? { pod } : {}), message });
-  const wasUnschedulable = !(await cordonNode(api, node));
-  emit('cordoned', wasUnschedulable ? `node ${node} was already cordoned` : `node ${node} cordoned`);
+  const cordon = await cordonForDrain(api, node);
+  const wasUnschedulable = cordon === 'operator';
+  emit(
+    'cordoned',
+    cordon === 'operator'
+      ? `node ${node} was already cordoned`
+      : cordon === 'ours'
+        ? `node ${node} was cordoned by an earlier run of this Action (its drain did not finish); draining it now`
+        : `node ${node} cordoned`,
+  );
   const result: DrainResult = { node, wasUnschedulable, evicted: [], skipped: [], deletedIgnoringBudget: [], blockedBy: [], delayedBy: [] };
   const fail = async (message: string): Promise<never> => {
     // An operator's cordon is never undone: only a cordon this drain made is lifted again.

@@ -2,7 +2,7 @@
 // Pure functions: unit-tested from object literals.
 import type { V1Node, V1Pod, V1PodDisruptionBudget, V1ResourceRequirements, V1Container } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { progressFrom } from './progress.ts';
+import { CORDON_MARK, progressFrom } from './progress.ts';
 import type {
   BudgetObservation,
   ControlPlaneComponent,
@@ -42,15 +42,16 @@ export function withoutV(version: string | undefined): string {
   return (version ?? '').replace(/^v/, '');
 }
 
-/** True when this Action's own unfinished run left the node cordoned: drained, not yet uncordoned, and not cordoned before. */
+/**
+ * True when this Action's own unfinished run left the node cordoned: its cordon carries our mark (set with the
+ * cordon, so an interrupted drain counts too), or it was drained and not yet uncordoned; never when a drain found
+ * it cordoned before (the operator's fence).
+ */
 function cordonedByUpgrade(node: V1Node): boolean {
-  const progress = progressFrom(node.metadata?.annotations ?? {});
-  return (
-    node.spec?.unschedulable === true &&
-    !!progress?.doneStages.includes('drain') &&
-    !progress.doneStages.includes('uncordon') &&
-    !progress.cordonedBefore
-  );
+  const annotations = node.metadata?.annotations ?? {};
+  const progress = progressFrom(annotations);
+  const drained = !!progress?.doneStages.includes('drain') && !progress.doneStages.includes('uncordon');
+  return node.spec?.unschedulable === true && (CORDON_MARK in annotations || drained) && !progress?.cordonedBefore;
 }
 
 export function mapNode(node: V1Node): NodeObservation {

@@ -141,6 +141,13 @@ export function progressFrom(annotations: Record<string, string>): NodeProgress 
   };
 }
 
+/**
+ * Set in the very PATCH that cordons a node for a drain (and removed in the one that uncordons it): this cordon is
+ * this Action's own. An interrupted drain (a kill, an API outage) leaves it beside the cordon, so a re-run counts
+ * the node as its own to uncordon. Value: when it was cordoned. A cordon without it is the operator's.
+ */
+export const CORDON_MARK = `${PROGRESS_PREFIX}cordoned-by-upgrade`;
+
 /** Records that the drain for `target` found the node cordoned already (by its operator): no run uncordons it. */
 export async function recordFence(api: Core, node: string, target: string): Promise<void> {
   await api.core.patchNode({ name: node, body: { metadata: { annotations: { [KEY.cordonedBefore]: target } } } }, MERGE_PATCH);

@@ -88,6 +88,16 @@ function readTargetMinor(shell: NodeShell, pm: PackageManager, minor: string, re
   });
 }
 
+/**
+ * The repository file already names the target minor while the node's package lists (apt) or metadata cache (dnf)
+ * list none of it: a repository switch was interrupted before the lists were refreshed (a failed `apt-get update`,
+ * a kill or a dropped connection right after the write). Those lists say nothing about the target minor, so it is
+ * read as if the file did not name it yet (read-only, in a temporary directory), and the run refreshes them.
+ */
+function metadataPredatesRepo(repoMinor: string | undefined, listed: readonly PublishedPackage[], targetMinor: string): boolean {
+  return repoMinor === targetMinor && ofMinor([...listed], targetMinor).length === 0;
+}
+
 /** Everything plan needs from one node, by read-only commands. `targetMinor` is "1.31". */
 export async function probeNode(shell: NodeShell, targetMinor: string | undefined): Promise<NodeReport> {
   const basic = parseFactSections((await output(shell, ['sh', '-c', BASIC_FACTS, 'sh', ...detectionArgs()])).stdout);
@@ -98,8 +108,9 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
   const repoText = pm ? repoTextFor(pm, repos) : '';
   const repoMinor = parseRepoMinor(repoText);
   const repoFiles = pm ? repoFilesFor(pm, repos) : [];
+  const stale = targetMinor !== undefined && metadataPredatesRepo(repoMinor, facts.publishedInRepo, targetMinor);
   let publishedInTargetMinor: PublishedPackage[] | undefined;
-  if (targetMinor && targetMinor === repoMinor) publishedInTargetMinor = facts.publishedInRepo;
+  if (targetMinor && targetMinor === repoMinor && !stale) publishedInTargetMinor = facts.publishedInRepo;
   else if (targetMinor && pm) publishedInTargetMinor = await readTargetMinor(shell, pm, targetMinor, repoText);
   const kubeadm = await output(shell, ['kubeadm', 'version', '-o', 'short']);
   const plain = (name: string) => (facts.packages[name] ? versionWithoutRevision(facts.packages[name]) : undefined);
@@ -117,6 +128,7 @@ export async function probeNode(shell: NodeShell, targetMinor: string | undefine
     repoFiles,
     publishedInRepo: facts.publishedInRepo.map((p) => p.version),
     publishedInTargetMinor: publishedInTargetMinor?.map((p) => p.version),
+    ...(stale ? { repoMetadataStale: true } : {}),
     ...packageVersionsOf([...facts.publishedInRepo, ...(publishedInTargetMinor ?? [])]),
     swapOn: parseSwapOn(basic.swap ?? ''),
     ...(login ? { login } : {}),

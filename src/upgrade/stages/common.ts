@@ -48,6 +48,11 @@ export function packageSteps(input: StageInput, names: string[]): CommandStep[] 
     ...(c.retryWhile ? { retry: { while: c.retryWhile.pattern, forMs: c.retryWhile.forSeconds * 1000 } } : {}),
     ...(c.tolerate ? { tolerate: { pattern: c.tolerate, reason: c.tolerateReason ?? 'expected' } } : {}),
   }));
+  // Metadata that predates the repository switch (NodeReport.repoMetadataStale) is dropped before the install too,
+  // even when an earlier run recorded repo-switch done (its refresh may fail without failing it); apt's installSteps
+  // run apt-get update anyway.
+  const refresh = input.node.repoMetadataStale ? pm.refreshMetadataCommand() : undefined;
+  if (refresh) steps.unshift({ kind: 'command', argv: refresh, rerunOnDrop: true, allowFailure: true });
   if (planned) return steps;
   const listing: CommandStep = {
     kind: 'command',

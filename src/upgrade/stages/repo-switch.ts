@@ -11,7 +11,11 @@ export const KEYRING_NOTE =
 export const repoSwitch: Stage = {
   name: 'repo-switch',
   title: 'point the package repository at the target minor',
-  shouldRun: ({ node, target }) => node.repoFiles.length === 0 || node.repoFiles.some((f) => f.minors.join() !== minorOf(target.version)),
+  // also when the files already name the target but the lists do not know it: a switch cut short before its refresh
+  shouldRun: ({ node, target }) =>
+    node.repoFiles.length === 0 ||
+    node.repoFiles.some((f) => f.minors.join() !== minorOf(target.version)) ||
+    node.repoMetadataStale === true,
   steps(input) {
     const { job, node, target } = input;
     const minor = minorOf(target.version);
@@ -38,6 +42,14 @@ export const repoSwitch: Stage = {
         after: (_result, ctx) => ctx.say(`${file.path}: v${file.minors.join(', v')} → v${minor}`),
       }));
     const refresh = managerOf(input).refreshMetadataCommand();
+    if (node.repoMetadataStale) {
+      const how = refresh ? 'its cached metadata is dropped' : "the install's apt-get update refreshes the lists";
+      steps.push({
+        kind: 'cluster',
+        text: `the repository already names v${minor} but the node's package metadata does not list it (an earlier switch was cut short before its refresh): ${how}`,
+        run: async (ctx) => ctx.say(`${job.name}: the package metadata predates the switch to v${minor}; ${how}`),
+      });
+    }
     if (refresh) steps.push({ kind: 'command', argv: refresh, rerunOnDrop: true, allowFailure: true });
     steps.push({
       kind: 'cluster',

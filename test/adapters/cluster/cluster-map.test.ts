@@ -60,6 +60,25 @@ describe('mapping API objects', () => {
     expect(mapNode(annotated('repo-switch,kubeadm-install,kubeadm-upgrade,drain', false)).cordonedByUpgrade).toBeUndefined();
   });
 
+  it("marks a node this Action cordoned for a drain that never finished (its cordon mark), but never an operator's fence", () => {
+    const node = (unschedulable: boolean, annotations: Record<string, string>): V1Node => ({
+      metadata: { name: 'w', annotations: { 'upgrade.kubeadm-upgrade-action.io/target': '1.31.2', ...annotations } },
+      spec: { unschedulable },
+    });
+    const mark = { 'upgrade.kubeadm-upgrade-action.io/cordoned-by-upgrade': '2026-12-03T10:00:00.000Z' };
+    const started = { 'upgrade.kubeadm-upgrade-action.io/done-stages': 'repo-switch,kubeadm-install,kubeadm-upgrade' };
+    expect(mapNode(node(true, { ...started, ...mark })).cordonedByUpgrade).toBe(true);
+    expect(mapNode(node(true, mark)).cordonedByUpgrade).toBe(true);
+    // cordoned without the mark: the operator's
+    expect(mapNode(node(true, started)).cordonedByUpgrade).toBeUndefined();
+    // the mark on a schedulable node says nothing
+    expect(mapNode(node(false, mark)).cordonedByUpgrade).toBeUndefined();
+    // a fence recorded for the target wins over the mark: never uncordoned
+    expect(
+      mapNode(node(true, { ...mark, 'upgrade.kubeadm-upgrade-action.io/cordoned-before': '1.31.2' })).cordonedByUpgrade,
+    ).toBeUndefined();
+  });
+
   it('parses Kubernetes quantities', () => {
     expect(parseQuantity('250m')).toBeCloseTo(0.25);
     expect(parseQuantity('2')).toBe(2);

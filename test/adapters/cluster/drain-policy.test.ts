@@ -46,15 +46,39 @@ function pod(
   };
 }
 
+interface NodePatch {
+  metadata?: { annotations?: Record<string, string | null> };
+  spec?: { unschedulable: boolean | null };
+}
+
 /** A scripted API: the node's cordon state, its pods, which DaemonSets exist, and how evictions answer. */
-function api(opts: { pods: V1Pod[]; unschedulable?: boolean; daemonSets?: string[]; evict?: (name: string) => Error | undefined }) {
-  const state = { unschedulable: opts.unschedulable ?? false, evictions: [] as { pod: string; at: number }[], patches: [] as boolean[] };
+function api(opts: {
+  pods: V1Pod[];
+  unschedulable?: boolean;
+  annotations?: Record<string, string>;
+  daemonSets?: string[];
+  evict?: (name: string) => Error | undefined;
+}) {
+  const state = {
+    unschedulable: opts.unschedulable ?? false,
+    annotations: { ...opts.annotations } as Record<string, string>,
+    evictions: [] as { pod: string; at: number }[],
+    patches: [] as boolean[],
+    bodies: [] as NodePatch[],
+  };
   const gone = new Set<string>();
   const core = {
-    readNode: async () => ({ spec: { unschedulable: state.unschedulable } }),
-    patchNode: async ({ body }: { body: { spec: { unschedulable: boolean | null } } }) => {
-      state.unschedulable = body.spec.unschedulable === true;
-      state.patches.push(state.unschedulable);
+    readNode: async () => ({ metadata: { annotations: { ...state.annotations } }, spec: { unschedulable: state.unschedulable } }),
+    patchNode: async ({ body }: { body: NodePatch }) => {
+      state.bodies.push(body);
+      for (const [key, value] of Object.entries(body.metadata?.annotations ?? {})) {
+        if (value === null) delete state.annotations[key];
+        else state.annotations[key] = value;
+      }
+      if (body.spec) {
+        state.unschedulable = body.spec.unschedulable === true;
+        state.patches.push(state.unschedulable);
+      }
       return {};
     },
     listPodForAllNamespaces: async () => ({ metadata: {}, items: opts.pods.filter((p) => !gone.has(p.metadata!.name!)) }),
@@ -150,5 +174,42 @@ describe('the pod policy in the drain', () => {
     const { apis } = api({ pods: [pod('cache-1', { owner: { kind: 'ReplicaSet', name: 'cache' }, emptyDir: true })] });
     const error = (await drainNode(apis, 'worker-1', { ...OPTIONS, deleteEmptyDirData: false }).catch((e: unknown) => e)) as DrainError;
     expect(error.blockers[0]!.reason).toMatch(/delete-emptydir-data: true/);
+  });
+});
+
+describe("this Action's own cordon", () => {
+  const MARK = 'upgrade.kubeadm-upgrade-action.io/cordoned-by-upgrade';
+
+  it('marks the cordon as its own in the same PATCH that cordons, and clears the mark in the one that uncordons', async () => {
+    const { apis, state } = api({ pods: [pod('bare')] });
+    await drainNode(apis, 'worker-1', OPTIONS).catch(() => undefined);
+    expect(state.bodies).toEqual([
+      { metadata: { annotations: { [MARK]: expect.any(String) } }, spec: { unschedulable: true } },
+      { metadata: { annotations: { [MARK]: null } }, spec: { unschedulable: null } },
+    ]);
+    expect(state.annotations).toEqual({});
+  });
+
+  it('a node an interrupted run of this Action cordoned is drained as its own: not a fence, uncordoned again when the drain fails', async () => {
+    const { apis, state } = api({ pods: [pod('bare')], unschedulable: true, annotations: { [MARK]: '2026-12-03T10:00:00.000Z' } });
+    const error = (await drainNode(apis, 'worker-1', OPTIONS).catch((e: unknown) => e)) as DrainError;
+    expect(error).toBeInstanceOf(DrainError);
+    expect(error.result.wasUnschedulable).toBe(false);
+    expect(error.uncordoned).toBe(true);
+    expect(state.unschedulable).toBe(false);
+    expect(state.annotations).toEqual({});
+  });
+
+  it('a finished drain of such a node reports it as its own cordon', async () => {
+    const { apis, state } = api({
+      pods: [pod('web-1', { owner: { kind: 'ReplicaSet', name: 'web' } })],
+      unschedulable: true,
+      annotations: { [MARK]: '2026-12-03T10:00:00.000Z' },
+    });
+    const events: string[] = [];
+    const result = await drainNode(apis, 'worker-1', OPTIONS, (e) => events.push(e.message));
+    expect(result.wasUnschedulable).toBe(false);
+    expect(events[0]).toMatch(/worker-1 was cordoned by an earlier run of this Action/);
+    expect(state.unschedulable).toBe(true);
   });
 });

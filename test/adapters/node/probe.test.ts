@@ -190,6 +190,36 @@ describe('probeNode', () => {
     expect(shell.ran.some((r) => r.argv[0] === 'mktemp')).toBe(false);
   });
 
+  it('reads the target minor aside when the repository file names it but the lists predate the switch (an interrupted switch)', async () => {
+    const base = debianNode();
+    /** the file rewritten to v1.31; `madison` is what the node's own lists say */
+    const switched =
+      (madison: string): Responder =>
+      (argv, opts) => {
+        if (argv[0] === 'sh' && argv[2]?.includes('@@ tools')) return { stdout: base(argv, opts)!.stdout!.replace('/v1.30/', '/v1.31/') };
+        if (argv.join(' ') === 'apt-cache madison kubeadm') return { stdout: madison };
+        return base(argv, opts);
+      };
+    // the lists were not refreshed since the rewrite: they still list only 1.30
+    const shell = new CannedShell('cp-1', switched(MADISON));
+    const report = await probeNode(shell, '1.31');
+    expect(report.repoMinor).toBe('1.31');
+    expect(report.repoMetadataStale).toBe(true);
+    expect(report.publishedInTargetMinor).toEqual(['1.31.0', '1.31.2']);
+    expect(report.publishedPackageVersions?.['1.31.2']).toBe('1.31.2-1.1');
+    // read aside: only the temporary directory is written
+    expect(shell.ran.some((r) => r.argv.join(' ') === 'rm -rf -- /tmp/tmp.Xy12')).toBe(true);
+    const writers = shell.ran.filter((r) => ['rm', 'mkdir', 'tee', 'cp', 'mv'].includes(r.argv[0]!) || r.argv.at(-1) === 'update');
+    for (const { argv } of writers) expect(argv.filter((a) => a.startsWith('/')).every((a) => a.startsWith('/tmp/tmp.Xy12'))).toBe(true);
+
+    // lists that know the target minor are used as they are
+    const fresh = new CannedShell('cp-1', switched('   kubeadm | 1.31.2-1.1 | https://pkgs.k8s.io/core:/stable:/v1.31/deb  Packages\n'));
+    const freshReport = await probeNode(fresh, '1.31');
+    expect(freshReport.repoMetadataStale).toBeUndefined();
+    expect(freshReport.publishedInTargetMinor).toEqual(['1.31.2']);
+    expect(fresh.ran.some((r) => r.argv[0] === 'mktemp')).toBe(false);
+  });
+
   it('leaves the target minor unknown when its index cannot be read, and still cleans up', async () => {
     const base = debianNode();
     const shell = new CannedShell('w-1', (argv, opts) =>
