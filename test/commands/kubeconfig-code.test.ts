@@ -50,7 +50,7 @@ describe('a kubeconfig that runs programs', () => {
   });
 
   it('refuses every auth-provider, also with allow-kubeconfig-exec: true, and also for a user the context does not use', () => {
-    for (const extra of [{}, { 'allow-kubeconfig-exec': 'true' }]) {
+    for (const extra of [{}, { 'allow-kubeconfig-exec': 'true' }] as Record<string, string>[]) {
       const listed = problems(() => checkInputs(settings(kubeconfig([TOKEN, GCP, OIDC], 't'), extra)));
       expect(listed.map((p) => p.problem).join('\n')).toMatch(/user g .*auth-provider gcp[\s\S]*user o .*auth-provider oidc/);
       expect(listed.every((p) => p.input === 'kubeconfig')).toBe(true);
