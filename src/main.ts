@@ -1,6 +1,7 @@
 // The Action's entry: main step (the command) or post step (cleanup). Inputs are read once into Settings;
 // every bad input fails before any connection is made. Only adapters touch the outside world.
 import * as core from '@actions/core';
+import { log } from './adapters/github/log.ts';
 import { context } from '@actions/github';
 import { InputError } from './core/errors.ts';
 import type { NodeReport } from './core/cluster-state.ts';
@@ -33,18 +34,18 @@ export async function run(): Promise<void> {
   try {
     maskSecrets();
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
-    for (const warning of settings.warnings) core.warning(warning);
+    for (const warning of settings.warnings) log.warning(warning);
     if (isRunCommand(settings.command)) {
       const result = await runCommand(settings, realDeps(settings));
       if (result.exitCode !== 0)
-        core.setFailed(
+        log.setFailed(
           `${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`,
         );
       return;
     }
     if (settings.command === 'backup' || settings.command === 'rollback') {
       const result = await runRecoveryCommand(settings);
-      if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.message ?? 'failed'} (see the job summary)`);
+      if (result.exitCode !== 0) log.setFailed(`${settings.command}: ${result.message ?? 'failed'} (see the job summary)`);
       return;
     }
     await planCommand(settings);
@@ -64,7 +65,7 @@ async function post(): Promise<void> {
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
     await runPostStep(settings);
   } catch (error) {
-    core.warning(`post step: ${error instanceof Error ? error.message : String(error)}`);
+    log.warning(`post step: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -77,10 +78,10 @@ function maskSecrets(): void {
 
 function fail(error: unknown): void {
   if (error instanceof InputError) {
-    core.setFailed(`Invalid input (no node was contacted):\n${error.message}`);
+    log.setFailed(`Invalid input (no node was contacted):\n${error.message}`);
     return;
   }
-  core.setFailed(error instanceof Error ? error.message : String(error));
+  log.setFailed(error instanceof Error ? error.message : String(error));
 }
 
 function pullRequestEvent(): PullRequestEvent {
@@ -94,23 +95,23 @@ function pullRequestEvent(): PullRequestEvent {
 
 async function planCommand(settings: Settings): Promise<void> {
   const checked = checkInputs(settings);
-  core.info("Checking the kubeconfig's permissions (SelfSubjectAccessReview)");
+  log.info("Checking the kubeconfig's permissions (SelfSubjectAccessReview)");
   await requireAccess(checked.kubeconfig, 'plan', PLAN_ACCESS);
-  core.info('Reading the cluster through the Kubernetes API');
+  log.info('Reading the cluster through the Kubernetes API');
   // the same reads, probes and buildPlan as every changing command (src/commands/prepare.ts)
-  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), {
+  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => log.info(line), {
     tolerateUnreachableApi: true,
   });
-  if (!state.apiReachable) core.error(state.apiError ?? 'the Kubernetes API cannot be reached');
+  if (!state.apiReachable) log.error(state.apiError ?? 'the Kubernetes API cannot be reached');
   reportUnreachable(state.nodeReports);
   setOutputs(planOutputs(plan));
   const notice = await postPlanComment(settings, plan, inventory.cluster ?? state.kubeadmConfig?.clusterName ?? 'kubernetes');
   await writeSummary(planSummaryMarkdown(plan) + (notice ? `\n\n> [!NOTE]\n> ${notice}\n` : ''));
   if (plan.verdict === 'blocked') {
     const reasons = plan.blockers.map((b) => `- ${b.message}`).join('\n');
-    core.setFailed(`The upgrade is blocked (${plan.blockers.length} blocker(s)); see the job summary.\n${reasons}`);
+    log.setFailed(`The upgrade is blocked (${plan.blockers.length} blocker(s)); see the job summary.\n${reasons}`);
   } else {
-    core.info(`Plan: ${plan.verdict}. ${plan.verdictReason}`);
+    log.info(`Plan: ${plan.verdict}. ${plan.verdictReason}`);
   }
 }
 
@@ -119,7 +120,7 @@ function reportUnreachable(reports: NodeReport[]): void {
   const failed = reports.filter((r) => !r.reachable);
   if (failed.length === 0) return;
   const shown = failed.slice(0, 5).map((r) => `${r.name}: ${r.error ?? 'unreachable'}`);
-  core.warning(
+  log.warning(
     `${failed.length} node(s) could not be read:\n${shown.join('\n')}${failed.length > shown.length ? `\n… and ${failed.length - shown.length} more (see the log)` : ''}`,
   );
 }
@@ -129,7 +130,7 @@ async function postPlanComment(settings: Settings, plan: Plan, cluster: string):
   const event = pullRequestEvent();
   const decision = decideComment(settings.prComment, event, settings.githubToken);
   if (!decision.post) {
-    if (decision.notice) core.notice(decision.notice);
+    if (decision.notice) log.notice(decision.notice);
     return decision.notice;
   }
   const marker = commentMarker(event.workflow, cluster);
@@ -140,12 +141,12 @@ async function postPlanComment(settings: Settings, plan: Plan, cluster: string):
       marker,
       planCommentMarkdown(plan, marker),
     );
-    core.info(`PR comment ${result.action}: ${result.url ?? result.id}`);
+    log.info(`PR comment ${result.action}: ${result.url ?? result.id}`);
     return undefined;
   } catch (error) {
     const failure = describeCommentFailure(error);
-    if (failure.level === 'notice') core.notice(failure.message);
-    else core.warning(failure.message);
+    if (failure.level === 'notice') log.notice(failure.message);
+    else log.warning(failure.message);
     return failure.message;
   }
 }

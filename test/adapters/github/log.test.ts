@@ -68,3 +68,25 @@ describe('log: every line the Action prints goes through it', () => {
     expect(out.replace(/\u200b/g, '')).toContain('::set-output name=outcome::succeeded');
   });
 });
+
+describe('one place', () => {
+  it('no source file but log.ts prints through @actions/core directly', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '..', '..', '..', 'src');
+    const offenders: string[] = [];
+    for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+      const path = join(entry.parentPath, entry.name);
+      if (path.endsWith(join('adapters', 'github', 'log.ts'))) continue;
+      const text = readFileSync(path, 'utf8');
+      if (
+        /\bcore\.(info|warning|error|notice|debug|setFailed|startGroup|endGroup|group)\(|process\.(stdout|stderr)\.write|console\./.test(
+          text,
+        )
+      )
+        offenders.push(path);
+    }
+    expect(offenders).toEqual([]);
+  });
+});
