@@ -4,7 +4,7 @@
 // mid-backup, leaves no plaintext (snapshot bytes, a tar header, a private key) anywhere the run wrote; a kubeconfig
 // whose user runs a program (exec plugin, auth-provider) is refused before anything connects, and the program never
 // runs. One cluster (1 control plane, 1 worker) for the file; the kubeconfig cases need none.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -69,7 +69,8 @@ describe('node output never commands the runner', () => {
     // the node's text is in the log (visible to the reader), not dropped
     expect(failed.stdout).toContain('set-output name=outcome');
     expect(failed.stdout).toContain('pwned-after-carriage-return');
-    const secrets = new Set(['kubeconfig', 'ssh-private-key'].map((name) => upgradeInputs(cluster)[name]));
+    // core.setSecret masks the input as core.getInput reads it: trimmed
+    const secrets = new Set(['kubeconfig', 'ssh-private-key'].map((name) => upgradeInputs(cluster)[name]?.trim()));
     for (const step of [failed, post]) {
       for (const command of parseWorkflowCommands(`${step.stdout}\n${step.stderr}`)) {
         const what = `${command.command} from line ${JSON.stringify(command.line.slice(0, 120))}`;
@@ -170,9 +171,10 @@ describe('a kubeconfig is code', () => {
       'current-context: x',
     ].join('\n');
   }
-  const credential = '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}';
+  const credential = join(work, 'credential.json');
+  writeFileSync(credential, '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}\n');
   const execUser = (marker: string) =>
-    `{ exec: { apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ["-c", "touch ${marker}; echo '${credential}'"], interactiveMode: Never } }`;
+    `{ exec: { apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ["-c", "touch ${marker}; cat ${credential}"], interactiveMode: Never } }`;
   const gcpUser = (marker: string) => `{ auth-provider: { name: gcp, config: { cmd-path: /bin/sh, cmd-args: "-c 'touch ${marker}'" } } }`;
 
   test('an exec plugin is refused by default, naming the input, and never runs', async () => {
