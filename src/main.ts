@@ -10,7 +10,8 @@ import { parseSettings, type Settings } from './core/settings.ts';
 import { planCommentMarkdown, planOutputs, planSummaryMarkdown } from './report/plan-report.ts';
 import { shellOpener } from './adapters/transport/open.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
-import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { isRunCommand, realDeps, runCommand, runnerTemp, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { removeIncompleteArchives } from './backup/backup.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { PLAN_ACCESS } from './commands/phases/plan.ts';
 import { requireAccess } from './adapters/cluster/access-review.ts';
@@ -59,6 +60,13 @@ export async function run(): Promise<void> {
  * file to remove: the SSH key is handed to ssh2 in memory and never written to disk.
  */
 async function post(): Promise<void> {
+  try {
+    // a backup killed mid-way leaves its incomplete archive: no later step of the job may find it
+    const removed = await removeIncompleteArchives(runnerTemp());
+    if (removed.length > 0) log.info(`removed ${removed.length} incomplete backup archive(s) a killed run left: ${removed.join(', ')}`);
+  } catch (error) {
+    log.warning(`post step: cannot remove incomplete backup archives: ${error instanceof Error ? error.message : String(error)}`);
+  }
   try {
     // nothing to release (plan, backup, rollback, or a run that never took the lock): do not re-check inputs
     if (!core.getState(LOCK_STATE)) return;

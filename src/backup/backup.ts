@@ -4,7 +4,7 @@
 // manifest. No plaintext file is ever written on the runner (a failure or a kill leaves at most an incomplete
 // encrypted `.partial`). Without recipients nothing secret leaves the node.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
@@ -47,6 +47,20 @@ export interface BackupDeps {
 }
 
 export const MANIFEST_FILE = 'manifest.json';
+/** Every backup folder on the runner is under RUNNER_TEMP/BACKUP_RUNNER_DIR. */
+export const BACKUP_RUNNER_DIR = 'kubeadm-upgrade-backup';
+
+/**
+ * Removes the incomplete archives (`*.partial`) a killed run left under RUNNER_TEMP/kubeadm-upgrade-backup (the
+ * post step calls it). They are encrypted unless backup-upload is unencrypted; nothing reads them. Returns their paths.
+ */
+export async function removeIncompleteArchives(runnerTemp: string): Promise<string[]> {
+  const root = join(runnerTemp, BACKUP_RUNNER_DIR);
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const partial = entries.filter((e) => e.isFile() && e.name.endsWith('.partial')).map((e) => join(e.parentPath, e.name));
+  await Promise.all(partial.map((path) => rm(path, { force: true })));
+  return partial;
+}
 
 async function withShell<T>(deps: BackupDeps, node: InventoryNode, work: (shell: NodeShell) => Promise<T>): Promise<T> {
   const shell = await deps.openShell(node);

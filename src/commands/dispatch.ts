@@ -158,7 +158,8 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   };
 }
 
-function runnerTemp(): string {
+/** RUNNER_TEMP (the runner empties it after the job), or the system's temporary folder outside a runner. */
+export function runnerTemp(): string {
   return process.env.RUNNER_TEMP || tmpdir();
 }
 

@@ -143,8 +143,11 @@ describe('no plaintext backup is left on the runner', () => {
     });
     expect(killed.exitCode, tail(killed)).toBe(null);
     expect(killed.stdout).not.toMatch(/worker-1: .*files\.tar/);
-    await killed.runPost();
+    const post = await killed.runPost();
     expect(plaintextIn(killed.dir)).toEqual([]);
+    // the post step removed the incomplete archive the kill left
+    expect(post.stdout).toMatch(/removed 1 incomplete backup archive/);
+    expect(filesUnder(join(killed.dir, 'runner-temp')).filter((f) => f.endsWith('.partial'))).toEqual([]);
   }, 300_000);
 
   test('a backup that finishes leaves only the encrypted archive and its manifest', async () => {
