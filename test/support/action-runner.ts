@@ -239,7 +239,7 @@ export const RUNNER_COMMANDS = [
 /** .NET's char.IsWhiteSpace, which String.TrimStart uses (Unicode Zs/Zl/Zp, \t-\r, U+0085, U+00A0). */
 const DOTNET_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*/;
 
-function unescape(text: string, pairs: [string, string][]): string {
+function unescapeRunner(text: string, pairs: [string, string][]): string {
   let out = text;
   for (const [token, replacement] of pairs) out = out.split(replacement).join(token);
   return out;
@@ -263,7 +263,7 @@ function parseV2(line: string, registered: Set<string>): WorkflowCommand | undef
       .filter(Boolean)) {
       const eq = pair.indexOf('=');
       if (eq > 0 && eq < pair.length - 1)
-        properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), [
+        properties[pair.slice(0, eq)] = unescapeRunner(pair.slice(eq + 1), [
           ['\r', '%0D'],
           ['\n', '%0A'],
           [':', '%3A'],
@@ -272,7 +272,7 @@ function parseV2(line: string, registered: Set<string>): WorkflowCommand | undef
         ]);
     }
   }
-  const data = unescape(message.slice(end + 2), [
+  const data = unescapeRunner(message.slice(end + 2), [
     ['\r', '%0D'],
     ['\n', '%0A'],
     ['%', '%25'],
@@ -303,10 +303,10 @@ function parseLegacy(line: string, registered: Set<string>): WorkflowCommand | u
       .split(';')
       .filter(Boolean)) {
       const eq = pair.indexOf('=');
-      if (eq > 0 && eq < pair.length - 1) properties[pair.slice(0, eq)] = unescape(pair.slice(eq + 1), escapes);
+      if (eq > 0 && eq < pair.length - 1) properties[pair.slice(0, eq)] = unescapeRunner(pair.slice(eq + 1), escapes);
     }
   }
-  return { command, properties, data: unescape(line.slice(close + 1), escapes), syntax: 'legacy', line };
+  return { command, properties, data: unescapeRunner(line.slice(close + 1), escapes), syntax: 'legacy', line };
 }
 
 /**
