@@ -1,6 +1,7 @@
 // The Action's entry: main step (the command) or post step (cleanup). Inputs are read once into Settings;
 // every bad input fails before any connection is made. Only adapters touch the outside world.
 import * as core from '@actions/core';
+import { log } from './adapters/github/log.ts';
 import { context } from '@actions/github';
 import { InputError } from './core/errors.ts';
 import type { NodeReport } from './core/cluster-state.ts';
@@ -9,7 +10,8 @@ import { parseSettings, type Settings } from './core/settings.ts';
 import { planCommentMarkdown, planOutputs, planSummaryMarkdown } from './report/plan-report.ts';
 import { shellOpener } from './adapters/transport/open.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
-import { isRunCommand, realDeps, runCommand, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { isRunCommand, realDeps, runCommand, runnerTemp, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
+import { removeIncompleteArchives } from './backup/backup.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { PLAN_ACCESS } from './commands/phases/plan.ts';
 import { requireAccess } from './adapters/cluster/access-review.ts';
@@ -33,18 +35,18 @@ export async function run(): Promise<void> {
   try {
     maskSecrets();
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
-    for (const warning of settings.warnings) core.warning(warning);
+    for (const warning of settings.warnings) log.warning(warning);
     if (isRunCommand(settings.command)) {
       const result = await runCommand(settings, realDeps(settings));
       if (result.exitCode !== 0)
-        core.setFailed(
+        log.setFailed(
           `${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`,
         );
       return;
     }
     if (settings.command === 'backup' || settings.command === 'rollback') {
       const result = await runRecoveryCommand(settings);
-      if (result.exitCode !== 0) core.setFailed(`${settings.command}: ${result.message ?? 'failed'} (see the job summary)`);
+      if (result.exitCode !== 0) log.setFailed(`${settings.command}: ${result.message ?? 'failed'} (see the job summary)`);
       return;
     }
     await planCommand(settings);
@@ -59,12 +61,19 @@ export async function run(): Promise<void> {
  */
 async function post(): Promise<void> {
   try {
+    // a backup killed mid-way leaves its incomplete archive: no later step of the job may find it
+    const removed = await removeIncompleteArchives(runnerTemp());
+    if (removed.length > 0) log.info(`removed ${removed.length} incomplete backup archive(s) a killed run left: ${removed.join(', ')}`);
+  } catch (error) {
+    log.warning(`post step: cannot remove incomplete backup archives: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
     // nothing to release (plan, backup, rollback, or a run that never took the lock): do not re-check inputs
     if (!core.getState(LOCK_STATE)) return;
     const settings = parseSettings((name) => core.getInput(name), { workspace: process.env.GITHUB_WORKSPACE });
     await runPostStep(settings);
   } catch (error) {
-    core.warning(`post step: ${error instanceof Error ? error.message : String(error)}`);
+    log.warning(`post step: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -77,10 +86,10 @@ function maskSecrets(): void {
 
 function fail(error: unknown): void {
   if (error instanceof InputError) {
-    core.setFailed(`Invalid input (no node was contacted):\n${error.message}`);
+    log.setFailed(`Invalid input (no node was contacted):\n${error.message}`);
     return;
   }
-  core.setFailed(error instanceof Error ? error.message : String(error));
+  log.setFailed(error instanceof Error ? error.message : String(error));
 }
 
 function pullRequestEvent(): PullRequestEvent {
@@ -94,23 +103,23 @@ function pullRequestEvent(): PullRequestEvent {
 
 async function planCommand(settings: Settings): Promise<void> {
   const checked = checkInputs(settings);
-  core.info("Checking the kubeconfig's permissions (SelfSubjectAccessReview)");
+  log.info("Checking the kubeconfig's permissions (SelfSubjectAccessReview)");
   await requireAccess(checked.kubeconfig, 'plan', PLAN_ACCESS);
-  core.info('Reading the cluster through the Kubernetes API');
+  log.info('Reading the cluster through the Kubernetes API');
   // the same reads, probes and buildPlan as every changing command (src/commands/prepare.ts)
-  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => core.info(line), {
+  const { plan, state, inventory } = await preparePlan(settings, checked, shellOpener(settings), (line) => log.info(line), {
     tolerateUnreachableApi: true,
   });
-  if (!state.apiReachable) core.error(state.apiError ?? 'the Kubernetes API cannot be reached');
+  if (!state.apiReachable) log.error(state.apiError ?? 'the Kubernetes API cannot be reached');
   reportUnreachable(state.nodeReports);
   setOutputs(planOutputs(plan));
   const notice = await postPlanComment(settings, plan, inventory.cluster ?? state.kubeadmConfig?.clusterName ?? 'kubernetes');
   await writeSummary(planSummaryMarkdown(plan) + (notice ? `\n\n> [!NOTE]\n> ${notice}\n` : ''));
   if (plan.verdict === 'blocked') {
     const reasons = plan.blockers.map((b) => `- ${b.message}`).join('\n');
-    core.setFailed(`The upgrade is blocked (${plan.blockers.length} blocker(s)); see the job summary.\n${reasons}`);
+    log.setFailed(`The upgrade is blocked (${plan.blockers.length} blocker(s)); see the job summary.\n${reasons}`);
   } else {
-    core.info(`Plan: ${plan.verdict}. ${plan.verdictReason}`);
+    log.info(`Plan: ${plan.verdict}. ${plan.verdictReason}`);
   }
 }
 
@@ -119,7 +128,7 @@ function reportUnreachable(reports: NodeReport[]): void {
   const failed = reports.filter((r) => !r.reachable);
   if (failed.length === 0) return;
   const shown = failed.slice(0, 5).map((r) => `${r.name}: ${r.error ?? 'unreachable'}`);
-  core.warning(
+  log.warning(
     `${failed.length} node(s) could not be read:\n${shown.join('\n')}${failed.length > shown.length ? `\n… and ${failed.length - shown.length} more (see the log)` : ''}`,
   );
 }
@@ -129,7 +138,7 @@ async function postPlanComment(settings: Settings, plan: Plan, cluster: string):
   const event = pullRequestEvent();
   const decision = decideComment(settings.prComment, event, settings.githubToken);
   if (!decision.post) {
-    if (decision.notice) core.notice(decision.notice);
+    if (decision.notice) log.notice(decision.notice);
     return decision.notice;
   }
   const marker = commentMarker(event.workflow, cluster);
@@ -140,12 +149,12 @@ async function postPlanComment(settings: Settings, plan: Plan, cluster: string):
       marker,
       planCommentMarkdown(plan, marker),
     );
-    core.info(`PR comment ${result.action}: ${result.url ?? result.id}`);
+    log.info(`PR comment ${result.action}: ${result.url ?? result.id}`);
     return undefined;
   } catch (error) {
     const failure = describeCommentFailure(error);
-    if (failure.level === 'notice') core.notice(failure.message);
-    else core.warning(failure.message);
+    if (failure.level === 'notice') log.notice(failure.message);
+    else log.warning(failure.message);
     return failure.message;
   }
 }

@@ -1,16 +1,17 @@
 // The backup, start to end: every node's backup on the node, retention there, then (when it may leave the
-// node) copies on the runner checked by size and SHA-256, packed into one tar, encrypted with age to the
-// configured recipients, and uploaded with the unencrypted manifest. Without recipients nothing secret
-// leaves the node.
+// node) one tar streamed from the nodes straight into age, encrypted to the configured recipients as the bytes
+// arrive, each file checked against the node's size and SHA-256 as it passes, and uploaded with the unencrypted
+// manifest. No plaintext file is ever written on the runner (a failure or a kill leaves at most an incomplete
+// encrypted `.partial`). Without recipients nothing secret leaves the node.
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
-import { fetchFromNode, localFileFacts } from '../adapters/transport/fetch.ts';
+import { localFileFacts, streamFromNode } from '../adapters/transport/fetch.ts';
 import { ArtifactServiceUnavailable, backupArtifactName, type ArtifactUploader } from './artifact.ts';
 import { encryptToFile } from './encrypt.ts';
 import type { ExternalEtcd } from '../core/backup-settings.ts';
@@ -31,7 +32,7 @@ export interface BackupOptions {
   recipients: string[];
   upload: UploadMode;
   retentionDays?: number;
-  /** a folder on the runner (under RUNNER_TEMP) for the copies; created, and emptied of plaintext */
+  /** a folder on the runner (under RUNNER_TEMP) for the archive and its manifest; no plaintext file is written there */
   runnerDir: string;
   externalEtcd?: ExternalEtcd;
   parallelism?: number;
@@ -46,6 +47,20 @@ export interface BackupDeps {
 }
 
 export const MANIFEST_FILE = 'manifest.json';
+/** Every backup folder on the runner is under RUNNER_TEMP/BACKUP_RUNNER_DIR. */
+export const BACKUP_RUNNER_DIR = 'kubeadm-upgrade-backup';
+
+/**
+ * Removes the incomplete archives (`*.partial`) a killed run left under RUNNER_TEMP/kubeadm-upgrade-backup (the
+ * post step calls it). They are encrypted unless backup-upload is unencrypted; nothing reads them. Returns their paths.
+ */
+export async function removeIncompleteArchives(runnerTemp: string): Promise<string[]> {
+  const root = join(runnerTemp, BACKUP_RUNNER_DIR);
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const partial = entries.filter((e) => e.isFile() && e.name.endsWith('.partial')).map((e) => join(e.parentPath, e.name));
+  await Promise.all(partial.map((path) => rm(path, { force: true })));
+  return partial;
+}
 
 async function withShell<T>(deps: BackupDeps, node: InventoryNode, work: (shell: NodeShell) => Promise<T>): Promise<T> {
   const shell = await deps.openShell(node);
@@ -84,14 +99,7 @@ async function backupOneNode(
         `${node.name}: etcd snapshot verified (revision ${s.revision}, ${s.totalKey} keys, hash ${s.hash}, sha256 ${record.etcd.file.sha256})`,
       );
     }
-    if (!mayLeaveNode(options)) return record;
-    const localDir = join(options.runnerDir, 'files', node.name);
-    await mkdir(localDir, { recursive: true, mode: 0o700 });
-    for (const file of [record.files, ...(record.etcd ? [record.etcd.file] : [])]) {
-      await fetchFromNode(shell, `${record.nodeDir}/${file.name}`, join(localDir, file.name), file);
-    }
-    deps.log(`${node.name}: copied ${record.etcd ? 'the snapshot and ' : ''}files.tar to the runner; sizes and SHA-256 match`);
-    return { ...record, fetched: true };
+    return record;
   });
 }
 
@@ -120,18 +128,56 @@ export async function runBackup(options: BackupOptions, deps: BackupDeps): Promi
   return placeBackup(manifest, options, deps);
 }
 
+function manifestBytes(manifest: BackupManifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 async function writeManifest(dir: string, manifest: BackupManifest): Promise<string> {
   const path = join(dir, MANIFEST_FILE);
-  await writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+  await writeFile(path, manifestBytes(manifest), { mode: 0o644 });
   return path;
 }
 
-function archiveEntries(options: BackupOptions, manifest: BackupManifest, manifestPath: string): TarEntrySource[] {
-  const entries: TarEntrySource[] = [{ name: MANIFEST_FILE, file: manifestPath }];
+/**
+ * The archive's entries: the manifest, then each node's files streamed from the node (one connection per node,
+ * opened when its first file is due). Shells opened are added to `opened` for the caller to close.
+ */
+function archiveEntries(
+  options: BackupOptions,
+  deps: BackupDeps,
+  manifest: BackupManifest,
+  where: string,
+  opened: NodeShell[],
+): TarEntrySource[] {
+  const entries: TarEntrySource[] = [{ name: MANIFEST_FILE, data: manifestBytes(manifest) }];
+  const inventory = new Map(options.nodes.map((n) => [n.name, n]));
   for (const node of manifest.nodes) {
-    for (const file of [node.files, ...(node.etcd ? [node.etcd.file] : [])]) {
-      entries.push({ name: `${node.node}/${file.name}`, file: join(options.runnerDir, 'files', node.node, file.name) });
-    }
+    const files = [node.files, ...(node.etcd ? [node.etcd.file] : [])];
+    let shell: Promise<NodeShell> | undefined;
+    const connect = (): Promise<NodeShell> => {
+      const inv = inventory.get(node.node);
+      if (!inv) throw new Error(`node ${node.node} is not in the inventory`);
+      shell ??= deps.openShell(inv).then((s) => {
+        opened.push(s);
+        return s;
+      });
+      return shell;
+    };
+    files.forEach((file, i) => {
+      entries.push({
+        name: `${node.node}/${file.name}`,
+        size: file.size,
+        async *content() {
+          const s = await connect();
+          yield* streamFromNode(s, `${node.nodeDir}/${file.name}`, file);
+          if (i < files.length - 1) return;
+          await s.close();
+          deps.log(
+            `${node.node}: ${node.etcd ? 'the snapshot and ' : ''}files.tar went into the ${where} as they arrived; sizes and SHA-256 match`,
+          );
+        },
+      });
+    });
   }
   return entries;
 }
@@ -173,19 +219,27 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
     warnings.push(message);
     deps.warn(message);
   }
-  // the archive holds its own copy of the manifest so a decrypted archive is self-describing
-  const innerManifest = await writeManifest(options.runnerDir, manifest);
+  // the archive holds its own copy of the manifest so a decrypted archive is self-describing; an archive exists
+  // only when every file passed its size and checksum on the way, so its manifest says they were fetched
+  const fetched: BackupManifest = { ...manifest, nodes: manifest.nodes.map((n) => ({ ...n, fetched: true })) };
   const archiveName = `${name}.tar${encrypted ? '.age' : ''}`;
   const archivePath = join(outDir, archiveName);
-  const stream = tarStream(archiveEntries(options, manifest, innerManifest));
-  if (encrypted) await encryptToFile(stream, options.recipients, archivePath);
-  else await writeStream(stream, archivePath);
-  // the plaintext copies are no longer needed on the runner
-  await rm(join(options.runnerDir, 'files'), { recursive: true, force: true });
-  await rm(innerManifest, { force: true });
+  const partial = `${archivePath}.partial`;
+  const opened: NodeShell[] = [];
+  try {
+    const stream = tarStream(archiveEntries(options, deps, fetched, encrypted ? 'encrypted archive' : 'archive', opened));
+    if (encrypted) await encryptToFile(stream, options.recipients, partial);
+    else await writeStream(stream, partial);
+    await rename(partial, archivePath);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  } finally {
+    await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+  }
   const facts = await localFileFacts(archivePath);
   const sealed: BackupManifest = {
-    ...manifest,
+    ...fetched,
     archive: { name: archiveName, ...facts, encrypted, recipients: encrypted ? options.recipients.length : 0 },
   };
   const manifestPath = await writeManifest(outDir, sealed);

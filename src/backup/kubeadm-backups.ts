@@ -2,10 +2,10 @@
 // (kubeadm-backup-etcd-*, kubeadm-backup-manifests-*): listed for the report, and with
 // collect-kubeadm-backups packed into this run's backup folder on the node (and, when the backup may leave
 // the node, copied, encrypted and uploaded like the backup itself).
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
-import { fetchFromNode } from '../adapters/transport/fetch.ts';
+import { streamFromNode } from '../adapters/transport/fetch.ts';
 import { ArtifactServiceUnavailable, type ArtifactUploader } from './artifact.ts';
 import { encryptToFile } from './encrypt.ts';
 import { remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
@@ -77,14 +77,16 @@ export async function collectKubeadmBackups(
   const result: CollectedKubeadmBackups = { node: shell.node, folders, onNode: { path, ...facts } };
   if (!upload || upload.recipients.length === 0) return result;
   await mkdir(upload.runnerDir, { recursive: true, mode: 0o700 });
-  const local = join(upload.runnerDir, `${shell.node}-kubeadm-backups.tar`);
   const sealed = join(upload.runnerDir, `${upload.artifactName}.tar.age`);
+  const partial = `${sealed}.partial`;
+  // streamed from the node straight into age: the folders hold etcd data, so no plaintext copy is made on the runner
   try {
-    await fetchFromNode(shell, path, local, facts);
-    await encryptToFile(tarStream([{ name: `${shell.node}/kubeadm-backups.tar`, file: local }]), upload.recipients, sealed);
-  } finally {
-    // the plaintext copy holds etcd data: never leave it on the runner
-    await rm(local, { force: true });
+    const entry = { name: `${shell.node}/kubeadm-backups.tar`, size: facts.size, content: () => streamFromNode(shell, path, facts) };
+    await encryptToFile(tarStream([entry]), upload.recipients, partial);
+    await rename(partial, sealed);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
   }
   try {
     await upload.uploader.upload(upload.artifactName, [sealed], upload.runnerDir, upload.retentionDays);

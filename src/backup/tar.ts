@@ -8,12 +8,25 @@ import { dirname, join, resolve, sep } from 'node:path';
 const BLOCK = 512;
 const MAX_SIZE = 8 * 1024 ** 3 - 1;
 
-export interface TarEntrySource {
-  /** path inside the archive, '/'-separated, relative */
-  name: string;
-  /** file on disk to read */
-  file: string;
-}
+export type TarEntrySource =
+  | {
+      /** path inside the archive, '/'-separated, relative */
+      name: string;
+      /** file on disk to read */
+      file: string;
+    }
+  | {
+      name: string;
+      /** the entry's bytes, in memory (e.g. the manifest) */
+      data: Uint8Array;
+    }
+  | {
+      name: string;
+      /** the entry's size, known before its first byte (a tar header comes first) */
+      size: number;
+      /** the entry's bytes as they arrive (e.g. from a node); must yield exactly `size` bytes */
+      content: () => AsyncIterable<Uint8Array>;
+    };
 
 function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
@@ -56,16 +69,31 @@ export function ustarHeader(name: string, size: number, mtimeSeconds: number, mo
 /** Streams a ustar archive of the given files (header, content, padding per file; two zero blocks at the end). */
 export async function* tarStream(entries: readonly TarEntrySource[]): AsyncGenerator<Uint8Array> {
   for (const entry of entries) {
-    const info = await stat(entry.file);
-    if (!info.isFile()) throw new Error(`${entry.file} is not a regular file`);
-    yield ustarHeader(entry.name, info.size, info.mtimeMs / 1000);
-    let written = 0;
-    for await (const chunk of createReadStream(entry.file)) {
-      written += (chunk as Buffer).length;
-      yield chunk as Buffer;
+    let size: number;
+    let mtime = Date.now() / 1000;
+    let content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    if ('file' in entry) {
+      const info = await stat(entry.file);
+      if (!info.isFile()) throw new Error(`${entry.file} is not a regular file`);
+      size = info.size;
+      mtime = info.mtimeMs / 1000;
+      content = createReadStream(entry.file);
+    } else if ('data' in entry) {
+      size = entry.data.length;
+      content = [entry.data];
+    } else {
+      size = entry.size;
+      content = entry.content();
     }
-    if (written !== info.size) throw new Error(`${entry.file} changed size while it was archived`);
-    const pad = (BLOCK - (info.size % BLOCK)) % BLOCK;
+    yield ustarHeader(entry.name, size, mtime);
+    let written = 0;
+    for await (const chunk of content) {
+      written += chunk.length;
+      if (written > size) throw new Error(`${entry.name} grew beyond its ${size} bytes while it was archived`);
+      yield chunk;
+    }
+    if (written !== size) throw new Error(`${entry.name} changed size while it was archived (${written} of ${size} bytes)`);
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (pad > 0) yield Buffer.alloc(pad);
   }
   yield Buffer.alloc(BLOCK * 2);

@@ -3,7 +3,7 @@
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { actionsArtifactUploader, type ArtifactUploader } from '../backup/artifact.ts';
-import { runBackup, type BackupOptions } from '../backup/backup.ts';
+import { BACKUP_RUNNER_DIR, runBackup, type BackupOptions } from '../backup/backup.ts';
 import type { BackupSettings } from '../core/settings.ts';
 import { backupOutputs, backupSummaryMarkdown } from '../backup/report.ts';
 import type { BackupOutcome } from '../backup/types.ts';
@@ -44,7 +44,7 @@ export function backupOptions(settings: BackupSettings, ctx: BackupCommandContex
     recipients: settings.recipients,
     upload: settings.upload,
     ...(settings.retentionDays !== undefined ? { retentionDays: settings.retentionDays } : {}),
-    runnerDir: `${ctx.runnerTemp}/kubeadm-upgrade-backup/${ctx.runId.replace(/[^A-Za-z0-9._-]/g, '-')}`,
+    runnerDir: `${ctx.runnerTemp}/${BACKUP_RUNNER_DIR}/${ctx.runId.replace(/[^A-Za-z0-9._-]/g, '-')}`,
     ...(settings.externalEtcd ? { externalEtcd: settings.externalEtcd } : {}),
     ...(ctx.parallelism ? { parallelism: ctx.parallelism } : {}),
   };

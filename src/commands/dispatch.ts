@@ -1,6 +1,7 @@
 // Wiring: the command the `command` input names, with real adapters as its deps. main.ts calls runCommand
 // for every command but plan; runPostStep from the post step.
 import * as core from '@actions/core';
+import { log } from '../adapters/github/log.ts';
 import { context } from '@actions/github';
 import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,13 +62,9 @@ function pullRequestEvent(): PullRequestEvent {
 
 function actionsReporter(settings: Settings, cluster: string): Reporter {
   return {
-    info: (line) => core.info(line),
-    warning: (line) => core.warning(line),
-    group(title, lines) {
-      core.startGroup(title);
-      for (const line of lines) core.info(line);
-      core.endGroup();
-    },
+    info: (line) => log.info(line),
+    warning: (line) => log.warning(line),
+    group: (title, lines) => log.group(title, lines),
     setOutputs,
     writeSummary,
     saveState: (name, value) => core.saveState(name, value),
@@ -86,8 +83,8 @@ function actionsReporter(settings: Settings, cluster: string): Reporter {
         return undefined;
       } catch (error) {
         const failure = describeCommentFailure(error);
-        if (failure.level === 'notice') core.notice(failure.message);
-        else core.warning(failure.message);
+        if (failure.level === 'notice') log.notice(failure.message);
+        else log.warning(failure.message);
         return failure.message;
       }
     },
@@ -100,7 +97,7 @@ function cancellation(): () => string | undefined {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       reason ??= `the run was cancelled (${signal})`;
-      core.warning(`${signal} received: no new node will be started; the nodes being upgraded finish their current stages`);
+      log.warning(`${signal} received: no new node will be started; the nodes being upgraded finish their current stages`);
     });
   }
   return () => reason;
@@ -120,7 +117,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   const given = options ?? settings.upgrade;
   const opts: UpgradeOptions = { ...given, nodeName: given.nodeName ?? hostname() };
   const checked = checkInputs(settings);
-  const apis = makeClusterApis(checked.kubeconfig, { onWait: (line) => core.info(line) });
+  const apis = makeClusterApis(checked.kubeconfig, { onWait: (line) => log.info(line) });
   const opener = shellOpener(settings);
   const inventoryNodes = new Map(checked.inventory?.nodes.map((n) => [n.name, n]));
   const lock: LockApi = {
@@ -131,7 +128,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
         holder,
         intervalMs,
         onLost,
-        onError: (e) => core.warning(`renewing the cluster lock failed: ${e.message}`),
+        onError: (e) => log.warning(`renewing the cluster lock failed: ${e.message}`),
       }),
     release: (name, holder) => releaseClusterLock(apis, name, holder),
   };
@@ -140,7 +137,7 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
     settings,
     options: opts,
     async preparePlan(only) {
-      const prepared = await preparePlan(settings, checked, opener, (line) => core.info(line), only ? { only } : {});
+      const prepared = await preparePlan(settings, checked, opener, (line) => log.info(line), only ? { only } : {});
       preparedInventory = prepared.inventory;
       return prepared;
     },
@@ -161,15 +158,16 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   };
 }
 
-function runnerTemp(): string {
+/** RUNNER_TEMP (the runner empties it after the job), or the system's temporary folder outside a runner. */
+export function runnerTemp(): string {
   return process.env.RUNNER_TEMP || tmpdir();
 }
 
 /** command: backup and command: rollback, with the runner's summary, outputs and artifact client. */
 export function runRecoveryCommand(settings: Settings): Promise<RecoveryResult> {
   const io: RecoveryIo = {
-    info: (line) => core.info(line),
-    warning: (line) => core.warning(line),
+    info: (line) => log.info(line),
+    warning: (line) => log.warning(line),
     setOutputs,
     writeSummary,
     identity: identity(),
@@ -185,9 +183,9 @@ export async function runPostStep(settings: Settings): Promise<void> {
   const saved = core.getState(LOCK_STATE);
   if (!saved) return;
   const { name, holder } = JSON.parse(saved) as { name: string; holder: LockHolder };
-  const apis = makeClusterApis(checkInputs(settings).kubeconfig, { onWait: (line) => core.info(line) });
+  const apis = makeClusterApis(checkInputs(settings).kubeconfig, { onWait: (line) => log.info(line) });
   const outcome = await releaseClusterLock(apis, name, holder);
-  core.info(
+  log.info(
     outcome.released
       ? `cluster lock ${name} released${outcome.deleted ? '' : ` (still held by ${outcome.remainingJobs.join(', ')})`}`
       : `cluster lock ${name}: ${outcome.reason}`,

@@ -1,11 +1,11 @@
 // The plan command's code, run by every changing command before it touches anything: the same reads, the
 // same probes, the same buildPlan, so an upgrade never starts when plan would say blocked.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { InputError } from '../core/errors.ts';
+import { InputError, quoteValue, type InputProblem } from '../core/errors.ts';
 import { checkInventoryAgainstCluster, inventoryFromCluster, parseInventory, type Inventory } from '../core/inventory.ts';
 import { buildPlan } from '../core/plan.ts';
 import type { Settings } from '../core/settings.ts';
-import { kubeConfigFromText, readCluster } from '../adapters/cluster/read-cluster.ts';
+import { kubeConfigFromText, kubeconfigPrograms, readCluster, type KubeconfigProgram } from '../adapters/cluster/read-cluster.ts';
 import { probeNodes } from '../adapters/node/probe.ts';
 import type { ShellOpener } from '../adapters/transport/open.ts';
 import { privateKeyProblem } from '../adapters/transport/ssh.ts';
@@ -35,6 +35,8 @@ export function checkInputs(settings: Settings): { kubeconfig: KubeConfig; inven
       },
     ]);
   }
+  const programs = kubeconfigPrograms(kubeconfig).filter((p) => p.kind === 'auth-provider' || !settings.allowKubeconfigExec);
+  if (programs.length > 0) throw new InputError(programs.map(programProblem));
   const keyProblem = settings.ssh.privateKey ? privateKeyProblem(settings.ssh.privateKey) : undefined;
   if (keyProblem)
     throw new InputError([
@@ -46,6 +48,23 @@ export function checkInputs(settings: Settings): { kubeconfig: KubeConfig; inven
     ]);
   const inventory = settings.inventory ? parseInventory(settings.inventory.text, settings.inventory.source, settings) : undefined;
   return inventory ? { kubeconfig, inventory } : { kubeconfig };
+}
+
+/** Why a kubeconfig user that runs a program is refused, and what to do instead. */
+function programProblem(program: KubeconfigProgram): InputProblem {
+  if (program.kind === 'exec')
+    return {
+      input: 'kubeconfig',
+      problem: `user ${program.user} runs an exec plugin (${quoteValue(program.what)}) on the runner to get its credentials, and allow-kubeconfig-exec is false`,
+      fix:
+        'set allow-kubeconfig-exec: true if you trust this kubeconfig to run that program on the runner (cloud kubeconfigs such as EKS, GKE and AKS need it, ' +
+        'with the plugin installed by an earlier step), or pass a kubeconfig with a client certificate or token inline',
+    };
+  return {
+    input: 'kubeconfig',
+    problem: `user ${program.user} uses auth-provider ${program.what}, which runs a command line or fetches tokens on the runner; the Action never allows auth-provider`,
+    fix: 'pass a kubeconfig with a client certificate or token inline, or switch the user to an exec credential plugin (e.g. gke-gcloud-auth-plugin, kubelogin) and set allow-kubeconfig-exec: true',
+  };
 }
 
 export interface PrepareOptions {

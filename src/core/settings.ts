@@ -85,6 +85,8 @@ export interface Settings {
   /** input text or file contents (source = 'input' or the workspace-relative path) */
   inventory?: { text: string; source: string };
   kubeconfig?: string;
+  /** allow-kubeconfig-exec: the kubeconfig's users may run exec credential plugins on the runner */
+  allowKubeconfigExec: boolean;
   ssh: SshSettings;
   transport: 'ssh' | 'local';
   maxUnavailable: MaxUnavailable;
@@ -206,6 +208,7 @@ const inputSchema = z.object({
   }),
   inventory: input(optionalText),
   kubeconfig: input(optionalText),
+  'allow-kubeconfig-exec': input(bool(false)),
   'ssh-private-key': input(parsePrivateKey),
   'ssh-known-hosts': input(optionalText),
   'ssh-user': input(parseUser),
@@ -296,6 +299,7 @@ export function parseSettings(read: InputReader, env: SettingsEnv = {}): Setting
     target: v['target-version'] ?? { raw: '', major: 0, minor: 0 },
     ...(inventory ? { inventory } : {}),
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
+    allowKubeconfigExec: v['allow-kubeconfig-exec'],
     ssh: {
       ...(v['ssh-private-key'] ? { privateKey: v['ssh-private-key'] } : {}),
       ...(v['ssh-known-hosts'] ? { knownHosts: v['ssh-known-hosts'] } : {}),

@@ -24,6 +24,11 @@ export interface ActionOptions {
   /** extra environment variables */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /**
+   * Checked on every chunk of output and every 20 ms while the step runs: when it returns true the step is
+   * killed with SIGKILL (a runner killed mid-step). It sees the run's directory (RUNNER_TEMP is dir/runner-temp) and the output so far.
+   */
+  killWhen?: (run: { dir: string; stdout: string }) => boolean;
 }
 
 export interface ActionResult {
@@ -78,18 +83,27 @@ function execute(
   bundle: string,
   env: Record<string, string>,
   timeoutMs: number,
+  killWhen?: (stdout: string) => boolean,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Asynchronous on purpose: the test process also serves the GitHub API stand-in the action calls.
     const child = spawn(process.execPath, [bundle], { env, cwd: env.GITHUB_WORKSPACE, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
+    const check = () => {
+      if (killWhen && child.exitCode === null && killWhen(Buffer.concat(out).toString('utf8'))) child.kill('SIGKILL');
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      check();
+    });
     child.stderr.on('data', (c: Buffer) => err.push(c));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const watch = killWhen ? setInterval(check, 20) : undefined;
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearInterval(watch);
       resolve({ exitCode: code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
@@ -109,6 +123,7 @@ async function runStep(
   dir: string,
   timeoutMs: number,
   extra: Record<string, string>,
+  killWhen?: ActionOptions['killWhen'],
 ): Promise<ActionResult> {
   const files = {
     GITHUB_OUTPUT: 'output',
@@ -123,7 +138,7 @@ async function runStep(
     env[variable] = join(step, name);
     writeFileSync(env[variable]!, '');
   }
-  const result = await execute(bundle, env, timeoutMs);
+  const result = await execute(bundle, env, timeoutMs, killWhen ? (stdout) => killWhen({ dir, stdout }) : undefined);
   const state = parseCommandFile(readIfAny(env.GITHUB_STATE!));
   return {
     ...result,
@@ -185,5 +200,144 @@ export async function runAction(inputs: Record<string, string>, options: ActionO
     ...inputEnvironment(inputs, options.githubToken),
     ...options.env,
   };
-  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {});
+  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {}, options.killWhen);
+}
+
+/** A workflow command as the runner parsed it from one line of a step's output. */
+export interface WorkflowCommand {
+  command: string;
+  properties: Record<string, string>;
+  data: string;
+  /** 'v2' for `::name props::data` at the start of a line, 'legacy' for `##[name props]data` anywhere in it */
+  syntax: 'v2' | 'legacy';
+  line: string;
+}
+
+/**
+ * The commands the runner registers (actions/runner ActionCommandManager: stop-commands plus every command
+ * extension; the runner compares names ignoring case). A token given to stop-commands is registered while
+ * commands are stopped.
+ */
+export const RUNNER_COMMANDS = [
+  'stop-commands',
+  'set-env',
+  'set-output',
+  'save-state',
+  'add-mask',
+  'add-path',
+  'add-matcher',
+  'remove-matcher',
+  'warning',
+  'error',
+  'notice',
+  'debug',
+  'group',
+  'endgroup',
+  'echo',
+];
+
+/** .NET's char.IsWhiteSpace, which String.TrimStart uses (Unicode Zs/Zl/Zp, \t-\r, U+0085, U+00A0). */
+const DOTNET_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*/;
+
+function unescapeRunner(text: string, pairs: [string, string][]): string {
+  let out = text;
+  for (const [token, replacement] of pairs) out = out.split(replacement).join(token);
+  return out;
+}
+
+function parseV2(line: string, registered: Set<string>): WorkflowCommand | undefined {
+  const message = line.replace(DOTNET_SPACE, '');
+  if (!message.startsWith('::')) return undefined;
+  const end = message.indexOf('::', 2);
+  if (end < 0) return undefined;
+  const info = message.slice(2, end);
+  const space = info.indexOf(' ');
+  const command = space < 0 ? info : info.slice(0, space);
+  if (!registered.has(command.toLowerCase())) return undefined;
+  const properties: Record<string, string> = {};
+  if (space > 0) {
+    for (const pair of info
+      .slice(space + 1)
+      .trim()
+      .split(',')
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && eq < pair.length - 1)
+        properties[pair.slice(0, eq)] = unescapeRunner(pair.slice(eq + 1), [
+          ['\r', '%0D'],
+          ['\n', '%0A'],
+          [':', '%3A'],
+          [',', '%2C'],
+          ['%', '%25'],
+        ]);
+    }
+  }
+  const data = unescapeRunner(message.slice(end + 2), [
+    ['\r', '%0D'],
+    ['\n', '%0A'],
+    ['%', '%25'],
+  ]);
+  return { command, properties, data, syntax: 'v2', line };
+}
+
+function parseLegacy(line: string, registered: Set<string>): WorkflowCommand | undefined {
+  const start = line.indexOf('##[');
+  if (start < 0) return undefined;
+  const close = line.indexOf(']', start);
+  if (close < 0) return undefined;
+  const info = line.slice(start + 3, close);
+  const space = info.indexOf(' ');
+  const command = space < 0 ? info : info.slice(0, space);
+  if (!registered.has(command.toLowerCase())) return undefined;
+  const escapes: [string, string][] = [
+    [';', '%3B'],
+    ['\r', '%0D'],
+    ['\n', '%0A'],
+    [']', '%5D'],
+    ['%', '%25'],
+  ];
+  const properties: Record<string, string> = {};
+  if (space > 0) {
+    for (const pair of info
+      .slice(space + 1)
+      .split(';')
+      .filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && eq < pair.length - 1) properties[pair.slice(0, eq)] = unescapeRunner(pair.slice(eq + 1), escapes);
+    }
+  }
+  return { command, properties, data: unescapeRunner(line.slice(close + 1), escapes), syntax: 'legacy', line };
+}
+
+/**
+ * The workflow commands the runner would execute from a step's output, by the runner's rules
+ * (actions/runner ActionCommand.TryParseV2 / TryParse, ActionCommandManager.TryProcessCommand): output is
+ * read line by line (\n, \r\n and a lone \r all end a line, as .NET's ReadLine does); a line is first tried as
+ * `::command props::data` after leading white space, then as `##[command props]data` found anywhere in it;
+ * the command must be registered (case ignored); after `stop-commands` nothing runs until its token comes.
+ */
+export function parseWorkflowCommands(output: string): WorkflowCommand[] {
+  const registered = new Set(RUNNER_COMMANDS);
+  const issued: WorkflowCommand[] = [];
+  let stopToken: string | undefined;
+  for (const line of output.split(/\r\n|\r|\n/)) {
+    if (line === '') continue;
+    const parsed = parseV2(line, registered) ?? parseLegacy(line, registered);
+    if (!parsed) continue;
+    const name = parsed.command.toLowerCase();
+    if (stopToken !== undefined) {
+      if (name === stopToken.toLowerCase()) {
+        registered.delete(stopToken.toLowerCase());
+        stopToken = undefined;
+        issued.push(parsed);
+      }
+      continue;
+    }
+    issued.push(parsed);
+    if (name === 'stop-commands') {
+      stopToken = parsed.data;
+      registered.add(stopToken.toLowerCase());
+    }
+  }
+  return issued;
 }

@@ -141,6 +141,35 @@ export function kubeConfigFromText(text: string, timeoutMs = API_REQUEST_TIMEOUT
   return kc;
 }
 
+/** A kubeconfig user that runs a program on the runner when the client authenticates. */
+export interface KubeconfigProgram {
+  user: string;
+  kind: 'exec' | 'auth-provider';
+  /** the exec plugin's command, or the auth-provider's name (and its cmd-path when it has one) */
+  what: string;
+}
+
+/**
+ * Every user of the kubeconfig that would run a program on the runner: an exec credential plugin
+ * (`users[].user.exec`, spawned by client-node), or an auth-provider (client-node runs gcp's and azure's
+ * `cmd-path` + `cmd-args` as a shell command line; oidc refreshes tokens against a URL the file names).
+ * Every user counts, not only the current context's: the file is refused or accepted as a whole.
+ */
+export function kubeconfigPrograms(kc: KubeConfig): KubeconfigProgram[] {
+  const found: KubeconfigProgram[] = [];
+  for (const user of kc.getUsers()) {
+    const exec = user.exec as { command?: unknown } | null | undefined;
+    if (exec) found.push({ user: user.name, kind: 'exec', what: typeof exec.command === 'string' ? exec.command : '(no command)' });
+    const provider = user.authProvider as { name?: unknown; config?: Record<string, unknown> } | null | undefined;
+    if (provider) {
+      const cmd = provider.config?.['cmd-path'];
+      const name = typeof provider.name === 'string' ? provider.name : '(unnamed)';
+      found.push({ user: user.name, kind: 'auth-provider', what: typeof cmd === 'string' ? `${name} (cmd-path ${cmd})` : name });
+    }
+  }
+  return found;
+}
+
 /** Reads the cluster. When the API cannot be reached at all, returns apiReachable:false and the reason. */
 export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
   const server = kc.getCurrentCluster()?.server ?? '(no server)';

@@ -41,6 +41,51 @@ async function fetchByCommands(shell: NodeShell, remotePath: string, localPath: 
   }
 }
 
+/** base64 over commands as root, CHUNK_BYTES at a time, yielded as they arrive (nothing written on the runner). */
+async function* streamByCommands(shell: NodeShell, remotePath: string, size: number): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
+    const script = 'tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0';
+    const text = await runChecked(
+      shell,
+      ['sh', '-c', script, 'sh', remotePath, String(offset + 1), String(CHUNK_BYTES)],
+      `reading ${remotePath}`,
+    );
+    yield Buffer.from(text.trim(), 'base64');
+  }
+}
+
+/**
+ * Streams a file from the node without writing it on the runner, checked against the node's size and SHA-256
+ * as it passes: more bytes than expected fail at once, a different size or checksum fails after the last byte
+ * (the consumer must then discard what it made of them). SFTP as the login user when the transport offers it;
+ * a root-only file (login user not root) goes as base64 over sudo'd commands.
+ */
+export async function* streamFromNode(shell: NodeShell, remotePath: string, expected: FileFacts): AsyncGenerator<Uint8Array> {
+  let source: AsyncIterable<Uint8Array> | undefined;
+  if (shell.openFile) {
+    source = await shell.openFile(remotePath).catch((error: Error) => {
+      if (!/permission denied|EACCES/i.test(error.message)) throw error;
+      return undefined;
+    });
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of source ?? streamByCommands(shell, remotePath, expected.size)) {
+    size += chunk.length;
+    if (size > expected.size)
+      throw new Error(
+        `${remotePath} on ${shell.node} is longer than its recorded ${expected.size} bytes: it changed after it was checksummed`,
+      );
+    hash.update(chunk);
+    yield chunk;
+  }
+  const sha256 = hash.digest('hex');
+  if (size !== expected.size || sha256 !== expected.sha256)
+    throw new Error(
+      `${remotePath} from ${shell.node} does not match: ${size} bytes sha256 ${sha256}, expected ${expected.size} bytes sha256 ${expected.sha256}`,
+    );
+}
+
 /**
  * Copies a file from the node to the runner (mode 0600) and checks it: when `expected` is given the size and
  * SHA-256 must match it, otherwise the node's own `sha256sum` is asked. Returns the copy's facts.

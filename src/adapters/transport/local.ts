@@ -1,6 +1,6 @@
 // The local transport: the runner is the node (self-hosted runner). Commands run with execFile, no shell.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile } from 'node:fs/promises';
+import { chmod, copyFile, open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { quoteCommand } from './quote.ts';
 import {
@@ -53,6 +53,12 @@ export class LocalShell implements NodeShell {
   async fetchFile(remotePath: string, localPath: string): Promise<void> {
     await copyFile(remotePath, localPath);
     await chmod(localPath, 0o600);
+  }
+
+  /** The runner is the node: a plain read (opened first, so a permission error comes before any byte). */
+  async openFile(remotePath: string): Promise<AsyncIterable<Uint8Array>> {
+    const handle = await open(remotePath, 'r');
+    return handle.createReadStream();
   }
 
   async close(): Promise<void> {

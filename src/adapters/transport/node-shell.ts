@@ -25,6 +25,12 @@ export interface NodeShell {
    * for the local transport). Optional: without it, src/adapters/transport/fetch.ts copies through commands.
    */
   fetchFile?(remotePath: string, localPath: string): Promise<void>;
+  /**
+   * Streams a file from the node as the login user (SFTP over the SSH connection; a plain read for the local
+   * transport), nothing written on the runner. Rejects when the file cannot be opened (e.g. permission denied),
+   * before any byte. Optional: without it, src/adapters/transport/fetch.ts streams through commands.
+   */
+  openFile?(remotePath: string): Promise<AsyncIterable<Uint8Array>>;
   close(): Promise<void>;
 }
 

@@ -202,6 +202,40 @@ export class SshShell implements NodeShell {
     });
   }
 
+  /** An SFTP read stream over the existing connection; opening the file first, so a refusal comes before any byte. */
+  openFile(remotePath: string): Promise<AsyncIterable<Uint8Array>> {
+    return new Promise((resolve, reject) => {
+      this.#client.sftp((error, sftp) => {
+        if (error) return reject(new Error(`cannot open SFTP to ${this.node}: ${error.message}`));
+        sftp.open(remotePath, 'r', (openError, handle) => {
+          if (openError) {
+            sftp.end();
+            return reject(new Error(`cannot open ${remotePath} on ${this.node} over SFTP: ${openError.message}`));
+          }
+          const stream = sftp.createReadStream(remotePath, { handle, autoClose: true });
+          // the handle's close request must be answered before the SFTP channel (or the connection) ends, or ssh2
+          // fails it with "No response from server" after the last byte
+          const closed = new Promise<void>((done) => {
+            stream.once('close', () => done());
+            stream.once('error', () => done());
+          });
+          stream.on('error', () => {}); // an error while reading reaches the reader through the iterator
+          resolve(
+            (async function* () {
+              try {
+                for await (const chunk of stream) yield chunk as Uint8Array;
+              } finally {
+                stream.destroy();
+                await closed;
+                sftp.end();
+              }
+            })(),
+          );
+        });
+      });
+    });
+  }
+
   async close(): Promise<void> {
     this.#client.end();
     this.#jump?.end();
