@@ -24,6 +24,8 @@ export interface ActionOptions {
   /** extra environment variables */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** called with each chunk the step prints to stdout, as it prints it (to act when the log announces a stage) */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface ActionResult {
@@ -78,13 +80,17 @@ function execute(
   bundle: string,
   env: Record<string, string>,
   timeoutMs: number,
+  onStdout?: (chunk: string) => void,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Asynchronous on purpose: the test process also serves the GitHub API stand-in the action calls.
     const child = spawn(process.execPath, [bundle], { env, cwd: env.GITHUB_WORKSPACE, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      onStdout?.(c.toString('utf8'));
+    });
     child.stderr.on('data', (c: Buffer) => err.push(c));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
@@ -109,6 +115,7 @@ async function runStep(
   dir: string,
   timeoutMs: number,
   extra: Record<string, string>,
+  onStdout?: (chunk: string) => void,
 ): Promise<ActionResult> {
   const files = {
     GITHUB_OUTPUT: 'output',
@@ -123,7 +130,7 @@ async function runStep(
     env[variable] = join(step, name);
     writeFileSync(env[variable]!, '');
   }
-  const result = await execute(bundle, env, timeoutMs);
+  const result = await execute(bundle, env, timeoutMs, onStdout);
   const state = parseCommandFile(readIfAny(env.GITHUB_STATE!));
   return {
     ...result,
@@ -131,7 +138,8 @@ async function runStep(
     summary: readIfAny(env.GITHUB_STEP_SUMMARY!),
     state,
     dir,
-    runPost: () => runStep(bundle, baseEnv, dir, timeoutMs, Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))),
+    runPost: () =>
+      runStep(bundle, baseEnv, dir, timeoutMs, Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])), onStdout),
   };
 }
 
@@ -185,5 +193,5 @@ export async function runAction(inputs: Record<string, string>, options: ActionO
     ...inputEnvironment(inputs, options.githubToken),
     ...options.env,
   };
-  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {});
+  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {}, options.onStdout);
 }
