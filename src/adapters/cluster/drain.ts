@@ -7,7 +7,7 @@ import type { V1Eviction, V1Pod } from '@kubernetes/client-node';
 import type { Permission } from '../../core/permissions.ts';
 import { classifyPod, compilePolicy, type CompiledPolicy, type PodFacts, type PodVerdict } from '../../core/pod-policy.ts';
 import { mapPod } from './map.ts';
-import { listAll } from './read-cluster.ts';
+import { describeApiError, listAll } from './read-cluster.ts';
 import { apiFailure, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
 
 /** The calls drainNode and uncordonNode make; deleting pods only with drain-fallback-delete. */
@@ -133,7 +133,7 @@ async function setUnschedulable(api: Pick<ClusterApis, 'core'>, node: string, un
     await api.core.patchNode({ name: node, body: { spec: { unschedulable: unschedulable ? true : null } } }, MERGE_PATCH);
     return true;
   } catch (error) {
-    throw new Error(`cannot ${verb} node ${node}: ${apiFailure(error).message}`);
+    throw new Error(`cannot ${verb} node ${node}: ${describeApiError(error)}`);
   }
 }
 
