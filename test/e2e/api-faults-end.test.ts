@@ -1,19 +1,24 @@
 // API faults that outlast a call's budget, and an API away at the end of a run, through the bundle on a simulated
 // 1 + 1 cluster (api-retry-budget 10s):
-// 1. a 403 to worker-1's first PATCH in its uncordon stage: the stage fails, and the summary says so in a
+// 1. a 403 to the PATCH recording worker-1's uncordon stage: the stage fails, and the summary says so in a
 //    sentence (status, reason, the API's message), never the client's dump with headers;
-// 2. a re-run meets 500 on every request from worker-1's uncordon on: the call fails after 10 s naming itself, the
-//    status and the fix; the lock cannot be released by the run nor by its post step, and both say when the Lease
-//    expires (its renewTime + leaseDurationSeconds, as read once the API is back);
+// 2. a re-run meets 500 on that PATCH, and from worker-1's uncordon on, on every Lease call: the call fails after
+//    10 s naming itself, the status and the fix; the lock cannot be released by the run nor by its post step, and
+//    both say when the Lease expires (its renewTime + leaseDurationSeconds, as read once the API is back);
 // 3. a re-run attempt of that run finishes, but the Lease calls answer 503 from the end of its last node on: its
 //    own release gives up after 10 s, and the post step, trying again, releases the Lease once the API is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { startCluster, type SimCluster } from '../../sim/index.ts';
+import type { FaultSpec } from '../../sim/cluster/faults.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { onLogLine, upgradeInputs } from './upgrade-helpers.ts';
 
 const LEASE = 'kubeadm-upgrade-action';
+const LEASES = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
+/** the merge patch recording a node's uncordon stage (as started, or as anything) */
+const UNCORDON = '"upgrade.kubeadm-upgrade-action.io/stage":"uncordon"';
+const UNCORDON_STARTED = `${UNCORDON},"upgrade.kubeadm-upgrade-action.io/stage-status":"started"`;
 let cluster: SimCluster;
 let refused: ActionResult;
 let broken: ActionResult;
@@ -42,37 +47,38 @@ beforeAll(async () => {
   [bundle, cluster] = await Promise.all([buildBundle(), startCluster({ controlPlanes: 1, workers: 1, version: '1.30.5', os: 'debian' })]);
   const inputs = upgradeInputs(cluster, { 'max-unavailable': '1', 'allow-pending-pods': 'true', 'api-retry-budget': '10s' });
 
-  refused = await runAction(inputs, {
-    bundle,
-    env: { GITHUB_RUN_ID: '9501' },
-    timeoutMs: 300_000,
-    onStdout: onLogLine([
-      {
-        line: '▶ worker-1: uncordon',
-        act: () => cluster.setFaults([{ type: 'api-error', status: 403, method: 'PATCH', path: '/api/v1/nodes/worker-1', times: 1 }]),
-      },
-    ]),
-  });
+  // 1. the PATCH recording worker-1's uncordon stage as started is refused, once
+  cluster.setFaults([
+    { type: 'api-error', status: 403, method: 'PATCH', path: '/api/v1/nodes/worker-1', body: UNCORDON_STARTED, times: 1 },
+  ]);
+  refused = await runAction(inputs, { bundle, env: { GITHUB_RUN_ID: '9501' }, timeoutMs: 300_000 });
   await refused.runPost();
-  cluster.setFaults([]);
 
+  // 2. every PATCH recording worker-1's uncordon stage answers 500; once that stage starts, every Lease call too
+  const uncordon500: FaultSpec = { type: 'api-error', status: 500, method: 'PATCH', path: '/api/v1/nodes/worker-1', body: UNCORDON };
+  cluster.setFaults([uncordon500]);
   broken = await runAction(inputs, {
     bundle,
     env: { GITHUB_RUN_ID: '9502' },
     timeoutMs: 300_000,
-    onStdout: onLogLine([{ line: '▶ worker-1: uncordon', act: () => cluster.setFaults([{ type: 'api-error', status: 500 }]) }]),
+    onStdout: onLogLine([
+      { line: '▶ worker-1: uncordon', act: () => cluster.setFaults([uncordon500, { type: 'api-error', status: 500, path: LEASES }]) },
+    ]),
   });
   brokenPost = await broken.runPost();
   cluster.setFaults([]);
-  leaseAfterBroken = JSON.parse(kubectl('-n', 'kube-system', 'get', 'lease', LEASE, '-o', 'jsonpath={.spec}'));
+  try {
+    leaseAfterBroken = JSON.parse(kubectl('-n', 'kube-system', 'get', 'lease', LEASE, '-o', 'jsonpath={.spec}'));
+  } catch (error) {
+    throw new Error(`no Lease after the broken run: ${String(error)}\n${broken.stdout.slice(-4000)}\n${brokenPost.stdout.slice(-2000)}`);
+  }
 
   // attempt 2 of run 9502 takes over the Lease its attempt 1 left
   let post = false;
   const main = onLogLine([
     {
       line: '✔ worker-1 upgraded',
-      act: () =>
-        cluster.setFaults([{ type: 'api-error', status: 503, path: '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases' }]),
+      act: () => cluster.setFaults([{ type: 'api-error', status: 503, path: LEASES }]),
     },
   ]);
   // the post step met the outage: the API comes back
@@ -99,7 +105,7 @@ afterAll(async () => {
 
 describe('an uncordon stage refused by the API', () => {
   it('fails worker-1 at uncordon with a sentence: status, reason and the API message, no headers', () => {
-    expect(refused.exitCode).toBe(1);
+    expect(refused.exitCode, refused.stdout.slice(-3000)).toBe(1);
     const failed = failedStage(refused, 'worker-1')!;
     expect(failed.name).toBe('uncordon');
     expect(failed.message).toBe('the API server refused patchNode worker-1: HTTP 403 Forbidden: forbidden: the request was refused');
@@ -111,7 +117,7 @@ describe('an uncordon stage refused by the API', () => {
 
 describe('a 500 beyond api-retry-budget', () => {
   it('fails the call after its budget, naming the call, the status and the fix', () => {
-    expect(broken.exitCode).toBe(1);
+    expect(broken.exitCode, broken.stdout.slice(-3000)).toBe(1);
     const failed = failedStage(broken, 'worker-1')!;
     expect(failed.name).toBe('uncordon');
     expect(failed.message).toMatch(
@@ -145,7 +151,9 @@ describe('the Lease API away at the end of a run', () => {
   });
 
   it('the post step retries and releases the Lease once the API is back', () => {
-    expect(recoveredPost.stdout).toMatch(/the API server answered \S+ kube-system\/kubeadm-upgrade-action with HTTP 503/);
+    expect(recoveredPost.stdout, recovered.stdout.slice(-2000) + recoveredPost.stdout).toMatch(
+      /the API server answered \S+ kube-system\/kubeadm-upgrade-action with HTTP 503/,
+    );
     expect(recoveredPost.stdout).toContain(`cluster lock ${LEASE} released`);
     expect(recoveredPost.summary).toBe('');
     expect(leaseAfterRecoveredPost).toMatch(/NotFound/);

@@ -187,7 +187,7 @@ function budgetText(ms: number): string {
   return s >= 60 && s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
-/** A retrier shared by every call of one client bundle: an outage is reported once, and its end once. */
+/** A retrier shared by every call of one client bundle: an outage is reported once (and when its kind changes), and its end once. */
 export function apiRetrier(deps: ApiRetryDeps = {}): <T>(what: string, call: () => Promise<T>) => Promise<T> {
   const policy = deps.policy ?? API_RETRY;
   const now = deps.now ?? Date.now;
@@ -196,6 +196,8 @@ export function apiRetrier(deps: ApiRetryDeps = {}): <T>(what: string, call: () 
   const say = deps.onWait ?? (() => {});
   const budget = budgetText(policy.budgetMs);
   let outageSince: number | undefined;
+  /** what the API server did last in this outage ("HTTP 503", "connection"): a change is reported too */
+  let outageKind = '';
 
   return async <T>(what: string, call: () => Promise<T>): Promise<T> => {
     let firstFailure: number | undefined;
@@ -217,8 +219,10 @@ export function apiRetrier(deps: ApiRetryDeps = {}): <T>(what: string, call: () 
         }
         if (error instanceof ApiException) sentenceForApiException(error, what);
         firstFailure ??= at;
-        if (outageSince === undefined) {
-          outageSince = at;
+        const kind = fault.status ? `HTTP ${fault.status.code}` : 'connection';
+        if (outageSince === undefined || kind !== outageKind) {
+          outageSince ??= at;
+          outageKind = kind;
           say(
             fault.status
               ? `the API server answered ${what} with ${fault.what}: retrying with backoff (for up to ${budget}, api-retry-budget)`

@@ -126,6 +126,22 @@ describe('apiRetrier', () => {
     }
   });
 
+  it('says so again when the kind of fault changes within one outage (reset, then throttled)', async () => {
+    const c = clock();
+    const lines: string[] = [];
+    const retry = apiRetrier({ policy, now: c.now, sleep: c.sleep, random: () => 1, onWait: (l) => lines.push(l) });
+    const faults = [reset(), reset(), status(429, { reason: 'TooManyRequests', message: 'slow down' }), status(429, { message: 'x' })];
+    await retry('readNode worker-1', async () => {
+      const next = faults.shift();
+      if (next) throw next;
+    });
+    expect(lines).toEqual([
+      'the API server did not take readNode worker-1 (connection closed by the server): it may be restarting; waiting for the API server (up to 10s, api-retry-budget)',
+      'the API server answered readNode worker-1 with HTTP 429 TooManyRequests: slow down: retrying with backoff (for up to 10s, api-retry-budget)',
+      'the API server answers again (it was away 10s)',
+    ]);
+  });
+
   it('never waits out an eviction refused by a PodDisruptionBudget, nor a pod under two budgets: the drain decides', () => {
     const budget = status(429, {
       reason: 'TooManyRequests',
