@@ -14,6 +14,14 @@ import type { FaultSpec } from '../../sim/cluster/faults.ts';
 import { buildBundle, runAction, type ActionResult } from '../support/action-runner.ts';
 import { onLogLine, upgradeInputs } from './upgrade-helpers.ts';
 
+/** The end of a step's log for an assertion message, without its ::add-mask:: lines (they hold the inputs). */
+const tail = (stdout: string, chars: number) =>
+  stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n')
+    .slice(-chars);
+
 /** the lock of the simulator's inventory, which names the cluster "sim" (lockName) */
 const LEASE = 'kubeadm-upgrade-action-sim';
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
@@ -71,7 +79,7 @@ beforeAll(async () => {
   try {
     leaseAfterBroken = JSON.parse(kubectl('-n', 'kube-system', 'get', 'lease', LEASE, '-o', 'jsonpath={.spec}'));
   } catch (error) {
-    throw new Error(`no Lease after the broken run: ${String(error)}\n${broken.stdout.slice(-4000)}\n${brokenPost.stdout.slice(-2000)}`);
+    throw new Error(`no Lease after the broken run: ${String(error)}\n${tail(broken.stdout, 4000)}\n${tail(brokenPost.stdout, 2000)}`);
   }
 
   // attempt 2 of run 9502 takes over the Lease its attempt 1 left
@@ -106,7 +114,7 @@ afterAll(async () => {
 
 describe('an uncordon stage refused by the API', () => {
   it('fails worker-1 at uncordon with a sentence: status, reason and the API message, no headers', () => {
-    expect(refused.exitCode, refused.stdout.slice(-3000)).toBe(1);
+    expect(refused.exitCode, tail(refused.stdout, 3000)).toBe(1);
     const failed = failedStage(refused, 'worker-1')!;
     expect(failed.name).toBe('uncordon');
     expect(failed.message).toBe('the API server refused patchNode worker-1: HTTP 403 Forbidden: forbidden: the request was refused');
@@ -118,7 +126,7 @@ describe('an uncordon stage refused by the API', () => {
 
 describe('a 500 beyond api-retry-budget', () => {
   it('fails the call after its budget, naming the call, the status and the fix', () => {
-    expect(broken.exitCode, broken.stdout.slice(-3000)).toBe(1);
+    expect(broken.exitCode, tail(broken.stdout, 3000)).toBe(1);
     const failed = failedStage(broken, 'worker-1')!;
     expect(failed.name).toBe('uncordon');
     expect(failed.message).toMatch(
@@ -145,13 +153,13 @@ describe('a 500 beyond api-retry-budget', () => {
 
 describe('the Lease API away at the end of a run', () => {
   it('the run finishes; its own release gives up, saying the post step tries again', () => {
-    expect(recovered.exitCode, recovered.stdout.slice(-3000)).toBe(0);
+    expect(recovered.exitCode, tail(recovered.stdout, 3000)).toBe(0);
     expect(recovered.summary + recovered.stdout).toMatch(/took over the cluster lock from .* run 9502 attempt 1/);
     expect(recovered.summary).toMatch(/was not released: .*HTTP 503 ServiceUnavailable.*The post step tries again to release it\./);
   });
 
   it('the post step retries and releases the Lease once the API is back', () => {
-    expect(recoveredPost.stdout, recovered.stdout.slice(-2000) + recoveredPost.stdout).toContain(
+    expect(recoveredPost.stdout, tail(recovered.stdout, 2000) + tail(recoveredPost.stdout, 3000)).toContain(
       `the API server answered readNamespacedLease kube-system/${LEASE} with HTTP 503`,
     );
     expect(recoveredPost.stdout).toContain(`cluster lock ${LEASE} released`);
