@@ -26,6 +26,8 @@ export interface Reply {
   code: number;
   body: unknown;
   contentType?: string;
+  /** extra response headers (Retry-After of an api-error fault) */
+  headers?: Record<string, string>;
 }
 
 /** Parses the part after /api/v1 or /apis/G/V. Returns undefined for paths no resource serves. */

@@ -124,8 +124,46 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, reply: Reply): void {
   const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-  res.writeHead(reply.code, { 'Content-Type': reply.contentType ?? 'application/json', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(reply.code, {
+    'Content-Type': reply.contentType ?? 'application/json',
+    'Cache-Control': 'no-cache, private',
+    ...reply.headers,
+  });
   res.end(text);
+}
+
+/** The answer of an api-error fault, worded as kube-apiserver (or, for 502, a load balancer in front of it) words it. */
+function faultReply(fault: { status: number; message?: string; retryAfterSeconds?: number }): Reply {
+  const headers = fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : undefined;
+  if (fault.status === 502)
+    return {
+      code: 502,
+      body: fault.message ?? '502 Bad Gateway\n',
+      contentType: 'text/plain; charset=utf-8',
+      ...(headers ? { headers } : {}),
+    };
+  const reasons: Record<number, [string, string]> = {
+    403: ['Forbidden', 'forbidden: the request was refused'],
+    429: ['TooManyRequests', 'Too many requests, please try again later.'],
+    500: ['InternalError', 'Internal error occurred: the server could not complete the request'],
+    503: ['ServiceUnavailable', 'the server is currently unable to handle the request'],
+    504: ['Timeout', 'Timeout: request did not complete within the allotted timeout'],
+  };
+  const [reason, message] = reasons[fault.status] ?? ['', `the server answered ${fault.status}`];
+  return {
+    code: fault.status,
+    body: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: fault.message ?? message,
+      ...(reason ? { reason } : {}),
+      ...(fault.retryAfterSeconds !== undefined ? { details: { retryAfterSeconds: fault.retryAfterSeconds } } : {}),
+      code: fault.status,
+    },
+    ...(headers ? { headers } : {}),
+  };
 }
 
 function asList(value: string | string[] | undefined): string[] {
@@ -276,6 +314,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       const user = authenticate(req, tokens);
       if (!user) throw unauthorized();
       const raw = await readBody(req);
+      const injected = isSim ? undefined : faults.requestFault(req.method ?? 'GET', url.pathname, raw);
+      if (injected?.kind === 'reset') {
+        // the TLS socket cannot send an RST itself (resetAndDestroy needs the TCP handle): cut it unanswered
+        req.socket.destroy();
+        return;
+      }
+      if (injected) return send(res, faultReply(injected));
       if (isSim) {
         if (user === ANONYMOUS) throw unauthorized();
         if (url.pathname === '/sim/status') return send(res, simStatus());

@@ -24,6 +24,26 @@ const faultSchema = z.discriminatedUnion('type', [
     startAfterMs: z.number().int().min(0).optional(),
     durationMs: z.number().int().positive(),
   }),
+  z.strictObject({
+    type: z.literal('api-error'),
+    status: z.number().int().min(400).max(599),
+    method: z.string().min(1).optional(),
+    path: z.string().min(1).optional(),
+    body: z.string().min(1).optional(),
+    message: z.string().optional(),
+    retryAfterSeconds: z.number().int().min(0).optional(),
+    startAfterMs: z.number().int().min(0).optional(),
+    durationMs: z.number().int().positive().optional(),
+    times,
+  }),
+  z.strictObject({
+    type: z.literal('api-reset'),
+    method: z.string().min(1).optional(),
+    path: z.string().min(1).optional(),
+    startAfterMs: z.number().int().min(0).optional(),
+    durationMs: z.number().int().positive().optional(),
+    times,
+  }),
 ]);
 
 export const faultListSchema = z.array(faultSchema);
@@ -36,7 +56,7 @@ export function validateFaults(value: unknown, knownNodes?: string[], source = '
     const problems = result.error.issues.map((issue) => `  at [${issue.path.join('].')}]: ${issue.message}`);
     throw new Error(
       `${source} is not a valid FaultSpec[]:\n${problems.join('\n')}\n` +
-        'Each entry needs a "type" of command-fails, ssh-drop, never-ready, pdb-blocks or api-unavailable (sim/README.md).',
+        'Each entry needs a "type" of command-fails, ssh-drop, never-ready, pdb-blocks, api-unavailable, api-error or api-reset (sim/README.md).',
     );
   }
   if (knownNodes) {

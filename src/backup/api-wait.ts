@@ -1,5 +1,7 @@
 // What the rollback waits for through the Kubernetes API: the API server answering, then nodes Ready.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { apiRetrier, retryingClient, retryPolicyOf } from '../adapters/cluster/api-retry.ts';
+import { describeApiError } from '../adapters/cluster/read-cluster.ts';
 
 import type { Permission } from '../core/permissions.ts';
 
@@ -19,7 +21,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
-      last = (error as Error).message.split('\n')[0] ?? '';
+      last = describeApiError(error);
     }
     if (Date.now() > deadline)
       throw new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)}s${last ? ` (last error: ${last})` : ''}`);
@@ -31,7 +33,8 @@ export function apiWaiters(
   kc: KubeConfig,
   timeoutMs = 600_000,
 ): { waitForApi: () => Promise<void>; waitNodesReady: (names: string[]) => Promise<void> } {
-  const core = kc.makeApiClient(CoreV1Api);
+  // each probe is retried through transient faults like every call, and the probes go on until timeoutMs
+  const core = retryingClient(kc.makeApiClient(CoreV1Api), apiRetrier({ policy: retryPolicyOf(kc) }));
   return {
     waitForApi: () =>
       until('the API server answering', timeoutMs, async () => ((await core.listNamespace({ limit: 1 })) ? true : undefined)).then(

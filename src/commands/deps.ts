@@ -21,7 +21,13 @@ export interface PreparedPlan {
 
 export interface LockApi {
   acquire(name: string, holder: LockHolder, ttlMs: number): Promise<LockOutcome>;
-  startRenewal(name: string, holder: LockHolder, intervalMs: number, onLost: (holder: string) => void): LockRenewal;
+  startRenewal(
+    name: string,
+    holder: LockHolder,
+    intervalMs: number,
+    onLost: (holder: string) => void,
+    onRenewed?: (at: number) => void,
+  ): LockRenewal;
   release(name: string, holder: LockHolder): Promise<ReleaseOutcome>;
 }
 

@@ -6,7 +6,7 @@ import { context } from '@actions/github';
 import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireAccess } from '../adapters/cluster/access-review.ts';
-import { acquireClusterLock, releaseClusterLock, startLockRenewal, type LockHolder } from '../adapters/cluster/lease.ts';
+import { acquireClusterLock, releaseClusterLock, releaseClusterLockWithin, startLockRenewal } from '../adapters/cluster/lease.ts';
 import { makeClusterApis } from '../adapters/cluster/progress.ts';
 import { verifyCluster } from '../adapters/cluster/verify-api.ts';
 import {
@@ -25,7 +25,7 @@ import type { CommandDeps, CommandResult, LockApi, Reporter } from './deps.ts';
 import { nodeCommand } from './node.ts';
 import type { UpgradeOptions } from '../core/upgrade-options.ts';
 import { checkInputs, preparePlan } from './prepare.ts';
-import { LOCK_STATE } from './lock-state.ts';
+import { lockLeftMessage, LOCK_STATE, type LockState } from './lock-state.ts';
 import { upgradeCommand } from './upgrade.ts';
 import { verifyCommand } from './verify.ts';
 import { actionsArtifactUploader } from '../backup/artifact.ts';
@@ -122,12 +122,13 @@ export function realDeps(settings: Settings, options?: UpgradeOptions): CommandD
   const inventoryNodes = new Map(checked.inventory?.nodes.map((n) => [n.name, n]));
   const lock: LockApi = {
     acquire: (name, holder, ttlMs) => acquireClusterLock(apis, { name, holder, ttlMs }),
-    startRenewal: (name, holder, intervalMs, onLost) =>
+    startRenewal: (name, holder, intervalMs, onLost, onRenewed) =>
       startLockRenewal(apis, {
         name,
         holder,
         intervalMs,
         onLost,
+        ...(onRenewed ? { onRenewed } : {}),
         onError: (e) => log.warning(`renewing the cluster lock failed: ${e.message}`),
       }),
     release: (name, holder) => releaseClusterLock(apis, name, holder),
@@ -178,13 +179,28 @@ export function runRecoveryCommand(settings: Settings): Promise<RecoveryResult> 
   throw new Error(`command ${settings.command} is not a backup or rollback command`);
 }
 
-/** The post step: releases this job's share of the cluster lock (also after a failure or cancellation). */
+/**
+ * The post step: releases this job's share of the cluster lock (also after a failure or cancellation), trying
+ * again within api-retry-budget. When it cannot, the job summary and a warning say when the Lease expires.
+ */
 export async function runPostStep(settings: Settings): Promise<void> {
   const saved = core.getState(LOCK_STATE);
   if (!saved) return;
-  const { name, holder } = JSON.parse(saved) as { name: string; holder: LockHolder };
+  const state = JSON.parse(saved) as LockState;
+  const { name, holder } = state;
   const apis = makeClusterApis(checkInputs(settings).kubeconfig, { onWait: (line) => log.info(line) });
-  const outcome = await releaseClusterLock(apis, name, holder);
+  let outcome: Awaited<ReturnType<typeof releaseClusterLock>>;
+  try {
+    outcome = await releaseClusterLockWithin(apis, name, holder, {
+      boundMs: settings.upgrade.apiRetryBudgetMs,
+      onRetry: (line) => log.info(line),
+    });
+  } catch (error) {
+    const message = lockLeftMessage(name, state, (error as Error).message);
+    log.warning(message);
+    await writeSummary(`> [!WARNING]\n> ${message}\n`);
+    return;
+  }
   log.info(
     outcome.released
       ? `cluster lock ${name} released${outcome.deleted ? '' : ` (still held by ${outcome.remainingJobs.join(', ')})`}`

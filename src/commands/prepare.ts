@@ -25,7 +25,7 @@ export function checkInputs(settings: Settings): { kubeconfig: KubeConfig; inven
   }
   let kubeconfig: KubeConfig;
   try {
-    kubeconfig = kubeConfigFromText(settings.kubeconfig);
+    kubeconfig = kubeConfigFromText(settings.kubeconfig, undefined, settings.upgrade.apiRetryBudgetMs);
   } catch (error) {
     throw new InputError([
       {
@@ -82,7 +82,7 @@ export async function preparePlan(
   options: PrepareOptions = {},
 ): Promise<PreparedPlan> {
   const { only } = options;
-  const api = await readCluster(checked.kubeconfig);
+  const api = await readCluster(checked.kubeconfig, log);
   if (!api.apiReachable && !options.tolerateUnreachableApi) throw new Error(api.apiError ?? 'the Kubernetes API cannot be reached');
   const full = checked.inventory ?? inventoryFromCluster(api.nodes, settings);
   const problems = api.apiReachable ? checkInventoryAgainstCluster(full, api.nodes) : [];

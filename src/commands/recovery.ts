@@ -13,6 +13,7 @@ import {
   type LockHolder,
 } from '../adapters/cluster/lease.ts';
 import { isNotFound, makeClusterApis } from '../adapters/cluster/progress.ts';
+import { lockLeftMessage } from './lock-state.ts';
 import { READ_CLUSTER_ACCESS, readCluster } from '../adapters/cluster/read-cluster.ts';
 import { API_WAIT_ACCESS } from '../backup/api-wait.ts';
 import { shellOpener } from '../adapters/transport/open.ts';
@@ -170,7 +171,9 @@ const rollbackLockPhase: Phase<RecoveryRun> = {
       };
     run.release = async () => {
       run.release = async () => {};
-      await releaseClusterLock(apis, name, holder).catch(() => undefined);
+      await releaseClusterLock(apis, name, holder).catch((error: Error) =>
+        run.io.warning(lockLeftMessage(name, { ttlMs: run.settings.upgrade.lockTtlMs, renewedAt: lock.renewedAt }, error.message)),
+      );
     };
     return undefined;
   },

@@ -24,6 +24,8 @@ export interface UpgradeOptions {
   allowPendingPods?: boolean;
   batch?: number;
   lockTtlMs: number;
+  /** api-retry-budget: how long one Kubernetes API call is retried through transient faults (5xx, 429, refused/reset) */
+  apiRetryBudgetMs: number;
   /** 0 = off; otherwise how long to wait after SIGTERM to kube-apiserver */
   gracefulApiserverStopMs: number;
   certificateRenewal: boolean;
@@ -122,6 +124,7 @@ const schema = z.object({
         : { problem: `${quoteValue(v)} is not a batch index`, fix: 'pass the batch of a worker-matrix entry: batch: ${{ matrix.batch }}' },
   ),
   'lock-ttl': field(duration('30m', 60_000, '30m')),
+  'api-retry-budget': field(duration('2m', 1000, '2m')),
   'graceful-apiserver-stop': field(gracefulStop),
   'certificate-renewal': field(bool(true)),
   'etcd-upgrade': field(bool(true)),
@@ -188,6 +191,7 @@ export function parseUpgradeOptions(read: InputReader, command: string): Upgrade
     ...(v['allow-pending-pods'] !== undefined ? { allowPendingPods: v['allow-pending-pods'] } : {}),
     ...(v.batch !== undefined ? { batch: v.batch } : {}),
     lockTtlMs: v['lock-ttl'],
+    apiRetryBudgetMs: v['api-retry-budget'],
     gracefulApiserverStopMs: v['graceful-apiserver-stop'],
     certificateRenewal: v['certificate-renewal'],
     etcdUpgrade: v['etcd-upgrade'],

@@ -122,7 +122,8 @@ describe('the preflight access review against RBAC', () => {
     writeFileSync(faultsFile, JSON.stringify([{ type: 'api-unavailable', durationMs: 600_000 }]));
     const down = await startStandaloneApiServer({ faultsFile });
     try {
-      const kc = kubeConfigFromText(await down.userKubeconfig('nobody-503'));
+      // (a short api-retry-budget: the review waits out a 503 as every call does, then leaves it to the command)
+      const kc = kubeConfigFromText(await down.userKubeconfig('nobody-503'), undefined, 2000);
       await expect(requireAccess(kc, 'rollback', needs('rollback'))).resolves.toBeUndefined();
     } finally {
       await down.close();

@@ -97,3 +97,18 @@ export interface BudgetRecord {
 export function budgets(workloads: unknown): BudgetRecord[] {
   return (workloads as { budgets?: BudgetRecord[] } | null)?.budgets ?? [];
 }
+
+/** Calls `act` once when the step's log first shows `line` (the log arrives in chunks: lines are joined first). */
+export function onLogLine(triggers: { line: string; act: () => void }[]): (chunk: string) => void {
+  let seen = '';
+  const done = new Set<string>();
+  return (chunk) => {
+    seen += chunk;
+    for (const t of triggers) {
+      if (!done.has(t.line) && seen.includes(t.line)) {
+        done.add(t.line);
+        t.act();
+      }
+    }
+  };
+}

@@ -201,6 +201,16 @@ export const INPUT_CASES: CorpusCase[] = [
     first: 'package-lock-timeout: "2m\'" is not a duration. Fix: use a duration such as 2m (units ms, s, m, h; a bare number is seconds)',
   },
   {
+    input: 'api-retry-budget',
+    value: '2m`id`',
+    first: 'api-retry-budget: "2m`id`" is not a duration. Fix: use a duration such as 2m (units ms, s, m, h; a bare number is seconds)',
+  },
+  {
+    input: 'allow-kubeconfig-exec',
+    value: 'yes; curl x | sh',
+    first: 'allow-kubeconfig-exec: "yes; curl x | sh" is not a boolean. Fix: use true or false',
+  },
+  {
     input: 'node-name',
     value: '../../etc/shadow',
     first:

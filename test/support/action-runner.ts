@@ -29,6 +29,8 @@ export interface ActionOptions {
    * killed with SIGKILL (a runner killed mid-step). It sees the run's directory (RUNNER_TEMP is dir/runner-temp) and the output so far.
    */
   killWhen?: (run: { dir: string; stdout: string }) => boolean;
+  /** called with each chunk the step prints to stdout, as it prints it (to act when the log announces a stage) */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface ActionResult {
@@ -84,6 +86,7 @@ function execute(
   env: Record<string, string>,
   timeoutMs: number,
   killWhen?: (stdout: string) => boolean,
+  onStdout?: (chunk: string) => void,
 ): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Asynchronous on purpose: the test process also serves the GitHub API stand-in the action calls.
@@ -95,6 +98,7 @@ function execute(
     };
     child.stdout.on('data', (c: Buffer) => {
       out.push(c);
+      onStdout?.(c.toString('utf8'));
       check();
     });
     child.stderr.on('data', (c: Buffer) => err.push(c));
@@ -124,6 +128,7 @@ async function runStep(
   timeoutMs: number,
   extra: Record<string, string>,
   killWhen?: ActionOptions['killWhen'],
+  onStdout?: (chunk: string) => void,
 ): Promise<ActionResult> {
   const files = {
     GITHUB_OUTPUT: 'output',
@@ -138,7 +143,7 @@ async function runStep(
     env[variable] = join(step, name);
     writeFileSync(env[variable]!, '');
   }
-  const result = await execute(bundle, env, timeoutMs, killWhen ? (stdout) => killWhen({ dir, stdout }) : undefined);
+  const result = await execute(bundle, env, timeoutMs, killWhen ? (stdout) => killWhen({ dir, stdout }) : undefined, onStdout);
   const state = parseCommandFile(readIfAny(env.GITHUB_STATE!));
   return {
     ...result,
@@ -146,7 +151,16 @@ async function runStep(
     summary: readIfAny(env.GITHUB_STEP_SUMMARY!),
     state,
     dir,
-    runPost: () => runStep(bundle, baseEnv, dir, timeoutMs, Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v]))),
+    runPost: () =>
+      runStep(
+        bundle,
+        baseEnv,
+        dir,
+        timeoutMs,
+        Object.fromEntries(Object.entries(state).map(([k, v]) => [`STATE_${k}`, v])),
+        undefined,
+        onStdout,
+      ),
   };
 }
 
@@ -200,7 +214,7 @@ export async function runAction(inputs: Record<string, string>, options: ActionO
     ...inputEnvironment(inputs, options.githubToken),
     ...options.env,
   };
-  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {}, options.killWhen);
+  return runStep(options.bundle ?? bundlePath, env, dir, options.timeoutMs ?? 180_000, {}, options.killWhen, options.onStdout);
 }
 
 /** A workflow command as the runner parsed it from one line of a step's output. */

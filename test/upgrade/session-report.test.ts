@@ -111,6 +111,7 @@ describe('upgrade inputs', () => {
     expect(parse({})).toMatchObject({
       drain: { timeoutMs: 300_000, deleteEmptyDirData: true, forceUnmanaged: false, fallbackDelete: false },
       lockTtlMs: 1_800_000,
+      apiRetryBudgetMs: 120_000,
       gracefulApiserverStopMs: 0,
       certificateRenewal: true,
       etcdUpgrade: true,
@@ -133,5 +134,11 @@ describe('upgrade inputs', () => {
     expect(error.problems.map((p) => p.input)).toEqual(['drain-timeout', 'delete-emptydir-data']);
     expect(error.problems[0]!.fix).toMatch(/5m/);
     expect(() => parse({}, 'workers')).toThrow(/batch/);
+  });
+
+  it('api-retry-budget: a duration of at least 1s', () => {
+    expect(parse({ 'api-retry-budget': '10s' }).apiRetryBudgetMs).toBe(10_000);
+    expect(() => parse({ 'api-retry-budget': '500ms' })).toThrow(/"500ms" is shorter than 1s/);
+    expect(() => parse({ 'api-retry-budget': 'forever' })).toThrow(/"forever" is not a duration/);
   });
 });

@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { InputError } from '../../core/errors.ts';
 import { describePermission, isPathPermission, RBAC_NAME, type Permission } from '../../core/permissions.ts';
 import { describeApiError } from './read-cluster.ts';
+import { apiRetrier, retryingClient, retryPolicyOf } from './api-retry.ts';
 
 const REVIEWS_AT_ONCE = 8;
 
@@ -20,7 +21,8 @@ const SSAR: Permission = {
 
 /** Asks the API server about each permission; `reachable: false` when it cannot answer (unreachable, timed out, 5xx). */
 export async function reviewAccess(kc: KubeConfig, needed: readonly Permission[]): Promise<AccessReview> {
-  const api = kc.makeApiClient(AuthorizationV1Api);
+  // retried through transient faults like every call; an API server refusing connections fails fast (a wrong server)
+  const api = retryingClient(kc.makeApiClient(AuthorizationV1Api), apiRetrier({ policy: retryPolicyOf(kc), connections: false }));
   const limit = pLimit(REVIEWS_AT_ONCE);
   const checks = needed.flatMap((p): { p: Permission; spec: V1SelfSubjectAccessReviewSpec }[] => {
     if (isPathPermission(p)) return [{ p, spec: { nonResourceAttributes: { verb: p.verb, path: p.path } } }];

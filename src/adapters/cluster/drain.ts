@@ -7,7 +7,7 @@ import type { V1Eviction, V1Pod } from '@kubernetes/client-node';
 import type { Permission } from '../../core/permissions.ts';
 import { classifyPod, compilePolicy, type CompiledPolicy, type PodFacts, type PodVerdict } from '../../core/pod-policy.ts';
 import { mapPod } from './map.ts';
-import { listAll } from './read-cluster.ts';
+import { describeApiError, listAll } from './read-cluster.ts';
 import { apiFailure, CORDON_MARK, isNotFound, MERGE_PATCH, type ApiFailure, type ClusterApis } from './progress.ts';
 
 /** The calls drainNode and uncordonNode make; deleting pods only with drain-fallback-delete. */
@@ -132,7 +132,7 @@ export async function uncordonNode(api: Pick<ClusterApis, 'core'>, node: string)
     );
     return current.spec?.unschedulable === true;
   } catch (error) {
-    throw new Error(`cannot uncordon node ${node}: ${apiFailure(error).message}`);
+    throw new Error(`cannot uncordon node ${node}: ${describeApiError(error)}`);
   }
 }
 
@@ -151,7 +151,7 @@ async function cordonForDrain(api: Pick<ClusterApis, 'core'>, node: string): Pro
     );
     return 'cordoned';
   } catch (error) {
-    throw new Error(`cannot cordon node ${node}: ${apiFailure(error).message}`);
+    throw new Error(`cannot cordon node ${node}: ${describeApiError(error)}`);
   }
 }
 

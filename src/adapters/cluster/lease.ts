@@ -4,7 +4,8 @@
 // read just before it, so a 409 means someone else wrote in between: read again and decide again.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Permission } from '../../core/permissions.ts';
-import { apiFailure, isConflict, isNotFound, PROGRESS_PREFIX, type ClusterApis } from './progress.ts';
+import { isConflict, isNotFound, PROGRESS_PREFIX, type ClusterApis } from './progress.ts';
+import { describeApiError } from './read-cluster.ts';
 
 export const DEFAULT_LOCK_NAME = 'kubeadm-upgrade-action';
 export const DEFAULT_LOCK_NAMESPACE = 'kube-system';
@@ -50,6 +51,8 @@ export type LockOutcome =
       jobs: string[];
       /** the stale (or earlier-attempt) holder this acquisition replaced */
       takenOverFrom?: { holder: string; ageMs: number };
+      /** the renewTime written (ms since the epoch): the Lease may be taken over lock-ttl after it */
+      renewedAt: number;
     }
   | { acquired: false; holder: string; ageMs: number };
 
@@ -131,7 +134,7 @@ function leaseFor(
   };
 }
 
-type Decision = { write: V1Lease; outcome: LockOutcome } | { refuse: LockOutcome };
+type Decision = { write: V1Lease; outcome: Omit<Extract<LockOutcome, { acquired: true }>, 'renewedAt'> } | { refuse: LockOutcome };
 
 function decide(lease: V1Lease, request: LockRequest, namespace: string, now: Date): Decision {
   const { holder, name, ttlMs } = request;
@@ -142,7 +145,8 @@ function decide(lease: V1Lease, request: LockRequest, namespace: string, now: Da
   const theirAttempt = Number(annotations[ATTEMPT_ANNOTATION]);
   const identity = holderIdentity(holder);
   if (current && sameRun && theirAttempt === holder.attempt) {
-    const jobs = [...jobsOf(lease), holder.job];
+    // a write retried after a lost answer finds this job there already: never count it twice
+    const jobs = [...new Set([...jobsOf(lease), holder.job])];
     return {
       write: leaseFor(lease, name, namespace, holder, jobs, now, false, ttlMs),
       outcome: { acquired: true, identity, shared: true, jobs },
@@ -165,7 +169,7 @@ async function readLease(api: LeaseApis, name: string, namespace: string): Promi
     return await api.coordination.readNamespacedLease({ name, namespace });
   } catch (error) {
     if (isNotFound(error)) return undefined;
-    throw new Error(`cannot read Lease ${namespace}/${name}: ${apiFailure(error).message}`);
+    throw new Error(`cannot read Lease ${namespace}/${name}: ${describeApiError(error)}`);
   }
 }
 
@@ -181,16 +185,16 @@ export async function acquireClusterLock(api: LeaseApis, request: LockRequest): 
         const jobs = [request.holder.job];
         const body = leaseFor(undefined, request.name, namespace, request.holder, jobs, now, true, request.ttlMs);
         await api.coordination.createNamespacedLease({ namespace, body });
-        return { acquired: true, identity: holderIdentity(request.holder), jobs };
+        return { acquired: true, identity: holderIdentity(request.holder), jobs, renewedAt: now.getTime() };
       }
       const decision = decide(lease, request, namespace, now);
       if ('refuse' in decision) return decision.refuse;
       await api.coordination.replaceNamespacedLease({ name: request.name, namespace, body: decision.write });
-      return decision.outcome;
+      return { ...decision.outcome, renewedAt: now.getTime() } as LockOutcome;
     } catch (error) {
       // 409: created or changed by someone else since we read it (AlreadyExists / Conflict).
       if (isConflict(error)) continue;
-      throw new Error(`cannot write Lease ${namespace}/${request.name}: ${apiFailure(error).message}`);
+      throw new Error(`cannot write Lease ${namespace}/${request.name}: ${describeApiError(error)}`);
     }
   }
   throw new Error(`cannot acquire Lease ${namespace}/${request.name}: it changed under us ${MAX_CONFLICTS} times in a row`);
@@ -205,7 +209,7 @@ function heldBy(lease: V1Lease, holder: LockHolder): boolean {
   );
 }
 
-export type RenewOutcome = { renewed: true } | { renewed: false; lostTo: string };
+export type RenewOutcome = { renewed: true; renewedAt: number } | { renewed: false; lostTo: string };
 
 /** Sets renewTime to now if this run still holds the lock; says who holds it otherwise. */
 export async function renewClusterLock(api: LeaseApis, request: Omit<LockRequest, 'ttlMs'>): Promise<RenewOutcome> {
@@ -215,13 +219,14 @@ export async function renewClusterLock(api: LeaseApis, request: Omit<LockRequest
     const lease = await readLease(api, request.name, namespace);
     if (!lease) return { renewed: false, lostTo: '(nobody: the Lease was deleted)' };
     if (!heldBy(lease, request.holder)) return { renewed: false, lostTo: lease.spec?.holderIdentity || '(nobody: the Lease was released)' };
-    const body: V1Lease = { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(clock().getTime()) } };
+    const renewedAt = clock().getTime();
+    const body: V1Lease = { ...lease, spec: { ...lease.spec, renewTime: new V1MicroTime(renewedAt) } };
     try {
       await api.coordination.replaceNamespacedLease({ name: request.name, namespace, body });
-      return { renewed: true };
+      return { renewed: true, renewedAt };
     } catch (error) {
       if (isConflict(error)) continue;
-      throw new Error(`cannot renew Lease ${namespace}/${request.name}: ${apiFailure(error).message}`);
+      throw new Error(`cannot renew Lease ${namespace}/${request.name}: ${describeApiError(error)}`);
     }
   }
   throw new Error(`cannot renew Lease ${namespace}/${request.name}: it changed under us ${MAX_CONFLICTS} times in a row`);
@@ -233,6 +238,8 @@ export interface LockRenewalOptions extends Omit<LockRequest, 'ttlMs'> {
   onLost?: (holder: string) => void;
   /** a renewal failed (the API was unreachable, say); renewal goes on */
   onError?: (error: Error) => void;
+  /** the Lease was renewed: its renewTime is now `at` */
+  onRenewed?: (at: number) => void;
 }
 
 export interface LockRenewal {
@@ -251,7 +258,7 @@ export function startLockRenewal(api: LeaseApis, options: LockRenewalOptions): L
       if (!outcome.renewed) {
         stopped = true;
         options.onLost?.(outcome.lostTo);
-      }
+      } else options.onRenewed?.(outcome.renewedAt);
     } catch (error) {
       options.onError?.(error as Error);
     }
@@ -316,8 +323,55 @@ export async function releaseClusterLock(
     } catch (error) {
       if (isConflict(error)) continue;
       if (isNotFound(error)) return { released: true, deleted: true, remainingJobs: [] };
-      throw new Error(`cannot release Lease ${namespace}/${name}: ${apiFailure(error).message}`);
+      throw new Error(`cannot release Lease ${namespace}/${name}: ${describeApiError(error)}`);
     }
   }
   throw new Error(`cannot release Lease ${namespace}/${name}: it changed under us ${MAX_CONFLICTS} times in a row`);
+}
+
+/** When a Lease renewed at `renewedAt` may be taken over (lock-ttl later), as the summary says it: second precision, UTC. */
+export function lockExpiry(renewedAt: number, ttlMs: number): string {
+  return new Date(Math.floor((renewedAt + ttlMs) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export interface ReleaseRetry {
+  /** how long to keep trying (api-retry-budget) from the first attempt */
+  boundMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<unknown>;
+  /** in [0, 1): draws the jitter */
+  random?: () => number;
+  /** one line per failed attempt that is tried again */
+  onRetry?: (line: string) => void;
+}
+
+/**
+ * releaseClusterLock, tried again with backoff (1 s doubling to 15 s, jittered) until it gets an outcome or
+ * boundMs have passed; each attempt's API calls already wait out transient faults (api-retry.ts), so this
+ * covers what they give up on (a timeout, a fault longer than one call's budget). Throws the last error.
+ */
+export async function releaseClusterLockWithin(
+  api: LeaseApis,
+  name: string,
+  holder: LockHolder,
+  retry: ReleaseRetry,
+  namespace = DEFAULT_LOCK_NAMESPACE,
+): Promise<ReleaseOutcome> {
+  const now = retry.now ?? Date.now;
+  const sleep = retry.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const random = retry.random ?? Math.random;
+  const start = now();
+  let delay = 1000;
+  for (;;) {
+    try {
+      return await releaseClusterLock(api, name, holder, namespace);
+    } catch (error) {
+      const left = start + retry.boundMs - now();
+      if (left <= 0) throw error;
+      const pause = Math.min(delay * (0.5 + random() / 2), left);
+      retry.onRetry?.(`releasing the cluster lock failed (${(error as Error).message}); trying again in ${Math.ceil(pause / 1000)}s`);
+      await sleep(pause);
+      delay = Math.min(delay * 2, 15_000);
+    }
+  }
 }

@@ -11,7 +11,7 @@ import {
   PolicyV1Api,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { apiRetrier, retryingClient, type ApiRetryDeps } from './api-retry.ts';
+import { apiRetrier, ApiRetryError, apiStatus, retryingClient, retryPolicyOf, type ApiRetryDeps } from './api-retry.ts';
 
 import type { Permission } from '../../core/permissions.ts';
 
@@ -29,9 +29,9 @@ export interface ClusterApis {
   coordination: CoordinationV1Api;
 }
 
-/** The clients, every call retried through refused or reset connections (api-retry.ts: the one policy). */
+/** The clients, every call retried through transient faults (api-retry.ts: the one policy, the kubeconfig's budget). */
 export function makeClusterApis(kc: KubeConfig, retry: ApiRetryDeps = {}): ClusterApis {
-  const retrier = apiRetrier(retry);
+  const retrier = apiRetrier({ policy: retryPolicyOf(kc), ...retry });
   return {
     core: retryingClient(kc.makeApiClient(CoreV1Api), retrier),
     apps: retryingClient(kc.makeApiClient(AppsV1Api), retrier),
@@ -53,26 +53,25 @@ export interface ApiFailure {
 
 export function apiFailure(error: unknown): ApiFailure {
   if (error instanceof ApiException) {
-    const raw: unknown = error.body;
-    let status: { message?: string; reason?: string; details?: { causes?: ApiFailure['causes'] } } | undefined;
-    if (typeof raw === 'string') {
-      try {
-        status = JSON.parse(raw) as typeof status;
-      } catch {
-        status = { message: raw.slice(0, 300) };
-      }
-    } else if (raw && typeof raw === 'object') {
-      status = raw as typeof status;
-    }
+    const status = apiStatus(error);
     return {
-      code: error.code,
-      ...(status?.reason ? { reason: status.reason } : {}),
-      message: status?.message || `HTTP ${error.code}`,
-      causes: status?.details?.causes ?? [],
+      code: status.code,
+      ...(status.reason ? { reason: status.reason } : {}),
+      message: status.message || `HTTP ${status.code}`,
+      causes: status.causes,
     };
   }
-  const cause = (error as { cause?: { message?: string } }).cause?.message;
-  return { message: `${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}`, causes: [] };
+  // a call that met transient faults for its whole budget: its message is the sentence
+  if (error instanceof ApiRetryError) {
+    return {
+      ...(error.status ? { code: error.status.code, ...(error.status.reason ? { reason: error.status.reason } : {}) } : {}),
+      message: error.message,
+      causes: [],
+    };
+  }
+  const cause = (error as { cause?: unknown }).cause;
+  const causeText = cause instanceof Error && !(cause instanceof ApiException) ? cause.message : undefined;
+  return { message: `${(error as Error).message ?? String(error)}${causeText ? ` (${causeText})` : ''}`, causes: [] };
 }
 
 export function isNotFound(error: unknown): boolean {

@@ -1,6 +1,6 @@
 // One read of the cluster through the Kubernetes API: the API part of ClusterState (nodeReports come
 // from the node probes). Every list is paginated (limit + continue) and restarts when its token expires (410).
-import { apiRetrier, retryingClient } from './api-retry.ts';
+import { API_RETRY, apiRetrier, apiStatus, describeStatus, retryingClient, retryPolicyOf, setRetryPolicy } from './api-retry.ts';
 import {
   ApiException,
   AppsV1Api,
@@ -68,14 +68,12 @@ export async function listAll<T>(what: string, fetchPage: (page: { limit: number
   }
 }
 
+/** A sentence about an API error: the status, its reason and the API's message; never the client's dump of headers. */
 export function describeApiError(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: string } | string | undefined;
-    const message = typeof body === 'object' && body?.message ? body.message : String(body ?? '').slice(0, 300);
-    return `HTTP ${error.code}${message ? `: ${message}` : ''}`;
-  }
-  const cause = (error as { cause?: { message?: string } }).cause?.message;
-  return `${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}`;
+  if (error instanceof ApiException) return describeStatus(apiStatus(error));
+  const cause = (error as { cause?: unknown }).cause;
+  const causeText = cause instanceof Error && !(cause instanceof ApiException) ? cause.message : undefined;
+  return `${(error as Error).message ?? String(error)}${causeText ? ` (${causeText})` : ''}`;
 }
 
 /** Reads one object; a 404 is `undefined` (an addon or config map may legitimately be missing). */
@@ -130,8 +128,9 @@ class BoundedKubeConfig extends KubeConfig {
 }
 
 /** A KubeConfig from the kubeconfig input's text, every request bounded. The text is never echoed: it holds credentials. */
-export function kubeConfigFromText(text: string, timeoutMs = API_REQUEST_TIMEOUT_MS): KubeConfig {
+export function kubeConfigFromText(text: string, timeoutMs = API_REQUEST_TIMEOUT_MS, retryBudgetMs = API_RETRY.budgetMs): KubeConfig {
   const kc = new BoundedKubeConfig(timeoutMs);
+  setRetryPolicy(kc, { ...API_RETRY, budgetMs: retryBudgetMs });
   try {
     kc.loadFromString(text);
   } catch (error) {
@@ -171,11 +170,17 @@ export function kubeconfigPrograms(kc: KubeConfig): KubeconfigProgram[] {
 }
 
 /** Reads the cluster. When the API cannot be reached at all, returns apiReachable:false and the reason. */
-export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
+export async function readCluster(kc: KubeConfig, onWait?: (line: string) => void): Promise<ApiClusterState> {
   const server = kc.getCurrentCluster()?.server ?? '(no server)';
+  const retryPolicy = retryPolicyOf(kc);
   let serverVersion: string;
   try {
-    serverVersion = withoutV((await kc.makeApiClient(VersionApi).getCode()).gitVersion);
+    // a server answering 5xx or 429 is waited out; one refusing connections fails fast here (a wrong server)
+    const version = retryingClient(
+      kc.makeApiClient(VersionApi),
+      apiRetrier({ policy: retryPolicy, connections: false, ...(onWait ? { onWait } : {}) }),
+    );
+    serverVersion = withoutV((await version.getCode()).gitVersion);
   } catch (error) {
     return {
       serverVersion: '',
@@ -190,7 +195,7 @@ export async function readCluster(kc: KubeConfig): Promise<ApiClusterState> {
     };
   }
   // It answered: from here a refused or reset connection is a restart, waited out (a wrong server fails fast above).
-  const retry = apiRetrier();
+  const retry = apiRetrier({ policy: retryPolicy, ...(onWait ? { onWait } : {}) });
   const coreApi = retryingClient(kc.makeApiClient(CoreV1Api), retry);
   const apps = retryingClient(kc.makeApiClient(AppsV1Api), retry);
   const policy = retryingClient(kc.makeApiClient(PolicyV1Api), retry);

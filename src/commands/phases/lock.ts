@@ -1,7 +1,7 @@
 // The cluster lock (a Lease): one run upgrades a cluster at a time; matrix legs of one run share it. Renewed while
 // the run works, released when it finishes (and by the post step after a crash). A dry run takes no lock.
 import { holderIdentity, LOCK_ACCESS, lockName, type LockHolder } from '../../adapters/cluster/lease.ts';
-import { LOCK_STATE } from '../lock-state.ts';
+import { lockLeftMessage, LOCK_STATE, type LockState } from '../lock-state.ts';
 import { preparedOf, type Phase } from './phase.ts';
 
 function ageText(ms: number): string {
@@ -31,7 +31,10 @@ export function lockPhase(jobSuffix?: string): Phase {
         };
       }
       run.holder = holder;
-      deps.reporter.saveState(LOCK_STATE, JSON.stringify({ name, holder }));
+      // saved again after every renewal: the post step says when the Lease expires if it cannot release it
+      const state: LockState = { name, holder, ttlMs: deps.options.lockTtlMs, renewedAt: outcome.renewedAt };
+      const saveState = () => deps.reporter.saveState(LOCK_STATE, JSON.stringify(state));
+      saveState();
       run.emit({ type: 'run-started', command: run.command, target: prepared.plan.target.version!, holder: holderIdentity(holder) });
       if (outcome.takenOverFrom) {
         run.emit({
@@ -45,14 +48,29 @@ export function lockPhase(jobSuffix?: string): Phase {
         holder,
         Math.max(1000, Math.floor(deps.options.lockTtlMs / 3)),
         (other) => (run.lostTo = other),
+        (at) => {
+          state.renewedAt = at;
+          saveState();
+        },
       );
       run.release = async () => {
         run.release = async () => {};
         await renewal.stop();
-        const released = await deps.lock
-          .release(name, holder)
-          .catch((error: Error) => ({ released: false as const, reason: error.message }));
-        if (!released.released) deps.reporter.warning(`the cluster lock was not released: ${released.reason} (the post step tries again)`);
+        let released: Awaited<ReturnType<typeof deps.lock.release>>;
+        try {
+          released = await deps.lock.release(name, holder);
+        } catch (error) {
+          // the API is away (beyond api-retry-budget): the post step tries again; the summary says when it expires
+          const why = (error as Error).message;
+          deps.reporter.warning(`the cluster lock was not released: ${why} (the post step tries again)`);
+          run.emit({
+            type: 'note',
+            level: 'warning',
+            text: `${lockLeftMessage(name, state, why)}. The post step tries again to release it.`,
+          });
+          return;
+        }
+        if (!released.released) deps.reporter.warning(`the cluster lock was not released: ${released.reason}`);
       };
       return undefined;
     },

@@ -37,9 +37,11 @@ async function readLease(name: string) {
 describe('cluster lock', () => {
   it('is taken by the first run, with MicroTime stamps the API server accepts', async () => {
     const name = lockName(suiteId());
-    const outcome = await acquireClusterLock(action, { name, holder: run('123'), ttlMs: TTL });
-    expect(outcome).toEqual({ acquired: true, identity: 'owner/repo run 123 attempt 1', jobs: ['upgrade'] });
+    const at = new Date('2026-12-03T16:00:00.123Z');
+    const outcome = await acquireClusterLock(action, { name, holder: run('123'), ttlMs: TTL, now: () => at });
+    expect(outcome).toEqual({ acquired: true, identity: 'owner/repo run 123 attempt 1', jobs: ['upgrade'], renewedAt: at.getTime() });
     const lease = await readLease(name);
+    expect(new Date(String(lease.spec?.renewTime)).getTime()).toBe(at.getTime());
     expect(lease.spec?.holderIdentity).toBe('owner/repo run 123 attempt 1');
     expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
     expect(lease.spec?.leaseDurationSeconds).toBe(600);
@@ -107,6 +109,7 @@ describe('cluster lock', () => {
       identity: holderIdentity(second),
       shared: true,
       jobs: ['upgrade (batch 1)', 'upgrade (batch 2)'],
+      renewedAt: expect.any(Number),
     });
     expect(JSON.parse((await readLease(name)).metadata?.annotations?.['upgrade.kubeadm-upgrade-action.io/jobs'] ?? '[]')).toEqual([
       'upgrade (batch 1)',

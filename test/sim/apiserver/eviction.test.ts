@@ -187,4 +187,36 @@ describe('faults', () => {
     expect((await c.kube.request('GET', '/api/v1/nodes')).status).toBe(200);
     rmSync(faultsFile);
   });
+
+  it('api-error answers its status to the requests it matches (method, path, body), Retry-After and times included', async () => {
+    writeFileSync(
+      faultsFile,
+      JSON.stringify([
+        { type: 'api-error', status: 429, method: 'GET', path: '/api/v1/nodes', retryAfterSeconds: 3, times: 1 },
+        { type: 'api-error', status: 403, method: 'PATCH', path: '/api/v1/nodes/', body: '"unschedulable":null' },
+        { type: 'api-error', status: 502, path: '/api/v1/namespaces/kube-system/configmaps' },
+      ]),
+    );
+    const throttled = await c.kube.request('GET', '/api/v1/nodes');
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers['retry-after']).toBe('3');
+    expect(throttled.body).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429, details: { retryAfterSeconds: 3 } });
+    expect((await c.kube.request('GET', '/api/v1/nodes')).status).toBe(200); // times: 1
+    const node = (await c.kube.request('GET', '/api/v1/nodes')).body.items[0].metadata.name;
+    const patch = (body: object) => c.kube.request('PATCH', `/api/v1/nodes/${node}`, body, { contentType: 'application/merge-patch+json' });
+    expect((await patch({ metadata: { annotations: { 'sim-test': 'x' } } })).status).toBe(200);
+    const refused = await patch({ spec: { unschedulable: null } });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ reason: 'Forbidden', code: 403 });
+    const gateway = await c.kube.request('GET', '/api/v1/namespaces/kube-system/configmaps');
+    expect([gateway.status, gateway.body]).toEqual([502, '502 Bad Gateway\n']);
+    rmSync(faultsFile);
+  });
+
+  it('api-reset cuts the connection of the requests it matches, unanswered', async () => {
+    writeFileSync(faultsFile, JSON.stringify([{ type: 'api-reset', path: '/api/v1/nodes', times: 1 }]));
+    await expect(c.kube.request('GET', '/api/v1/nodes')).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect((await c.kube.request('GET', '/api/v1/nodes')).status).toBe(200);
+    rmSync(faultsFile);
+  });
 });
