@@ -11,7 +11,7 @@ import { planCommentMarkdown, planOutputs, planSummaryMarkdown } from './report/
 import { shellOpener } from './adapters/transport/open.ts';
 import { setOutputs, writeSummary } from './adapters/github/report.ts';
 import { isRunCommand, realDeps, runCommand, runnerTemp, runPostStep, runRecoveryCommand } from './commands/dispatch.ts';
-import { removeIncompleteArchives } from './backup/backup.ts';
+import { removeIncompleteArchives, removeRollbackCopies } from './backup/backup.ts';
 import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { PLAN_ACCESS } from './commands/phases/plan.ts';
 import { requireAccess } from './adapters/cluster/access-review.ts';
@@ -61,11 +61,15 @@ export async function run(): Promise<void> {
  */
 async function post(): Promise<void> {
   try {
-    // a backup killed mid-way leaves its incomplete archive: no later step of the job may find it
+    // a backup or rollback killed mid-way leaves an incomplete archive or a snapshot copy: no later step of the job may find it
     const removed = await removeIncompleteArchives(runnerTemp());
     if (removed.length > 0) log.info(`removed ${removed.length} incomplete backup archive(s) a killed run left: ${removed.join(', ')}`);
+    const copies = await removeRollbackCopies(runnerTemp());
+    if (copies.length > 0) log.info(`removed the etcd snapshot copy a killed rollback left: ${copies.join(', ')}`);
   } catch (error) {
-    log.warning(`post step: cannot remove incomplete backup archives: ${error instanceof Error ? error.message : String(error)}`);
+    log.warning(
+      `post step: cannot remove what a killed backup or rollback left on the runner: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   try {
     // nothing to release (plan, backup, rollback, or a run that never took the lock): do not re-check inputs

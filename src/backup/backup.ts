@@ -62,6 +62,21 @@ export async function removeIncompleteArchives(runnerTemp: string): Promise<stri
   return partial;
 }
 
+/** A rollback's folder on the runner (under RUNNER_TEMP): the etcd snapshot it copies to push to the other members. */
+export const ROLLBACK_RUNNER_DIR = 'kubeadm-upgrade-rollback';
+
+/**
+ * Removes what a killed rollback left in RUNNER_TEMP/kubeadm-upgrade-rollback (the post step calls it): the
+ * snapshot copy holds every secret of the cluster, and a finished rollback removes it itself. Returns the files.
+ */
+export async function removeRollbackCopies(runnerTemp: string): Promise<string[]> {
+  const root = join(runnerTemp, ROLLBACK_RUNNER_DIR);
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const files = entries.filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  await rm(root, { recursive: true, force: true });
+  return files;
+}
+
 async function withShell<T>(deps: BackupDeps, node: InventoryNode, work: (shell: NodeShell) => Promise<T>): Promise<T> {
   const shell = await deps.openShell(node);
   try {

@@ -7,6 +7,7 @@ import { apiWaiters } from '../backup/api-wait.ts';
 import type { BackupSettings } from '../core/settings.ts';
 import { DEFAULT_PACKAGE_LOCK_TIMEOUT_MS } from '../core/upgrade-options.ts';
 import { runRollback, type RollbackReport } from '../backup/rollback.ts';
+import { ROLLBACK_RUNNER_DIR } from '../backup/backup.ts';
 import type { RollbackSource } from '../backup/rollback-source.ts';
 
 export interface RollbackCommandContext {
@@ -52,7 +53,7 @@ export async function rollbackCommand(
       confirm: settings.confirmRollback,
       nodes: ctx.nodes,
       source: ctx.source,
-      runnerDir: `${ctx.runnerTemp}/kubeadm-upgrade-rollback`,
+      runnerDir: `${ctx.runnerTemp}/${ROLLBACK_RUNNER_DIR}`,
       packageLockTimeoutSeconds: Math.ceil((ctx.packageLockTimeoutMs ?? DEFAULT_PACKAGE_LOCK_TIMEOUT_MS) / 1000),
     },
     { openShell: ctx.openShell, waitForApi: waiters.waitForApi, waitNodesReady: waiters.waitNodesReady, log: ctx.log },
