@@ -3,6 +3,9 @@
 // the comparison with the Node is pure (src/core/node-identity.ts).
 import { X509Certificate } from 'node:crypto';
 import type { NodeIdentity } from '../../core/cluster-state.ts';
+import type { InventoryNode } from '../../core/inventory.ts';
+import type { NodeShell } from '../transport/node-shell.ts';
+import { parseFactSections } from './probe-parse.ts';
 
 /**
  * A constant part of the probe's script (no value from outside is part of it). kubelet.conf (0600, so as root:
@@ -76,4 +79,46 @@ export function parseIdentity(identitySection: string, machineIdSection: string)
     return named(file, nodeNameOfCertificate(pem));
   }
   return { ...identity, certificateProblem: `${KUBELET_CONF} could not be read or names no client certificate` };
+}
+
+/** Reads who the machine behind `shell` is, with the probe's own script (read-only; one command). */
+export async function readIdentity(shell: NodeShell): Promise<NodeIdentity> {
+  const result = await shell.run(['sh', '-c', IDENTITY_SCRIPT]);
+  const sections = parseFactSections(result.stdout);
+  return parseIdentity(sections.identity ?? '', sections['machine-id'] ?? '');
+}
+
+/**
+ * For commands that start without a plan (rollback: the API may be down, so no Node's machine-id can be read):
+ * every machine must show the kubelet client certificate of the inventory entry's name. Throws, naming both
+ * names and the fix, before anything changes.
+ */
+export async function requireCertifiedIdentities(
+  nodes: readonly InventoryNode[],
+  open: (node: InventoryNode) => Promise<NodeShell>,
+): Promise<void> {
+  const problems = (
+    await Promise.all(
+      nodes.map(async (node) => {
+        const shell = await open(node);
+        try {
+          const identity = await readIdentity(shell);
+          if (identity.certificateNode === node.name) return undefined;
+          return identity.certificateNode !== undefined
+            ? `inventory node ${node.name} (address ${node.address}) reaches Node ${identity.certificateNode}: its kubelet client certificate (${identity.certificateSource ?? KUBELET_CONF}) is CN=system:node:${identity.certificateNode}`
+            : `inventory node ${node.name} (address ${node.address}): ${identity.certificateProblem ?? 'no kubelet client certificate could be read'}`;
+        } finally {
+          await shell.close();
+        }
+      }),
+    )
+  ).filter((p): p is string => p !== undefined);
+  if (problems.length === 0) return;
+  throw new Error(
+    `cannot prove that the machine at each inventory address is the Node of that name: ${problems.join('; ')}. ` +
+      `Fix: correct the address of ${nodes
+        .filter((n) => problems.some((p) => p.startsWith(`inventory node ${n.name} `)))
+        .map((n) => n.name)
+        .join(', ')} in the inventory (or make /etc/kubernetes/kubelet.conf readable by root there); nothing was changed on any node`,
+  );
 }
