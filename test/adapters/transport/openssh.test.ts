@@ -82,8 +82,8 @@ describe('OpenSSH transport with a host certificate', () => {
     await expect(shell.run(['true'])).rejects.toThrow(/closed/);
   });
 
-  test('ends a command that outlives its timeout, and the connection stays usable', async () => {
-    const shell = await connectOpenSsh(target(good), options(good));
+  test('ends a command that outlives its timeout, and the connection stays usable (key as an input has it: no final newline)', async () => {
+    const shell = await connectOpenSsh(target(good), { ...options(good), privateKey: good.clientKey.trimEnd() });
     try {
       await expect(shell.run(['sleep', '30'], { timeoutMs: 300 })).rejects.toBeInstanceOf(CommandTimeoutError);
       expect((await shell.run(['echo', 'still usable'])).stdout).toBe('still usable\n');
