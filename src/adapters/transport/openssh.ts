@@ -357,7 +357,9 @@ export async function connectOpenSsh(target: SshTarget, options: OpenSshOptions)
     agent = await startAgent(agentSocket, target.node);
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_AUTH_SOCK: agentSocket, SSH_ASKPASS_REQUIRE: 'never' };
     delete env.SSH_AGENT_PID;
-    const added = await runTool('ssh-add', ['-q', '-'], target.node, env, options.privateKey);
+    // OpenSSH reads a key only with its final newline, which a workflow input loses
+    const key = `${options.privateKey.replaceAll('\r\n', '\n').trimEnd()}\n`;
+    const added = await runTool('ssh-add', ['-q', '-'], target.node, env, key);
     if (added.code !== 0) {
       // ssh-add names the problem ("invalid format"); it never prints the key
       throw new Error(`cannot connect to ${what}: ssh-private-key cannot be loaded into ssh-agent: ${lastLines(added.stderr)}`);
