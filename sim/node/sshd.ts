@@ -34,6 +34,8 @@ export function sshdConfigText(cluster: ClusterSpec, node: SimNodeSpec, paths: N
   return [
     `ListenAddress ${node.address}:${node.sshPort}`,
     `HostKey ${paths.hostKey}`,
+    // signed by the cluster's host CA (DIR/ssh/known_hosts_ca); clients that verify plain keys are shown the key
+    `HostCertificate ${paths.hostKey}-cert.pub`,
     // with a login user (sim/cluster/login.ts) root may not log in and the key is in the user's home
     `AuthorizedKeysFile ${cluster.login ? '.ssh/authorized_keys' : join(cluster.dir, 'ssh', 'authorized_keys')}`,
     ...sshdBaseline(cluster.login ? 'no' : 'prohibit-password', 'INFO'),
