@@ -14,6 +14,10 @@ export interface AccessPaths {
   inventory: string;
   sshKey: string;
   knownHosts: string;
+  /** known_hosts with only a `@cert-authority` line for every node (the host CA's public key) */
+  knownHostsCa: string;
+  /** the host CA's private key (DIR/ssh/host_ca, public key host_ca.pub) */
+  hostCa: string;
   authorizedKeys: string;
 }
 
@@ -23,15 +27,23 @@ export function accessPaths(dir: string): AccessPaths {
     inventory: join(dir, 'inventory.yaml'),
     sshKey: join(dir, 'ssh', 'id_ed25519'),
     knownHosts: join(dir, 'ssh', 'known_hosts'),
+    knownHostsCa: join(dir, 'ssh', 'known_hosts_ca'),
+    hostCa: join(dir, 'ssh', 'host_ca'),
     authorizedKeys: join(dir, 'ssh', 'authorized_keys'),
   };
 }
 
-/** The client key pair and authorized_keys (sshd's AuthorizedKeysFile for every node). */
+/**
+ * The client key pair, authorized_keys (sshd's AuthorizedKeysFile for every node) and the SSH host CA that signs
+ * every node's host key (node-files.ts), as a fleet with host certificates has it.
+ */
 export async function writeClientKey(dir: string): Promise<void> {
   const paths = accessPaths(dir);
   await mkdir(join(dir, 'ssh'), { recursive: true, mode: 0o700 });
-  await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sim-client', '-f', paths.sshKey]);
+  await Promise.all([
+    execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sim-client', '-f', paths.sshKey]),
+    execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sim-host-ca', '-f', paths.hostCa]),
+  ]);
   await copyFile(`${paths.sshKey}.pub`, paths.authorizedKeys);
 }
 
@@ -54,6 +66,10 @@ export async function writeKnownHosts(spec: ClusterSpec): Promise<void> {
     }),
   );
   await writeFile(accessPaths(spec.dir).knownHosts, `${lines.join('\n')}\n`);
+  // the nodes' host certificates name their addresses; the bastion has no certificate
+  const ca = (await readFile(`${accessPaths(spec.dir).hostCa}.pub`, 'utf8')).trim().split(/\s+/);
+  const patterns = spec.nodes.map((node) => hostPattern(node)).join(',');
+  await writeFile(accessPaths(spec.dir).knownHostsCa, `@cert-authority ${patterns} ${ca[0]} ${ca[1]}\n`);
 }
 
 export async function writeAdminKubeconfig(spec: ClusterSpec, pki: ClusterPki): Promise<void> {

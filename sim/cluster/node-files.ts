@@ -150,8 +150,11 @@ async function writeShims(spec: ClusterSpec, node: SimNodeSpec, bin: string): Pr
   ]);
 }
 
-async function writeHostKey(hostKey: string, node: SimNodeSpec): Promise<void> {
+/** The node's host key and its host certificate (HOSTKEY-cert.pub) from the cluster's host CA, naming its address. */
+async function writeHostKey(spec: ClusterSpec, hostKey: string, node: SimNodeSpec): Promise<void> {
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${node.name}`, '-f', hostKey]);
+  const ca = join(spec.dir, 'ssh', 'host_ca');
+  await execFileAsync('ssh-keygen', ['-q', '-s', ca, '-I', node.name, '-h', '-n', node.address, '-V', '-5m:+52w', `${hostKey}.pub`]);
 }
 
 /** Everything one node needs before its supervisor starts. */
@@ -162,7 +165,7 @@ export async function writeNodeFiles(spec: ClusterSpec, pki: ClusterPki, confs: 
   const work: Promise<unknown>[] = [
     writeKubeletFiles(spec, pki, node, paths.upperEtc, paths.upperVar),
     writeShims(spec, node, paths.bin),
-    writeHostKey(paths.hostKey, node),
+    writeHostKey(spec, paths.hostKey, node),
     put(paths.stateFile, `${JSON.stringify(initialNodeState(node), null, 2)}\n`),
     put(paths.commandsLog, ''),
     writeNodeLogin(spec, node, paths, `${join(spec.dir, 'ssh', 'id_ed25519')}.pub`, STANDIN_TOOLS),

@@ -1,7 +1,9 @@
 // command: plan end to end: the bundle, run exactly as the runner runs it, against the simulated cluster
 // (3 control planes + 6 workers at 1.30, the demo workload with web-pdb) and a local GitHub API stand-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import semver from 'semver';
 import { startCluster, type SimCluster, type ClusterStatus } from '../../sim/index.ts';
 import { buildBundle, runAction, type ActionOptions, type ActionResult } from '../support/action-runner.ts';
@@ -193,6 +195,36 @@ describe('command: plan with an unknown host key', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain('host key of node cp-1');
     expect(result.stdout).toContain('ssh-known-hosts');
+  }, 300_000);
+});
+
+describe('command: plan with host certificates (@cert-authority only, issue #10 item 11)', () => {
+  // every node's sshd serves a certificate from the cluster's host CA (sim/cluster/node-files.ts)
+  const caOnly = () => readFileSync(join(cluster.dir, 'ssh', 'known_hosts_ca'), 'utf8');
+
+  it('reaches every node through the OpenSSH client, which checks the certificates', async () => {
+    expect(caOnly()).toMatch(/^@cert-authority \S+ ssh-ed25519 \S+\n$/);
+    const result = await runAction({ ...inputs, 'ssh-known-hosts': caOnly() }, { bundle, apiUrl: github.url });
+    expect(result.outputs.plan, `no plan output; stdout:\n${result.stdout}`).toBeDefined();
+    const reached = JSON.parse(result.outputs.plan!);
+    expect([...reached.order.controlPlanes].sort()).toEqual(controlPlanes().sort());
+    expect(result.stdout).not.toMatch(/host key of node|could not be read|cannot connect|not reachable/);
+    expect(result.outputs['target-version']).toMatch(/^1\.31\.\d+$/); // read from the nodes' package lists
+  }, 300_000);
+
+  it('refuses nodes whose certificates another CA signed, naming the node and the fix', async () => {
+    const other = execFileSync(
+      'sh',
+      ['-c', `ssh-keygen -q -t ed25519 -N '' -f "$1" && cat "$1.pub"`, 'sh', join(cluster.dir, 'other-ca')],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    const knownHosts = caOnly().replace(/ssh-ed25519 \S+/, other.split(' ').slice(0, 2).join(' '));
+    const result = await runAction({ ...inputs, 'ssh-known-hosts': knownHosts }, { bundle, apiUrl: github.url });
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/host key of node cp-1 .* was refused: the node showed neither a host certificate signed by a CA/);
+    expect(result.stdout).toContain('Fix: add the @cert-authority line of the CA that signed');
   }, 300_000);
 });
 

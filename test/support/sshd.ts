@@ -40,9 +40,9 @@ function canConnect(host: string, port: number): Promise<boolean> {
 export interface SshdOptions {
   /**
    * Sign the ed25519 host key with a fresh host CA (`ssh-keygen -s ca -h -n PRINCIPALS`) and serve the certificate
-   * (`HostCertificate`); principals default to the listen address.
+   * (`HostCertificate`); principals default to the listen address, validity (`ssh-keygen -V`) to -5m:+1h.
    */
-  hostCertificate?: { principals?: string[] };
+  hostCertificate?: { principals?: string[]; validity?: string };
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
@@ -69,7 +69,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       '-n',
       principals.join(','),
       '-V',
-      '-5m:+1h',
+      options.hostCertificate.validity ?? '-5m:+1h',
       join(dir, 'host_ed25519.pub'),
     ]);
   }

@@ -1,7 +1,8 @@
 // Host-key verification the way OpenSSH reads known_hosts: plain and hashed (|1|salt|hash) host names,
 // `[host]:port` for ports other than 22, wildcard patterns, negation, @revoked; or a pinned SHA256 fingerprint.
-// `@cert-authority` lines are read but cannot vouch for a key: ssh2 (1.17) cannot negotiate certificate host keys
-// (see test/adapters/transport/host-certificate.test.ts), so a host listed only through a CA gets its own verdict.
+// `@cert-authority` lines cannot vouch for a key here: ssh2 (1.17) cannot negotiate certificate host keys
+// (see test/adapters/transport/host-certificate.test.ts), so open.ts sends a host a CA line covers to the OpenSSH
+// transport (openssh.ts), and a host ssh2 meets that is listed only through a CA gets its own verdict.
 import { createHash, createHmac } from 'node:crypto';
 
 export interface KnownHostsEntry {
@@ -103,7 +104,7 @@ export function verifyAgainstKnownHosts(entries: KnownHostsEntry[], host: string
 }
 
 /** Whether a `@cert-authority` line names host:port. */
-function certificateAuthorityFor(entries: KnownHostsEntry[], host: string, port: number): boolean {
+export function certificateAuthorityFor(entries: KnownHostsEntry[], host: string, port: number): boolean {
   const name = lookupName(host, port);
   return entries.some((e) => e.marker === '@cert-authority' && hostsFieldMatches(e.hosts, name));
 }

@@ -58,9 +58,10 @@ function hostKeyMessage(what: string, verdict: Exclude<HostKeyVerdict, { ok: tru
     case 'certificate-authority':
       return (
         `host key of ${what} is vouched for only by a host certificate authority (@cert-authority in ssh-known-hosts), ` +
-        'and this Action cannot verify SSH host certificates: its SSH library (ssh2) negotiates only plain host keys, ' +
+        'and the built-in SSH client cannot verify SSH host certificates: ssh2 negotiates only plain host keys, ' +
         `not the *-cert-v01@openssh.com types; ${offered}. ` +
-        "Fix: add the node's own host key next to the @cert-authority line in `ssh-known-hosts` " +
+        "The Action's node connections (src/adapters/transport/open.ts) reach such a node with the runner's OpenSSH client, which checks the certificate; " +
+        "this connection was opened with ssh2 directly. Fix: open it through the OpenSSH transport, or add the node's own host key next to the @cert-authority line in `ssh-known-hosts` " +
         '(for example `ssh-keyscan -t ed25519 HOST`, checked against the certificate `ssh-keygen -L -f /etc/ssh/ssh_host_ed25519_key-cert.pub` shows on the node), ' +
         'or pin it with `hostKeyFingerprint` on the node in the inventory.'
       );

@@ -2,8 +2,9 @@
 // host keys: its client offers and accepts only plain key algorithms (SUPPORTED_SERVER_HOST_KEY has no
 // *-cert-v01@openssh.com), its KEX reply parser (parseDERKey) knows no certificate blob, and it requires the
 // signature type to equal the negotiated host-key name, which a certificate algorithm never does. So a server with
-// a CA-signed host key shows ssh2 its plain key, which the CA line cannot vouch for. The Action refuses that
-// connection (it must: nothing else vouches for the plain key) with an error that names the reason and the fix.
+// a CA-signed host key shows ssh2 its plain key, which the CA line cannot vouch for. ssh2 refuses that connection
+// (it must: nothing else vouches for the plain key) with an error that names the reason and the fix; the Action's
+// node connections send such a node to the OpenSSH transport instead (open.test.ts, openssh.test.ts).
 // The same sshd is reachable with OpenSSH's client and the CA line alone, so the certificate itself is valid.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -61,7 +62,7 @@ describe('host certificates', () => {
     expect(verifyAgainstKnownHosts(entries, '10.9.9.9', 22, offered)).toMatchObject({ ok: false, reason: 'unknown' });
   });
 
-  test('the SSH transport refuses it, saying ssh2 cannot use host certificates and what to do instead', async () => {
+  test('the ssh2 transport refuses it, saying ssh2 cannot use host certificates and what to do instead', async () => {
     const error = await connectSsh(
       { node: 'cp-1', host: sshd.host, port: sshd.port, user: 'root' },
       { privateKey: sshd.clientKey, knownHosts: `${caLine()}\n`, insecureSkipHostKeyCheck: false },
@@ -71,7 +72,10 @@ describe('host certificates', () => {
     expect(message).toMatch(/host key of node cp-1 .* is vouched for only by a host certificate authority \(@cert-authority/);
     expect(message).toMatch(/cannot verify SSH host certificates/);
     expect(message).toContain('SHA256:');
-    expect(message).toMatch(/Fix: add the node's own host key .* or pin it with `hostKeyFingerprint`/);
+    expect(message).toMatch(/reach such a node with the runner's OpenSSH client/);
+    expect(message).toMatch(
+      /Fix: open it through the OpenSSH transport, or add the node's own host key .* or pin it with `hostKeyFingerprint`/,
+    );
   });
 
   test('with the plain host key listed next to the CA line, the connection works', async () => {

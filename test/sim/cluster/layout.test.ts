@@ -110,6 +110,17 @@ describe('cluster layout', () => {
     expect(existsSync(join(node('cp-1'), 'bin/kubeadm'))).toBe(false);
   });
 
+  it('signs each node host key with the cluster host CA for its address, and writes known_hosts_ca', () => {
+    const certificate = execFileSync('ssh-keygen', ['-L', '-f', join(node('worker-1'), 'ssh_host_ed25519_key-cert.pub')], {
+      encoding: 'utf8',
+    });
+    expect(certificate).toContain('ssh-ed25519-cert-v01@openssh.com host certificate');
+    expect(certificate).toMatch(/Principals: \n\s+127\.199\.250\.13\n/);
+    const ca = readFileSync(join(dir, 'ssh/host_ca.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const patterns = ['10', '11', '12', '13', '14'].map((n) => `127.199.250.${n}`).join(',');
+    expect(readFileSync(join(dir, 'ssh/known_hosts_ca'), 'utf8')).toBe(`@cert-authority ${patterns} ${ca}\n`);
+  });
+
   it('writes known_hosts with each node real host key, and the inventory', () => {
     const knownHosts = readFileSync(join(dir, 'ssh/known_hosts'), 'utf8').trim().split('\n');
     expect(knownHosts).toHaveLength(5);
