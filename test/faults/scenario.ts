@@ -4,7 +4,7 @@
 // step. Then the checks the issue names, each pass / fail with a reason / n/a.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +39,8 @@ export interface Job {
   main: Step;
   post: Step;
   runnerTemp: string;
+  /** the job's directory (workspace, RUNNER_TEMP, command files); removed when the scenario is over */
+  dir: string;
 }
 
 const SENTINEL = 'fault-matrix-sentinel';
@@ -144,7 +146,7 @@ async function runJob(
   const main = await runStep(bundle, env, dir, watch);
   const state = Object.fromEntries(Object.entries(main.state).map(([k, v]) => [`STATE_${k}`, v]));
   const post = await runStep(bundle, { ...env, ...state }, dir);
-  return { main, post, runnerTemp: env.RUNNER_TEMP! };
+  return { main, post, runnerTemp: env.RUNNER_TEMP!, dir };
 }
 
 function kubectl(cluster: SimCluster, ...args: string[]): string {
@@ -416,6 +418,7 @@ async function exercise(
     .filter((c) => c.includes(FAULT_MARKER));
   checks['workflow-commands'] = fromNode.length ? fail(`the runner would execute: ${fromNode.slice(0, 3).join(' | ')}`) : pass;
 
+  for (const job of [first, rerun]) rmSync(job.dir, { recursive: true, force: true });
   const failed = CHECKS.filter((c) => checks[c].startsWith('fail'));
   return {
     id: scenario.id,
