@@ -5,7 +5,7 @@ import { upgradePhases } from '../../src/commands/upgrade.ts';
 import type { PhaseDeps } from '../../src/commands/phases/phase.ts';
 import { NODE_STAGES } from '../../src/upgrade/stages/index.ts';
 import { ciSubset, FAULT_KINDS, faultMatrix, HOSTILE_OUTPUT, ROLES, stageCommands, type Role } from './matrix.ts';
-import { runnerCommands } from './scenario.ts';
+import { fromNodeOutput, runnerCommands } from './scenario.ts';
 
 const matrix = faultMatrix();
 
@@ -81,5 +81,10 @@ describe('the fault matrix', () => {
       '::warning::x',
     ]);
     expect(runnerCommands('  ::add-mask::x\nfoo ##[add-mask]y')).toEqual(['::add-mask::x', '##[add-mask]y']);
+    // what the node printed, executed as it stands, counts; the Action's own escaped error message with it does not
+    expect(
+      runnerCommands(`::error::it failed: ${HOSTILE_OUTPUT.replaceAll('\n', '%0A')}\n${HOSTILE_OUTPUT}`).filter(fromNodeOutput),
+    ).toEqual(runnerCommands(HOSTILE_OUTPUT));
+    expect(runnerCommands(`::error::it failed: ${HOSTILE_OUTPUT.replaceAll('\n', '%0A')}`).filter(fromNodeOutput)).toEqual([]);
   });
 });

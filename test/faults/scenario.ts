@@ -15,7 +15,7 @@ import { DEFAULT_LOCK_NAME } from '../../src/adapters/cluster/lease.ts';
 import { inputEnvironment, parseCommandFile } from '../support/action-runner.ts';
 import { etcdctlArgs, runOnNode } from '../backup/sim-helpers.ts';
 import { logGroups, upgradeInputs } from '../e2e/upgrade-helpers.ts';
-import { CHANGING, FAULT_MARKER, ROLES, type Scenario } from './matrix.ts';
+import { CHANGING, HOSTILE_OUTPUT, ROLES, type Scenario } from './matrix.ts';
 
 export const CHECKS = ['report', 'cordons', 'lease', 'progress', 'rerun', 'etcd', 'plaintext', 'workflow-commands'] as const;
 export type CheckName = (typeof CHECKS)[number];
@@ -212,6 +212,15 @@ export function runnerCommands(stdout: string): string[] {
     if (/##\[[A-Za-z-]+.*\]/.test(raw)) executed.push(raw.slice(raw.indexOf('##[')));
   }
   return executed;
+}
+
+/**
+ * A command the runner would execute that one of the node's lines made: the line itself (a `::…` command, or a
+ * legacy `##[…]` inside it). The Action's own `::error::` carrying node output as its escaped message is not one.
+ */
+export function fromNodeOutput(command: string): boolean {
+  const injected = HOSTILE_OUTPUT.split('\n').filter((l) => l.startsWith('::') || l.includes('##['));
+  return injected.some((l) => command === l || (command.startsWith('##[') && l.includes(command)));
 }
 
 /** Files on the runner a backup leaves in the clear (the encrypted archive ends in .age). */
@@ -415,7 +424,7 @@ async function exercise(
   // no workflow command issued from what a node printed
   const fromNode = [first.main.stdout, first.post.stdout, rerun.main.stdout, rerun.post.stdout]
     .flatMap(runnerCommands)
-    .filter((c) => c.includes(FAULT_MARKER));
+    .filter(fromNodeOutput);
   checks['workflow-commands'] = fromNode.length ? fail(`the runner would execute: ${fromNode.slice(0, 3).join(' | ')}`) : pass;
 
   for (const job of [first, rerun]) rmSync(job.dir, { recursive: true, force: true });
