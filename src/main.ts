@@ -15,7 +15,7 @@ import { removeIncompleteArchives, removeRollbackCopies } from './backup/backup.
 import { checkInputs, preparePlan } from './commands/prepare.ts';
 import { PLAN_ACCESS } from './commands/phases/plan.ts';
 import { requireAccess } from './adapters/cluster/access-review.ts';
-import { LOCK_STATE } from './commands/lock-state.ts';
+import { LOCK_STATE, RUN_ENDED_STATE } from './commands/lock-state.ts';
 import {
   commentMarker,
   decideComment,
@@ -38,6 +38,7 @@ export async function run(): Promise<void> {
     for (const warning of settings.warnings) log.warning(warning);
     if (isRunCommand(settings.command)) {
       const result = await runCommand(settings, realDeps(settings));
+      core.saveState(RUN_ENDED_STATE, 'true');
       if (result.exitCode !== 0)
         log.setFailed(
           `${settings.command}: ${result.record.outcome}${result.record.reason ? `: ${result.record.reason}` : ''} (see the job summary)`,

@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireAccess } from '../adapters/cluster/access-review.ts';
 import { acquireClusterLock, releaseClusterLock, releaseClusterLockWithin, startLockRenewal } from '../adapters/cluster/lease.ts';
-import { makeClusterApis } from '../adapters/cluster/progress.ts';
+import { makeClusterApis, nodesCordonedByUs } from '../adapters/cluster/progress.ts';
 import { verifyCluster } from '../adapters/cluster/verify-api.ts';
 import {
   commentMarker,
@@ -25,7 +25,7 @@ import type { CommandDeps, CommandResult, LockApi, Reporter } from './deps.ts';
 import { nodeCommand } from './node.ts';
 import type { UpgradeOptions } from '../core/upgrade-options.ts';
 import { checkInputs, preparePlan } from './prepare.ts';
-import { lockLeftMessage, LOCK_STATE, type LockState } from './lock-state.ts';
+import { lockLeftMessage, LOCK_STATE, RUN_ENDED_STATE, type LockState } from './lock-state.ts';
 import { upgradeCommand } from './upgrade.ts';
 import { verifyCommand } from './verify.ts';
 import { actionsArtifactUploader } from '../backup/artifact.ts';
@@ -189,6 +189,8 @@ export async function runPostStep(settings: Settings): Promise<void> {
   const state = JSON.parse(saved) as LockState;
   const { name, holder } = state;
   const apis = makeClusterApis(checkInputs(settings).kubeconfig, { onWait: (line) => log.info(line) });
+  // a main step that was killed or cancelled reported nothing: say which nodes its drains left cordoned
+  if (core.getState(RUN_ENDED_STATE) !== 'true') await reportLeftCordoned(apis);
   let outcome: Awaited<ReturnType<typeof releaseClusterLock>>;
   try {
     outcome = await releaseClusterLockWithin(apis, name, holder, {
@@ -206,4 +208,19 @@ export async function runPostStep(settings: Settings): Promise<void> {
       ? `cluster lock ${name} released${outcome.deleted ? '' : ` (still held by ${outcome.remainingJobs.join(', ')})`}`
       : `cluster lock ${name}: ${outcome.reason}`,
   );
+}
+
+async function reportLeftCordoned(apis: ReturnType<typeof makeClusterApis>): Promise<void> {
+  try {
+    const cordoned = await nodesCordonedByUs(apis);
+    const message =
+      cordoned.length > 0
+        ? `The main step did not finish (killed or cancelled). Cordoned now: ${cordoned.join(', ')} (cordoned by this Action's drain). A plain re-run resumes each at the stage it reached and uncordons it once its kubelet is Ready.`
+        : 'The main step did not finish (killed or cancelled). No node is left cordoned by this Action.';
+    if (cordoned.length > 0) log.warning(message);
+    else log.info(message);
+    await writeSummary(`> [!WARNING]\n> ${message}\n`);
+  } catch (error) {
+    log.warning(`post step: cannot list the nodes this Action left cordoned: ${(error as Error).message}`);
+  }
 }

@@ -3,6 +3,9 @@ import { lockExpiry, type LockHolder } from '../adapters/cluster/lease.ts';
 /** The post step finds the lock this job holds under this state name. */
 export const LOCK_STATE = 'lock';
 
+/** Saved once the main step has run its command to an end and reported it (cordons included): absent after a kill. */
+export const RUN_ENDED_STATE = 'run-ended';
+
 /** What the main step saves under LOCK_STATE (again after every renewal), for the post step. */
 export interface LockState {
   name: string;

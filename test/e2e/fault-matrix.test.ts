@@ -13,12 +13,7 @@ import { runScenario, type ScenarioResult } from '../faults/scenario.ts';
  * Scenarios that fail today for a known finding, so the subset takes the nearest stage (or role) that does not;
  * remove an entry once its fix is merged (docs/fault-matrix.md lists what fails and why).
  */
-const WAITING_FOR_FIXES: RegExp[] = [
-  // issue 10 item 5: the failing command's output (the node's) reaches the job log raw, workflow commands and all
-  /^command-fails@/,
-  // killed after the drain's cordon: the post step does not report the node left cordoned
-  /^kill@(drain|kubelet-install|kubelet-restart|wait-ready|uncordon)@/,
-];
+const WAITING_FOR_FIXES: RegExp[] = [];
 
 const subset = ciSubset(faultMatrix(), WAITING_FOR_FIXES);
 const results = new Map<string, ScenarioResult>();

@@ -1,6 +1,7 @@
 // Upgrade progress recorded on each Node as annotations, so a re-run skips nodes already at the target
 // and resumes a node from the first stage not done. Also home of the small helpers the other
 // cluster-effect adapters share (the API client bundle, merge-patch options, API error parsing).
+import { listAll } from './read-cluster.ts';
 import {
   ApiException,
   AppsV1Api,
@@ -146,6 +147,16 @@ export function progressFrom(annotations: Record<string, string>): NodeProgress 
  * the node as its own to uncordon. Value: when it was cordoned. A cordon without it is the operator's.
  */
 export const CORDON_MARK = `${PROGRESS_PREFIX}cordoned-by-upgrade`;
+
+/** The Nodes cordoned by this Action's drain (CORDON_MARK) and not uncordoned yet, by name. */
+export async function nodesCordonedByUs(apis: Pick<ClusterApis, 'core'>): Promise<string[]> {
+  const nodes = await listAll('nodes', (page) => apis.core.listNode(page));
+  return nodes
+    .filter((n) => n.spec?.unschedulable === true && CORDON_MARK in (n.metadata?.annotations ?? {}))
+    .map((n) => n.metadata?.name ?? '')
+    .filter(Boolean)
+    .sort();
+}
 
 /** Records that the drain for `target` found the node cordoned already (by its operator): no run uncordons it. */
 export async function recordFence(api: Core, node: string, target: string): Promise<void> {
