@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { fetchFromNode, pushToNode } from '../adapters/transport/fetch.ts';
-import { requireCertifiedIdentities } from '../adapters/node/identity.ts';
 import { detectPackageManager, readVersions, readVersionsWith } from './collect.ts';
 import { clusterRestoreMembers, restoreSnapshot, snapshotStatus } from './etcd.ts';
 import { FILES_NAME, SNAPSHOT_NAME } from './node-backup.ts';
@@ -206,8 +205,6 @@ async function restartKubelet(shell: NodeShell): Promise<void> {
 
 export async function runRollback(options: RollbackOptions, deps: RollbackDeps): Promise<RollbackReport> {
   checkConfirmation(options.cluster, options.confirm);
-  // with two addresses swapped, one node's recorded state would be restored onto another machine
-  await requireCertifiedIdentities(options.nodes, deps.openShell);
   const { manifest, runnerDir } = await loadRecord(options.source, options.nodes, deps.openShell);
   const { owner, snapshot } = recordedSnapshot(manifest.nodes);
   const byName = new Map(manifest.nodes.map((r) => [r.node, r]));

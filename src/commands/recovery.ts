@@ -16,6 +16,7 @@ import { isNotFound, makeClusterApis } from '../adapters/cluster/progress.ts';
 import { lockLeftMessage } from './lock-state.ts';
 import { READ_CLUSTER_ACCESS, readCluster } from '../adapters/cluster/read-cluster.ts';
 import { API_WAIT_ACCESS } from '../backup/api-wait.ts';
+import { requireCertifiedIdentities } from '../adapters/node/identity.ts';
 import { shellOpener } from '../adapters/transport/open.ts';
 import { inventoryFromCluster, type Inventory } from '../core/inventory.ts';
 import type { Settings } from '../core/settings.ts';
@@ -103,6 +104,19 @@ const targetPhase: Phase<RecoveryRun> = {
   access: () => READ_CLUSTER_ACCESS,
   async run(run) {
     run.target = await target(run.settings);
+    return undefined;
+  },
+};
+
+/**
+ * The machine at every inventory address must be the Node of that name (its kubelet client certificate): these
+ * commands start without a plan (rollback: the API may be down), so they prove it themselves. With two addresses
+ * swapped, one node's files would be recorded, or restored, as another's.
+ */
+const identityPhase: Phase<RecoveryRun> = {
+  title: 'node identity',
+  async run(run) {
+    await requireCertifiedIdentities(targetOf(run).inventory.nodes, shellOpener(run.settings));
     return undefined;
   },
 };
@@ -242,8 +256,8 @@ async function runRecovery(
   }
 }
 
-export const BACKUP_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, backupNowPhase];
-export const ROLLBACK_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, confirmPhase, rollbackLockPhase, rollbackPhase];
+export const BACKUP_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, identityPhase, backupNowPhase];
+export const ROLLBACK_PHASES: readonly Phase<RecoveryRun>[] = [targetPhase, confirmPhase, identityPhase, rollbackLockPhase, rollbackPhase];
 
 /** command: backup — every node's backup now, placed as the backup inputs say. */
 export function runBackupStep(settings: Settings, io: RecoveryIo): Promise<RecoveryResult> {

@@ -44,6 +44,7 @@ describe.each([
   let planned: ActionResult;
   let upgraded: ActionResult;
   let rolledBack: ActionResult | undefined;
+  let backedUp: ActionResult | undefined;
   let addressOf: Record<string, string>;
   beforeAll(async () => {
     const swap = swapped(a, b);
@@ -51,9 +52,11 @@ describe.each([
     const inputs = upgradeInputs(cluster, { inventory: swap.inventory });
     planned = await runAction({ ...inputs, command: 'plan' }, { bundle, timeoutMs: 300_000 });
     upgraded = await runAction(inputs, { bundle, timeoutMs: 300_000 });
-    // rollback starts with no plan (the API may be down): it proves the machines by their certificates itself
-    if (a.startsWith('cp-'))
+    // rollback and backup start with no plan (the API may be down): they prove the machines by their certificates
+    if (a.startsWith('cp-')) {
       rolledBack = await runAction({ ...inputs, command: 'rollback', 'confirm-rollback': 'sim' }, { bundle, timeoutMs: 300_000 });
+      backedUp = await runAction({ ...inputs, command: 'backup' }, { bundle, timeoutMs: 300_000 });
+    }
   }, 600_000);
 
   it('plan is blocked, naming the inventory entry, the address, the Node the machine is, and the fix', () => {
@@ -90,6 +93,12 @@ describe.each([
     expect(rolledBack!.exitCode, rolledBack!.stdout.slice(-3000)).toBe(1);
     expect(rolledBack!.stdout).toMatch(new RegExp(`${a}\\b[^;]*reaches Node ${b}\\b`));
     expect(rolledBack!.stdout).toMatch(/correct the address/i);
+    for (const node of NODES) expect(changingCommands(nodeLog(cluster, node)), node).toEqual([]);
+  });
+
+  it.runIf(a.startsWith('cp-'))("backup refuses before anything is written, so no node's files are recorded as another's", () => {
+    expect(backedUp!.exitCode, backedUp!.stdout.slice(-3000)).toBe(1);
+    expect(backedUp!.stdout).toMatch(new RegExp(`${a}\\b[^;]*reaches Node ${b}\\b`));
     for (const node of NODES) expect(changingCommands(nodeLog(cluster, node)), node).toEqual([]);
   });
 });
