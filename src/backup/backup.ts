@@ -155,28 +155,38 @@ async function writeManifest(dir: string, manifest: BackupManifest): Promise<str
 
 /**
  * The archive's entries: the manifest, then each node's files streamed from the node (one connection per node,
- * opened when its first file is due). Shells opened are added to `opened` for the caller to close.
+ * opened before its first file is due). Every connection opened or being opened is added to `opening` for the
+ * caller to close.
  */
 function archiveEntries(
   options: BackupOptions,
   deps: BackupDeps,
   manifest: BackupManifest,
   where: string,
-  opened: NodeShell[],
+  opening: Promise<NodeShell>[],
 ): TarEntrySource[] {
   const entries: TarEntrySource[] = [{ name: MANIFEST_FILE, data: manifestBytes(manifest) }];
   const inventory = new Map(options.nodes.map((n) => [n.name, n]));
-  for (const node of manifest.nodes) {
-    const files = [node.files, ...(node.etcd ? [node.etcd.file] : [])];
+  // the bytes go into the archive one node after another, but the next nodes' connections are opened meanwhile
+  // (up to `parallelism` ahead): with many small worker backups the SSH handshakes would otherwise add up
+  const ahead = Math.max(1, options.parallelism ?? 10);
+  const connectors = manifest.nodes.map((node) => {
     let shell: Promise<NodeShell> | undefined;
-    const connect = (): Promise<NodeShell> => {
+    return (): Promise<NodeShell> => {
       const inv = inventory.get(node.node);
-      if (!inv) throw new Error(`node ${node.node} is not in the inventory`);
-      shell ??= deps.openShell(inv).then((s) => {
-        opened.push(s);
-        return s;
-      });
+      if (!inv) return Promise.reject(new Error(`node ${node.node} is not in the inventory`));
+      if (!shell) {
+        shell = deps.openShell(inv);
+        opening.push(shell);
+      }
       return shell;
+    };
+  });
+  for (const [index, node] of manifest.nodes.entries()) {
+    const files = [node.files, ...(node.etcd ? [node.etcd.file] : [])];
+    const connect = (): Promise<NodeShell> => {
+      for (const next of connectors.slice(index + 1, index + 1 + ahead)) next().catch(() => undefined);
+      return connectors[index]!();
     };
     files.forEach((file, i) => {
       entries.push({
@@ -240,9 +250,9 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
   const archiveName = `${name}.tar${encrypted ? '.age' : ''}`;
   const archivePath = join(outDir, archiveName);
   const partial = `${archivePath}.partial`;
-  const opened: NodeShell[] = [];
+  const opening: Promise<NodeShell>[] = [];
   try {
-    const stream = tarStream(archiveEntries(options, deps, fetched, encrypted ? 'encrypted archive' : 'archive', opened));
+    const stream = tarStream(archiveEntries(options, deps, fetched, encrypted ? 'encrypted archive' : 'archive', opening));
     if (encrypted) await encryptToFile(stream, options.recipients, partial);
     else await writeStream(stream, partial);
     await rename(partial, archivePath);
@@ -250,7 +260,8 @@ async function placeBackup(manifest: BackupManifest, options: BackupOptions, dep
     await rm(partial, { force: true });
     throw error;
   } finally {
-    await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+    // also the connections opened ahead and not used (a failure stopped the archive first)
+    await Promise.all(opening.map((p) => p.then((s) => s.close()).catch(() => undefined)));
   }
   const facts = await localFileFacts(archivePath);
   const sealed: BackupManifest = {
