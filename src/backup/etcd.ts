@@ -132,6 +132,13 @@ export async function saveSnapshot(
   return { status: parseSnapshotStatus(json), via: etcdctl.via };
 }
 
+/** Whether this member answers `etcdctl endpoint health` on its own client URL (the manifest's). */
+export async function memberHealthy(shell: NodeShell, access: EtcdAccess): Promise<boolean> {
+  const etcdctl = await etcdctlRunner(shell);
+  const argv = [...(etcdctl.via === 'host' ? ['env', 'ETCDCTL_API=3'] : []), ...etcdctl.prefix, ...tlsArgs(access), 'endpoint', 'health'];
+  return (await tryAsRoot(shell, argv, { timeoutMs: 30_000 })).code === 0;
+}
+
 /** `etcdctl snapshot status` of a snapshot file on the node (the host's etcdctl; restore needs it anyway). */
 export async function snapshotStatus(shell: NodeShell, path: string): Promise<EtcdSnapshotStatus> {
   return parseSnapshotStatus(

@@ -9,7 +9,7 @@ import type { InventoryNode } from '../core/inventory.ts';
 import type { NodeShell } from '../adapters/transport/node-shell.ts';
 import { fetchFromNode, pushToNode } from '../adapters/transport/fetch.ts';
 import { detectPackageManager, readVersions, readVersionsWith } from './collect.ts';
-import { clusterRestoreMembers, restoreSnapshot, snapshotStatus } from './etcd.ts';
+import { clusterRestoreMembers, etcdAccessFromManifest, memberHealthy, restoreSnapshot, snapshotStatus } from './etcd.ts';
 import { FILES_NAME, SNAPSHOT_NAME } from './node-backup.ts';
 import { downgradePackages, versionsDiffer } from './packages.ts';
 import { remoteFileFacts, runAsRoot, tryAsRoot } from './remote.ts';
@@ -331,5 +331,26 @@ async function verifyRollback(nodes: InventoryNode[], byName: Map<string, NodeBa
   }
   if (wrong.length > 0) throw new Error(`after the rollback some packages are not the recorded versions: ${wrong.join('; ')}`);
   await deps.waitNodesReady(nodes.map((n) => n.name));
-  deps.log(`rollback verified: every node has the recorded package versions and is Ready`);
+  // the API answering needs a quorum, not every member: each restored member must answer on its own too
+  // (rollback restores stacked etcd only: every control plane has a restored member)
+  for (const node of nodes.filter((n) => n.role === 'control-plane')) await waitMemberHealthy(node, deps);
+  deps.log('rollback verified: every node has the recorded package versions and is Ready, every etcd member is healthy');
+}
+
+const MEMBER_HEALTH_BOUND_MS = 180_000;
+
+async function waitMemberHealthy(node: InventoryNode, deps: RollbackDeps): Promise<void> {
+  await withShell(deps, node, async (shell) => {
+    const access = etcdAccessFromManifest(
+      await runAsRoot(shell, ['cat', '--', '/etc/kubernetes/manifests/etcd.yaml'], 'reading the etcd manifest'),
+    );
+    const until = Date.now() + MEMBER_HEALTH_BOUND_MS;
+    while (!(await memberHealthy(shell, access))) {
+      if (Date.now() > until)
+        throw new Error(
+          `${node.name}: the restored etcd member does not answer etcdctl endpoint health at ${access.endpoint} after ${MEMBER_HEALTH_BOUND_MS / 1000}s; check its static pod (crictl ps, crictl logs) on the node`,
+        );
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  });
 }
