@@ -116,7 +116,7 @@ const targetPhase: Phase<RecoveryRun> = {
 const identityPhase: Phase<RecoveryRun> = {
   title: 'node identity',
   async run(run) {
-    await requireCertifiedIdentities(targetOf(run).inventory.nodes, shellOpener(run.settings));
+    await requireCertifiedIdentities(targetOf(run).inventory.nodes, shellOpener(run.settings), run.settings.parallelism);
     return undefined;
   },
 };

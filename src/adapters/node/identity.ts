@@ -2,6 +2,7 @@
 // /etc/machine-id. Read by the probe's one batch of read-only commands (IDENTITY_SCRIPT), parsed here on the runner;
 // the comparison with the Node is pure (src/core/node-identity.ts).
 import { X509Certificate } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { NodeIdentity } from '../../core/cluster-state.ts';
 import type { InventoryNode } from '../../core/inventory.ts';
 import type { NodeShell } from '../transport/node-shell.ts';
@@ -96,21 +97,25 @@ export async function readIdentity(shell: NodeShell): Promise<NodeIdentity> {
 export async function requireCertifiedIdentities(
   nodes: readonly InventoryNode[],
   open: (node: InventoryNode) => Promise<NodeShell>,
+  parallelism = 10,
 ): Promise<void> {
+  const limit = pLimit(Math.max(1, parallelism));
   const problems = (
     await Promise.all(
-      nodes.map(async (node) => {
-        const shell = await open(node);
-        try {
-          const identity = await readIdentity(shell);
-          if (identity.certificateNode === node.name) return undefined;
-          return identity.certificateNode !== undefined
-            ? `inventory node ${node.name} (address ${node.address}) reaches Node ${identity.certificateNode}: its kubelet client certificate (${identity.certificateSource ?? KUBELET_CONF}) is CN=system:node:${identity.certificateNode}`
-            : `inventory node ${node.name} (address ${node.address}): ${identity.certificateProblem ?? 'no kubelet client certificate could be read'}`;
-        } finally {
-          await shell.close();
-        }
-      }),
+      nodes.map((node) =>
+        limit(async () => {
+          const shell = await open(node);
+          try {
+            const identity = await readIdentity(shell);
+            if (identity.certificateNode === node.name) return undefined;
+            return identity.certificateNode !== undefined
+              ? `inventory node ${node.name} (address ${node.address}) reaches Node ${identity.certificateNode}: its kubelet client certificate (${identity.certificateSource ?? KUBELET_CONF}) is CN=system:node:${identity.certificateNode}`
+              : `inventory node ${node.name} (address ${node.address}): ${identity.certificateProblem ?? 'no kubelet client certificate could be read'}`;
+          } finally {
+            await shell.close();
+          }
+        }),
+      ),
     )
   ).filter((p): p is string => p !== undefined);
   if (problems.length === 0) return;
