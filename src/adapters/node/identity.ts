@@ -100,12 +100,19 @@ export async function requireCertifiedIdentities(
   parallelism = 10,
 ): Promise<void> {
   const limit = pLimit(Math.max(1, parallelism));
+  const noRoot: string[] = [];
   const problems = (
     await Promise.all(
       nodes.map((node) =>
         limit(async () => {
           const shell = await open(node);
           try {
+            // kubelet.conf is root's: without root nothing can be proven, and the sudo refusal says what to fix
+            const root = await shell.run(['true'], { sudo: true });
+            if (root.code !== 0) {
+              noRoot.push(`${node.name}: ${root.stderr.trim() || `exit ${root.code}`}`);
+              return undefined;
+            }
             const identity = await readIdentity(shell);
             if (identity.certificateNode === node.name) return undefined;
             return identity.certificateNode !== undefined
@@ -118,6 +125,10 @@ export async function requireCertifiedIdentities(
       ),
     )
   ).filter((p): p is string => p !== undefined);
+  if (noRoot.length > 0)
+    throw new Error(
+      `cannot read the nodes' kubelet client certificates as root, so no machine can be proven to be its Node: ${noRoot.join('; ')}`,
+    );
   if (problems.length === 0) return;
   throw new Error(
     `cannot prove that the machine at each inventory address is the Node of that name: ${problems.join('; ')}. ` +
