@@ -30,15 +30,7 @@ async function runChecked(shell: NodeShell, argv: string[], what: string, stdin?
 /** base64 over commands, CHUNK_BYTES at a time, as root (works for root-only files through sudo). */
 async function fetchByCommands(shell: NodeShell, remotePath: string, localPath: string, size: number): Promise<void> {
   await writeFile(localPath, new Uint8Array(), { mode: 0o600 });
-  for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
-    const script = 'tail -c +"$2" -- "$1" | head -c "$3" | base64 -w0';
-    const text = await runChecked(
-      shell,
-      ['sh', '-c', script, 'sh', remotePath, String(offset + 1), String(CHUNK_BYTES)],
-      `reading ${remotePath}`,
-    );
-    await appendFile(localPath, Buffer.from(text.trim(), 'base64'));
-  }
+  for await (const chunk of streamByCommands(shell, remotePath, size)) await appendFile(localPath, chunk);
 }
 
 /** base64 over commands as root, CHUNK_BYTES at a time, yielded as they arrive (nothing written on the runner). */
